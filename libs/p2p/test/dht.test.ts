@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createP2PNode, loadOrCreatePeerKey, PeerKeyFileError, type P2PNode } from '../src/index.js'
+
+async function waitFor (check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+describe('p2p node', () => {
+  const nodes: P2PNode[] = []
+
+  beforeAll(async () => {
+    const boot = await createP2PNode({ privateKey: await generateKeyPair('Ed25519') })
+    await boot.start()
+    nodes.push(boot)
+    const bootAddr = boot.getMultiaddrs().find(a => a.toString().includes('/tcp/'))!.toString()
+    for (let i = 0; i < 2; i++) {
+      const n = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), bootstrap: [bootAddr] })
+      await n.start()
+      nodes.push(n)
+    }
+    await waitFor(() => nodes.slice(1).every(n => n.getConnections(boot.peerId).length > 0))
+    // the DHT routing tables fill once identify has run over the bootstrap connections
+    await waitFor(async () => nodes.every(n => n.services.dht.routingTable.size > 0))
+  })
+
+  afterAll(async () => {
+    await Promise.all(nodes.map(n => n.stop()))
+  })
+
+  it('listens on TCP and QUIC-v1 on loopback', () => {
+    const addrs = nodes[0].getMultiaddrs().map(a => a.toString())
+    expect(addrs.some(a => a.startsWith('/ip4/127.0.0.1/tcp/'))).toBe(true)
+    expect(addrs.some(a => a.includes('/quic-v1'))).toBe(true)
+  })
+
+  it('one node provides a CID and another finds it through the DHT', async () => {
+    const cid = CID.createV1(0x55, await sha256.digest(new TextEncoder().encode(`p2p test ${Date.now()}`)))
+    await nodes[1].contentRouting.provide(cid)
+    const found: string[] = []
+    for await (const p of nodes[2].contentRouting.findProviders(cid, { signal: AbortSignal.timeout(10_000) })) {
+      found.push(p.id.toString())
+      break
+    }
+    expect(found).toEqual([nodes[1].peerId.toString()])
+  })
+
+  it('dials a peer over QUIC-v1', async () => {
+    const quicAddr = nodes[2].getMultiaddrs().find(a => a.toString().includes('/quic-v1'))!
+    const fresh = await createP2PNode({ privateKey: await generateKeyPair('Ed25519') })
+    await fresh.start()
+    try {
+      const rtt = await fresh.services.ping.ping(quicAddr)
+      expect(rtt).toBeGreaterThanOrEqual(0)
+      expect(fresh.getConnections(nodes[2].peerId)[0].remoteAddr.toString()).toContain('/quic-v1')
+    } finally {
+      await fresh.stop()
+    }
+  })
+})
+
+describe('peer key file', () => {
+  it('creates a key once and loads the same identity after a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'codio-p2p-'))
+    try {
+      const a = await loadOrCreatePeerKey(join(dir, 'peer.key'))
+      const b = await loadOrCreatePeerKey(join(dir, 'peer.key'))
+      expect(b.equals(a)).toBe(true)
+      await writeFile(join(dir, 'bad.key'), 'not a key')
+      await expect(loadOrCreatePeerKey(join(dir, 'bad.key'))).rejects.toBeInstanceOf(PeerKeyFileError)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
