@@ -9,11 +9,14 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PrivateKey, ServiceMap } from '@libp2p/interface'
+import type { ServiceFactoryMap } from 'libp2p'
 import { DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DHT_PROTOCOL, K_BUCKET_SIZE } from './constants.js'
 import { InvalidMultiaddrError } from './errors.js'
 
-export interface P2PNodeInit {
+export interface P2PNodeInit<T extends ServiceMap = Record<string, never>> {
+  /** Extra libp2p services (e.g. the chunk exchange), added beside the built-in ones. */
+  services?: ServiceFactoryMap<T>
   /** The node's identity (see {@link loadOrCreatePeerKey}). */
   privateKey: PrivateKey
   /** Multiaddrs to listen on. Default: TCP and QUIC-v1 on 127.0.0.1, OS-chosen ports. */
@@ -41,7 +44,7 @@ export type P2PServices = {
   ping: Ping
 }
 
-export type P2PNode = Libp2p<P2PServices>
+export type P2PNode<T extends ServiceMap = Record<string, never>> = Libp2p<P2PServices & T>
 
 function parseAddrs (what: string, addrs: string[]): string[] {
   for (const a of addrs) {
@@ -61,14 +64,14 @@ function parseAddrs (what: string, addrs: string[]): string[] {
  *
  * @throws InvalidMultiaddrError when a listen, announce or bootstrap address does not parse
  */
-export async function createP2PNode (init: P2PNodeInit): Promise<P2PNode> {
+export async function createP2PNode<T extends ServiceMap = Record<string, never>> (init: P2PNodeInit<T>): Promise<P2PNode<T>> {
   const listen = parseAddrs('listen', init.listen ?? DEFAULT_LISTEN)
   const announce = parseAddrs('announce', init.announce ?? [])
   const bootstrapList = parseAddrs('bootstrap', init.bootstrap ?? [])
   const useQuic = init.quic ?? true
   const allowPrivate = init.allowPrivateAddresses ?? true
 
-  return createLibp2p({
+  return createLibp2p<P2PServices & T>({
     privateKey: init.privateKey,
     addresses: { listen: useQuic ? listen : listen.filter(a => !a.includes('/quic')), announce },
     transports: useQuic ? [tcp(), quic()] : [tcp()],
@@ -91,7 +94,8 @@ export async function createP2PNode (init: P2PNodeInit): Promise<P2PNode> {
         clientMode: init.dhtClientMode ?? false,
         peerInfoMapper: allowPrivate ? passthroughMapper : removePrivateAddressesMapper,
         allowQueryWithZeroPeers: true
-      })
-    }
+      }),
+      ...(init.services ?? {})
+    } as ServiceFactoryMap<P2PServices & T>
   })
 }

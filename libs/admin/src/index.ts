@@ -1,0 +1,15 @@
+/**
+ * @packageDocumentation
+ * The ConnectRPC admin API every Codio process serves (`codio.admin.v1.AdminService`):
+ * status, per-peer statistics, prefetch, content list.
+ *
+ * @example
+ * ```ts
+ * import { startAdminServer, createAdminClient } from '@codio/admin'
+ * const server = await startAdminServer({ port: 7101, backend })
+ * const { peers } = await createAdminClient(server.url).getPeerStats({})
+ * ```
+ */
+export { toConnectError } from './errors.js'
+export { adminRoutes, startAdminServer, type AdminBackend, type AdminServer, type PrefetchResult, type StatusInfo } from './server.js'
+export { createAdminClient } from './client.js'

@@ -1,0 +1,85 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { AdminService, type PeerStats } from '@codio/proto'
+import type { ConnectRouter } from '@connectrpc/connect'
+import { connectNodeAdapter } from '@connectrpc/connect-node'
+import { toConnectError } from './errors.js'
+
+export interface StatusInfo {
+  role: string
+  peerId: string
+  multiaddrs: string[]
+  connectedPeers: number
+  storedBlocks: number
+  storedBytes: number
+  contents: number
+  uptimeSeconds: number
+  version: string
+}
+
+export interface PrefetchResult {
+  contentId: string
+  size: number
+  chunks: number
+  chunksFetched: number
+  seconds: number
+}
+
+/** What a Codio process exposes to operators. */
+export interface AdminBackend {
+  status(): Promise<StatusInfo>
+  peerStats(): Promise<Array<Omit<PeerStats, '$typeName' | '$unknown'>>>
+  /** Fetch and provide a content ID; resolves when every chunk is stored. */
+  prefetch(contentId: string, signal: AbortSignal): Promise<PrefetchResult>
+  listContent(): Promise<string[]>
+}
+
+async function guard<T> (fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    throw toConnectError(err)
+  }
+}
+
+/** ConnectRPC routes of `codio.admin.v1.AdminService` over `backend`. Handlers stay thin. */
+export function adminRoutes (backend: AdminBackend): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(AdminService, {
+      getStatus: async () => guard(async () => {
+        const s = await backend.status()
+        return { ...s, storedBlocks: BigInt(s.storedBlocks), storedBytes: BigInt(s.storedBytes) }
+      }),
+      getPeerStats: async () => guard(async () => ({ peers: await backend.peerStats() })),
+      prefetch: async (req, ctx) => guard(async () => {
+        const r = await backend.prefetch(req.contentId, ctx.signal)
+        return { ...r, size: BigInt(r.size) }
+      }),
+      listContent: async () => guard(async () => ({ contentIds: await backend.listContent() }))
+    })
+  }
+}
+
+export interface AdminServer {
+  /** `http://host:port` */
+  readonly url: string
+  close(): Promise<void>
+}
+
+/** Serve the admin API over HTTP/1.1 (Connect and gRPC-web protocols) on `host:port`. */
+export async function startAdminServer (init: { host?: string, port?: number, backend: AdminBackend }): Promise<AdminServer> {
+  const server: Server = createServer(connectNodeAdapter({ routes: adminRoutes(init.backend) }))
+  const host = init.host ?? '127.0.0.1'
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(init.port ?? 0, host, () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://${host}:${port}`,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}

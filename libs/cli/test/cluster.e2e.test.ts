@@ -1,0 +1,183 @@
+/**
+ * End to end on a real local cluster, started the way the README starts it (`codio cluster`,
+ * which `npm start` runs after building): real processes, real sockets, curl as the client.
+ * The sample is the Node.js binary running the tests (> 64 MiB, written by nobody here).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { createAdminClient } from '@codio/admin'
+import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
+
+const exec = promisify(execFile)
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+const sample = process.execPath
+
+async function sha256File (path: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const b of createReadStream(path)) h.update(b)
+  return h.digest('hex')
+}
+
+async function curl (args: string[]): Promise<{ stdout: string, stderr: string }> {
+  return exec('curl', ['-sS', '--max-time', '120', ...args], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' as any }) as any
+}
+
+async function chunksBySource (proc: ClusterProcess): Promise<Map<string, number>> {
+  const { peers } = await createAdminClient(proc.admin).getPeerStats({})
+  return new Map(peers.filter(p => p.chunksReceived > 0n).map(p => [p.peerId, Number(p.chunksReceived)]))
+}
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function until (check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+describe('local cluster end to end', () => {
+  let dir: string
+  let cluster: ChildProcess
+  let output = ''
+  let file: ClusterFile
+  let cid: string
+  let expected: string
+  let sampleSize: number
+  const byName = (name: string): ClusterProcess => file.processes.find(p => p.name === name)!
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'codio-e2e-'))
+    expected = await sha256File(sample)
+    sampleSize = (await stat(sample)).size
+    cluster = spawn(process.execPath, [bin, 'cluster', '--dir', join(dir, '.codio'), '--edges', '3', '--relays', '2'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    cluster.stdout!.on('data', (b: Buffer) => { output += b.toString() })
+    cluster.stderr!.on('data', (b: Buffer) => { output += b.toString() })
+    await until(() => /sample content ID: (\S+)/.test(output) || cluster.exitCode != null, 180_000, 'the cluster to publish its sample')
+    if (cluster.exitCode != null) throw new Error(`cluster exited early:\n${output}`)
+    cid = /sample content ID: (\S+)/.exec(output)![1]
+    file = JSON.parse(await readFile(join(dir, '.codio', 'cluster.json'), 'utf8'))
+  }, 240_000)
+
+  afterAll(async () => {
+    if (cluster != null && cluster.exitCode == null) {
+      const exited = new Promise(resolve => cluster.once('exit', resolve))
+      cluster.kill('SIGTERM')
+      await exited
+    }
+    await rm(dir, { recursive: true, force: true })
+  }, 60_000)
+
+  it('runs every role as its own OS process and records them in cluster.json', () => {
+    expect(file.processes.map(p => p.role).sort()).toEqual(['edge', 'edge', 'edge', 'origin', 'relay', 'relay'])
+    expect(new Set(file.processes.map(p => p.pid)).size).toBe(6)
+    for (const p of file.processes) {
+      expect(alive(p.pid)).toBe(true)
+      expect(p.multiaddrs.length).toBeGreaterThan(0)
+    }
+    expect(file.sample?.cid).toBe(cid)
+    expect(output).toContain(byName('edge-1').http)
+  })
+
+  it('serves the published file byte-exact through the first edge (curl)', async () => {
+    const out = join(dir, 'edge-1.bin')
+    await curl(['-f', '-o', out, `${byName('edge-1').http}/content/${cid}`])
+    expect(await sha256File(out)).toBe(expected)
+  }, 120_000)
+
+  it('answers HEAD with the content headers', async () => {
+    const res = await fetch(`${byName('edge-1').http}/content/${cid}`, { method: 'HEAD' })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-length')).toBe(String(sampleSize))
+    expect(res.headers.get('etag')).toBe(`"${cid}"`)
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(res.headers.get('accept-ranges')).toBe('bytes')
+    expect(res.headers.get('content-type')).toBeTruthy()
+  })
+
+  it('serves the second edge with chunks from peers other than the origin', async () => {
+    const edge1 = byName('edge-1')
+    // edge-1 records the content once its download completes, then provides it
+    await until(async () => (await createAdminClient(edge1.admin).listContent({})).contentIds.includes(cid), 30_000, 'edge-1 to hold the content')
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    const out = join(dir, 'edge-2.bin')
+    await curl(['-f', '-o', out, `${byName('edge-2').http}/content/${cid}`])
+    expect(await sha256File(out)).toBe(expected)
+    const sources = await chunksBySource(byName('edge-2'))
+    const origin = byName('origin-1').peerId
+    const fromOthers = [...sources].filter(([peer]) => peer !== origin).reduce((n, [, c]) => n + c, 0)
+    expect(fromOthers).toBeGreaterThan(0)
+    expect(sources.get(edge1.peerId) ?? 0).toBeGreaterThan(0)
+  }, 120_000)
+
+  it('returns exactly the bytes of a byte range (206)', async () => {
+    const start = 5_000_123
+    const end = 7_654_321
+    const out = join(dir, 'range.bin')
+    const { stdout } = await curl(['-f', '-r', `${start}-${end}`, '-o', out, '-w', '%{http_code}', `${byName('edge-3').http}/content/${cid}`])
+    expect(String(stdout)).toBe('206')
+    const got = await readFile(out)
+    const want = (await readFile(sample)).subarray(start, end + 1)
+    expect(got.length).toBe(end - start + 1)
+    expect(Buffer.compare(got, want)).toBe(0)
+    // a cold edge fetches only what the range needs: the manifest and chunks 4..7 (1 MiB chunks)
+    const fetched = [...(await chunksBySource(byName('edge-3'))).values()].reduce((a, b) => a + b, 0)
+    expect(fetched).toBe(1 + 4)
+  }, 60_000)
+
+  it('answers 304 to If-None-Match with the content ID', async () => {
+    const res = await fetch(`${byName('edge-1').http}/content/${cid}`, { headers: { 'if-none-match': `"${cid}"` } })
+    expect(res.status).toBe(304)
+  })
+
+  it('answers 400 to a malformed CID and 404 to unknown content within the lookup bound', async () => {
+    const edge = byName('edge-1').http
+    const bad = await fetch(`${edge}/content/not-a-cid`)
+    expect(bad.status).toBe(400)
+    expect((await bad.json()).error).toBe('InvalidCidError')
+    const unknown = 'bafyreiaxnnnb7qz2focittuqq3ya25q7rcv3bqynnczfzao3hlpxv4s6ty'
+    const t0 = Date.now()
+    const missing = await fetch(`${edge}/content/${unknown}`)
+    expect(missing.status).toBe(404)
+    expect(Date.now() - t0).toBeLessThan(15_000)
+  }, 30_000)
+
+  it('after the origin stops, an edge without the content gets it from the peers that have it', async () => {
+    const origin = byName('origin-1')
+    const edge3 = byName('edge-3')
+    expect((await createAdminClient(edge3.admin).listContent({})).contentIds).not.toContain(cid)
+    const before = await chunksBySource(edge3)
+    process.kill(origin.pid, 'SIGTERM')
+    await until(() => !alive(origin.pid), 15_000, 'the origin to exit')
+    const out = join(dir, 'edge-3.bin')
+    await curl(['-f', '-o', out, `${edge3.http}/content/${cid}`])
+    expect(await sha256File(out)).toBe(expected)
+    const after = await chunksBySource(edge3)
+    expect(after.get(origin.peerId) ?? 0).toBe(before.get(origin.peerId) ?? 0)
+    const fromHolders = [byName('edge-1').peerId, byName('edge-2').peerId]
+      .reduce((n, p) => n + (after.get(p) ?? 0) - (before.get(p) ?? 0), 0)
+    expect(fromHolders).toBeGreaterThan(0)
+  }, 120_000)
+
+  it('stops every process on SIGTERM', async () => {
+    const exited = new Promise<number | null>(resolve => cluster.once('exit', code => resolve(code)))
+    cluster.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    for (const p of file.processes) expect(alive(p.pid)).toBe(false)
+  }, 30_000)
+})

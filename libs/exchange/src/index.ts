@@ -1,0 +1,16 @@
+/**
+ * @packageDocumentation
+ * Block exchange between Codio peers on `/codio/chunk/1.0.0`: request a chunk or manifest by
+ * CID, receive its bytes verified against the CID, or a typed refusal.
+ *
+ * @example
+ * ```ts
+ * import { chunkExchange } from '@codio/exchange'
+ * const node = await createLibp2p({ ..., services: { exchange: chunkExchange({ blocks: store }) } })
+ * const bytes = await node.services.exchange.fetch(peerId, cid)
+ * ```
+ */
+export * from './constants.js'
+export * from './errors.js'
+export { blockMatchesCid } from './verify.js'
+export { ChunkExchange, chunkExchange, type BlockSource, type ChunkExchangeComponents, type ChunkExchangeInit, type FetchOptions, type PeerTransferStats } from './chunk-exchange.js'

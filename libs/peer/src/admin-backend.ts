@@ -1,0 +1,42 @@
+import { parseContentId } from '@codio/content'
+import type { AdminBackend } from '@codio/admin'
+import type { CodioPeer } from './peer.js'
+
+/** The admin API of a Codio peer (status, per-peer stats, prefetch, content list). */
+export function peerAdminBackend (peer: CodioPeer, version: string): AdminBackend {
+  return {
+    async status () {
+      const stats = await peer.store.stats()
+      return {
+        role: peer.init.role,
+        peerId: peer.peerId.toString(),
+        multiaddrs: peer.node.getMultiaddrs().map(a => a.toString()),
+        connectedPeers: peer.node.getConnections().length,
+        storedBlocks: stats.blocks,
+        storedBytes: stats.bytes,
+        contents: (await peer.store.listContents()).length,
+        uptimeSeconds: (Date.now() - peer.startedAt) / 1000,
+        version
+      }
+    },
+    async peerStats () {
+      return [...peer.exchange.peerStats()].map(([peerId, s]) => ({
+        peerId,
+        chunksReceived: BigInt(s.chunksReceived),
+        bytesReceived: BigInt(s.bytesReceived),
+        chunksSent: BigInt(s.chunksSent),
+        bytesSent: BigInt(s.bytesSent),
+        failures: BigInt(s.failures),
+        verificationFailures: BigInt(s.verificationFailures)
+      }))
+    },
+    async prefetch (contentId, signal) {
+      const cid = parseContentId(contentId)
+      const r = await peer.prefetch(cid, signal)
+      return { contentId, size: r.manifest.size, chunks: r.manifest.chunks.length, chunksFetched: r.chunksFetched, seconds: r.seconds }
+    },
+    async listContent () {
+      return (await peer.store.listContents()).map(c => c.toString())
+    }
+  }
+}

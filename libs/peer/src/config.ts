@@ -1,0 +1,36 @@
+import { duration, z } from '@codio/config'
+
+/**
+ * Settings every Codio peer shares (the `[p2p]`, `[trust]` and `[fetch]` tables of a
+ * service's TOML file). Defaults suit a local cluster on loopback.
+ */
+export const p2pConfigSchema = z.strictObject({
+  /** Multiaddrs to listen on. */
+  listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/quic-v1']),
+  /** Multiaddrs to announce instead of the listen addresses. */
+  announce: z.array(z.string()).default([]),
+  /** Bootstrap peers: full multiaddrs ending in /p2p/<peer id>. */
+  bootstrap: z.array(z.string()).default([]),
+  quic: z.boolean().default(true)
+})
+
+export const trustConfigSchema = z.strictObject({
+  /** Trusted publisher keys: base64url Ed25519 public keys or paths to JWK files. */
+  publisherKeys: z.array(z.string()).default([])
+})
+
+export const fetchConfigSchema = z.strictObject({
+  /** Longest provider lookup before content counts as unknown. */
+  lookupTimeout: duration.default(10_000),
+  /** Longest a single chunk request may take before it goes to another peer. */
+  requestTimeout: duration.default(30_000),
+  /** Requests in flight per peer. */
+  perPeerInFlight: z.number().int().min(1).max(64).default(4),
+  /** Requests in flight per download across all peers. */
+  maxInFlight: z.number().int().min(1).max(1024).default(32)
+})
+
+export const listenerSchema = (port: number) => z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(port)
+})

@@ -1,0 +1,21 @@
+/**
+ * @packageDocumentation
+ * A Codio peer: block store + libp2p node + chunk exchange + DHT provider records + manifest
+ * resolution and verification + shared swarm downloads. Origin, relay and edge each run one.
+ *
+ * @example
+ * ```ts
+ * import { CodioPeer } from '@codio/peer'
+ * const peer = await CodioPeer.create({ role: 'edge', dataDir, bootstrap, trustedKeys, log, registry })
+ * await peer.start()
+ * const resolved = await peer.resolve(contentId)
+ * const dl = peer.download(resolved)
+ * await dl.chunk(0)
+ * ```
+ */
+export * from './errors.js'
+export { CodioPeer, type CodioNode, type PeerInit, type ResolvedContent } from './peer.js'
+export { ProviderSearch } from './provider-search.js'
+export { createPeerMetrics, type PeerMetrics } from './metrics.js'
+export { peerAdminBackend } from './admin-backend.js'
+export * from './config.js'

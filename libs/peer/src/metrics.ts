@@ -1,0 +1,25 @@
+import { Counter, Gauge, type Registry } from '@codio/telemetry'
+
+/** The transfer metrics of a Codio peer, named `codio_<role>_<what>_<unit>`. */
+export interface PeerMetrics {
+  chunksReceived: Counter
+  bytesReceived: Counter
+  chunksServed: Counter
+  bytesServed: Counter
+  verificationFailures: Counter
+  connectedPeers: Gauge
+  contents: Gauge
+}
+
+export function createPeerMetrics (role: string, registry: Registry): PeerMetrics {
+  const p = `codio_${role}`
+  return {
+    chunksReceived: new Counter({ name: `${p}_chunks_received_total`, help: 'Verified chunks fetched from peers', registers: [registry] }),
+    bytesReceived: new Counter({ name: `${p}_received_bytes_total`, help: 'Verified chunk bytes fetched from peers', registers: [registry] }),
+    chunksServed: new Counter({ name: `${p}_chunks_served_total`, help: 'Blocks served to peers over /codio/chunk', registers: [registry] }),
+    bytesServed: new Counter({ name: `${p}_served_bytes_total`, help: 'Block bytes served to peers', registers: [registry] }),
+    verificationFailures: new Counter({ name: `${p}_chunk_verification_failures_total`, help: 'Blocks from peers that did not match their CID', registers: [registry] }),
+    connectedPeers: new Gauge({ name: `${p}_connected_peers`, help: 'Open libp2p connections', registers: [registry] }),
+    contents: new Gauge({ name: `${p}_contents`, help: 'Contents held completely and provided', registers: [registry] })
+  }
+}

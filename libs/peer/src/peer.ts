@@ -1,0 +1,244 @@
+import { join } from 'node:path'
+import { decodeManifest, verifyManifest, type Manifest } from '@codio/content'
+import { chunkExchange, type ChunkExchange } from '@codio/exchange'
+import { createP2PNode, loadOrCreatePeerKey, type P2PNode } from '@codio/p2p'
+import { BlockStore } from '@codio/store'
+import { Download, type DownloadProgress } from '@codio/swarm'
+import type { TrustedKeys } from '@codio/signing'
+import type { Logger, Registry } from '@codio/telemetry'
+import type { PeerId } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
+import { createPeerMetrics, type PeerMetrics } from './metrics.js'
+import { ProviderSearch } from './provider-search.js'
+
+export interface PeerInit {
+  role: 'origin' | 'relay' | 'edge'
+  /** Holds `store/` and `peer.key`. */
+  dataDir: string
+  listen?: string[]
+  announce?: string[]
+  bootstrap?: string[]
+  quic?: boolean
+  /** Publisher keys whose manifests this peer accepts. */
+  trustedKeys: TrustedKeys
+  /** Longest provider lookup before content counts as unknown (ms). Default 10 000. */
+  lookupTimeoutMs?: number
+  /** Per-request time limit (ms). Default 30 000. */
+  requestTimeoutMs?: number
+  perPeerInFlight?: number
+  maxInFlight?: number
+  log: Logger
+  registry: Registry
+}
+
+export type CodioNode = P2PNode<{ exchange: ChunkExchange }>
+
+/** A resolved content: its verified manifest and the provider lookup still feeding peers. */
+export interface ResolvedContent {
+  contentId: CID
+  manifest: Manifest
+  /** True when every chunk is already in the local store. */
+  local: boolean
+  search?: ProviderSearch
+}
+
+/**
+ * One Codio peer: a durable block store, a libp2p node serving it over `/codio/chunk/1.0.0`,
+ * DHT provider records for every content it holds (re-announced after a restart), manifest
+ * resolution with signature checks, and swarm downloads shared by all readers of a content.
+ */
+export class CodioPeer {
+  private readonly resolving = new Map<string, Promise<ResolvedContent>>()
+  private readonly downloads = new Map<string, Download>()
+  readonly metrics: PeerMetrics
+  readonly startedAt = Date.now()
+  private metricsTimer?: NodeJS.Timeout
+
+  private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore) {
+    this.metrics = createPeerMetrics(init.role, init.registry)
+  }
+
+  static async create (init: PeerInit): Promise<CodioPeer> {
+    const store = await BlockStore.open(join(init.dataDir, 'store'))
+    const privateKey = await loadOrCreatePeerKey(join(init.dataDir, 'peer.key'))
+    const node = await createP2PNode<{ exchange: ChunkExchange }>({
+      privateKey,
+      listen: init.listen,
+      announce: init.announce,
+      bootstrap: init.bootstrap,
+      quic: init.quic,
+      services: { exchange: chunkExchange({ blocks: store, requestTimeout: init.requestTimeoutMs }) }
+    })
+    return new CodioPeer(init, node, store)
+  }
+
+  get peerId (): PeerId {
+    return this.node.peerId
+  }
+
+  get exchange (): ChunkExchange {
+    return this.node.services.exchange
+  }
+
+  async start (): Promise<void> {
+    await this.node.start()
+    this.metricsTimer = setInterval(() => this.updateGauges(), 5000)
+    this.metricsTimer.unref()
+    void this.reprovideAll()
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.metricsTimer)
+    for (const d of this.downloads.values()) d.fail(new Error('peer stopping'))
+    await this.node.stop()
+  }
+
+  private updateGauges (): void {
+    this.metrics.connectedPeers.set(this.node.getConnections().length)
+    let sent = 0
+    let bytes = 0
+    for (const s of this.exchange.peerStats().values()) {
+      sent += s.chunksSent
+      bytes += s.bytesSent
+    }
+    const served = this.metrics.chunksServed as any
+    const servedBytes = this.metrics.bytesServed as any
+    // counters mirror the exchange's own per-peer totals
+    served.reset(); served.inc(sent)
+    servedBytes.reset(); servedBytes.inc(bytes)
+  }
+
+  /** Wait (bounded) for a DHT neighbour, then announce every content this peer holds. */
+  private async reprovideAll (): Promise<void> {
+    const deadline = Date.now() + 10_000
+    while (this.node.status === 'started' && this.node.services.dht.routingTable.size === 0 && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    const contents = await this.store.listContents()
+    this.metrics.contents.set(contents.length)
+    for (const cid of contents) {
+      if (this.node.status !== 'started') return
+      await this.provide(cid)
+    }
+  }
+
+  /** Announce `contentId` as held here (DHT provider record); failures are logged, not thrown. */
+  async provide (contentId: CID): Promise<void> {
+    try {
+      await this.node.contentRouting.provide(contentId, { signal: AbortSignal.timeout(60_000) })
+      this.init.log.info({ contentId: contentId.toString() }, 'provided')
+    } catch (err: any) {
+      this.init.log.warn({ contentId: contentId.toString(), err: err.message }, 'provide failed')
+    }
+  }
+
+  /** Record a whole content as held and announce it. */
+  async markComplete (contentId: CID): Promise<void> {
+    await this.store.addContent(contentId)
+    this.metrics.contents.set((await this.store.listContents()).length)
+    await this.provide(contentId)
+  }
+
+  /**
+   * The verified manifest of `contentId`: from the local store, else from the first provider
+   * the DHT names that delivers it. Nothing unverified is stored.
+   *
+   * @throws ContentNotFoundError no provider within the lookup time limit
+   * @throws ManifestUnavailableError providers found, none delivered the manifest
+   * @throws ManifestDecodeError, UntrustedPublisherError, InvalidSignatureError (from @codio/content)
+   */
+  async resolve (contentId: CID, signal?: AbortSignal): Promise<ResolvedContent> {
+    const key = contentId.toString()
+    let pending = this.resolving.get(key)
+    if (pending == null) {
+      pending = this.doResolve(contentId, signal).finally(() => this.resolving.delete(key))
+      this.resolving.set(key, pending)
+    }
+    return pending
+  }
+
+  private async doResolve (contentId: CID, signal?: AbortSignal): Promise<ResolvedContent> {
+    const stored = await this.store.get(contentId)
+    if (stored != null) {
+      const manifest = decodeManifest(stored)
+      await verifyManifest(manifest, this.init.trustedKeys)
+      return { contentId, manifest, local: await this.store.hasContent(contentId) }
+    }
+    const search = new ProviderSearch(this.node, contentId, this.init.lookupTimeoutMs ?? 10_000, signal)
+    let tried = 0
+    let lastError: Error | undefined
+    for await (const peer of search.providers()) {
+      tried++
+      let bytes: Uint8Array
+      try {
+        bytes = await this.exchange.fetch(peer, contentId, { signal })
+      } catch (err: any) {
+        lastError = err
+        continue
+      }
+      const manifest = decodeManifest(bytes)
+      await verifyManifest(manifest, this.init.trustedKeys)
+      await this.store.put(contentId, bytes)
+      return { contentId, manifest, local: false, search }
+    }
+    if (tried === 0) throw new ContentNotFoundError(`no provider of ${contentId} found within ${this.init.lookupTimeoutMs ?? 10_000} ms`)
+    throw new ManifestUnavailableError(`${tried} provider(s) of ${contentId} found, none delivered its manifest: ${lastError?.message}`, { cause: lastError })
+  }
+
+  /**
+   * The download of a resolved content's chunks `first..last` (default all). A whole-content
+   * download is shared by every reader and, once complete, marks the content held and
+   * provides it. A range download fetches only the chunks it needs.
+   */
+  download (resolved: ResolvedContent, range?: { first: number, last: number }): Download {
+    const key = resolved.contentId.toString()
+    const whole = range == null || (range.first === 0 && range.last === resolved.manifest.chunks.length - 1)
+    const existing = this.downloads.get(key)
+    if (existing != null) return existing
+    const dl = new Download({
+      chunks: resolved.manifest.chunks,
+      first: whole ? undefined : range.first,
+      last: whole ? undefined : range.last,
+      fetcher: this.exchange,
+      sink: this.store,
+      perPeerInFlight: this.init.perPeerInFlight,
+      maxInFlight: this.init.maxInFlight,
+      onChunk: (_peer, _index, bytes) => {
+        this.metrics.chunksReceived.inc()
+        this.metrics.bytesReceived.inc(bytes)
+      }
+    })
+    const search = resolved.search ?? new ProviderSearch(this.node, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000)
+    void (async () => {
+      for await (const p of search.providers()) dl.addPeer(p)
+      dl.noMorePeers()
+    })()
+    if (whole) {
+      this.downloads.set(key, dl)
+      dl.done.then(async () => this.markComplete(resolved.contentId))
+        .catch((err: Error) => this.init.log.warn({ contentId: key, err: err.message }, 'download failed'))
+        .finally(() => this.downloads.delete(key))
+    }
+    void dl.start().catch(err => dl.fail(err))
+    return dl
+  }
+
+  /** Progress of the running whole-content downloads, by content ID. */
+  activeDownloads (): Record<string, DownloadProgress> {
+    return Object.fromEntries([...this.downloads].map(([k, d]) => [k, d.progress()]))
+  }
+
+  /** Fetch a whole content into the store and provide it (the admin Prefetch call). */
+  async prefetch (contentId: CID, signal?: AbortSignal): Promise<{ manifest: Manifest, chunksFetched: number, seconds: number }> {
+    const t0 = performance.now()
+    const resolved = await this.resolve(contentId, signal)
+    if (resolved.local) return { manifest: resolved.manifest, chunksFetched: 0, seconds: (performance.now() - t0) / 1000 }
+    const dl = this.download(resolved)
+    const before = dl.progress().chunksDone
+    signal?.addEventListener('abort', () => dl.fail(new Error('prefetch aborted')), { once: true })
+    await dl.done
+    if (!(await this.store.hasContent(contentId))) await this.markComplete(contentId)
+    return { manifest: resolved.manifest, chunksFetched: dl.progress().chunksDone - before, seconds: (performance.now() - t0) / 1000 }
+  }
+}

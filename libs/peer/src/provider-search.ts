@@ -1,0 +1,73 @@
+import type { PeerId } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import type { P2PNode } from '@codio/p2p'
+
+/**
+ * One running DHT provider lookup (Kademlia paper §2.3; libp2p kad-dht GET_PROVIDERS) whose
+ * results several consumers can follow while it is still running: the manifest fetch takes
+ * the first provider, the download takes all of them.
+ */
+export class ProviderSearch {
+  readonly found: PeerId[] = []
+  private finished = false
+  private readonly listeners = new Set<() => void>()
+  private readonly controller = new AbortController()
+
+  constructor (private readonly node: P2PNode, readonly cid: CID, timeoutMs: number, signal?: AbortSignal) {
+    const signals = [this.controller.signal, AbortSignal.timeout(timeoutMs)]
+    if (signal != null) signals.push(signal)
+    void this.run(AbortSignal.any(signals))
+  }
+
+  get done (): boolean {
+    return this.finished
+  }
+
+  private async run (signal: AbortSignal): Promise<void> {
+    const seen = new Set<string>([this.node.peerId.toString()])
+    try {
+      for await (const info of this.node.contentRouting.findProviders(this.cid, { signal })) {
+        const key = info.id.toString()
+        if (seen.has(key)) continue
+        seen.add(key)
+        if (info.multiaddrs.length > 0) {
+          await this.node.peerStore.merge(info.id, { multiaddrs: info.multiaddrs }).catch(() => {})
+        }
+        this.found.push(info.id)
+        this.notify()
+      }
+    } catch {
+      // a lookup that times out or is aborted simply ends with what it found
+    } finally {
+      this.finished = true
+      this.notify()
+    }
+  }
+
+  private notify (): void {
+    for (const l of this.listeners) l()
+  }
+
+  /** Stop the lookup early. */
+  abort (): void {
+    this.controller.abort()
+  }
+
+  /**
+   * Every provider found so far and from now on, until the lookup ends.
+   */
+  async * providers (): AsyncGenerator<PeerId> {
+    let i = 0
+    while (true) {
+      while (i < this.found.length) yield this.found[i++]
+      if (this.finished) return
+      await new Promise<void>(resolve => {
+        const l = (): void => {
+          this.listeners.delete(l)
+          resolve()
+        }
+        this.listeners.add(l)
+      })
+    }
+  }
+}

@@ -1,0 +1,11 @@
+/** Requests in flight to one peer at a time (BEP 3 clients pipeline several). */
+export const DEFAULT_PER_PEER_IN_FLIGHT = 4
+
+/** Requests in flight for one download across all peers. */
+export const DEFAULT_MAX_IN_FLIGHT = 32
+
+/** Failures in a row after which a peer is dropped from a download. */
+export const DEFAULT_MAX_PEER_FAILURES = 3
+
+/** Chunks failing verification after which a peer is banned from a download. */
+export const DEFAULT_MAX_BAD_CHUNKS = 2

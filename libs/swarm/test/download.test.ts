@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { createHash, randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { chunkExchange, type ChunkExchange } from '@codio/exchange'
+import { createP2PNode, type P2PNode } from '@codio/p2p'
+import { Download, ChunkUnavailableError } from '../src/index.js'
+
+type Node = P2PNode<{ exchange: ChunkExchange }>
+
+function cidOf (bytes: Uint8Array): CID {
+  return CID.createV1(0x55, Digest.create(0x12, createHash('sha256').update(bytes).digest()))
+}
+
+class MapStore {
+  readonly blocks = new Map<string, Uint8Array>()
+  async has (cid: CID): Promise<boolean> { return this.blocks.has(cid.toString()) }
+  async get (cid: CID): Promise<Uint8Array | undefined> { return this.blocks.get(cid.toString()) }
+  async put (cid: CID, bytes: Uint8Array): Promise<void> { this.blocks.set(cid.toString(), bytes) }
+}
+
+/** Serves garbage for every block it is asked for. */
+class LyingStore extends MapStore {
+  override async get (cid: CID): Promise<Uint8Array | undefined> {
+    return (await super.get(cid)) == null ? undefined : randomBytes(1024)
+  }
+}
+
+async function node (blocks: MapStore): Promise<Node> {
+  const n = await createP2PNode<{ exchange: ChunkExchange }>({
+    privateKey: await generateKeyPair('Ed25519'),
+    quic: false,
+    services: { exchange: chunkExchange({ blocks, requestTimeout: 5000 }) }
+  })
+  await n.start()
+  return n
+}
+
+describe('swarm download over real libp2p connections', () => {
+  const chunks = Array.from({ length: 40 }, () => randomBytes(16 * 1024))
+  const cids = chunks.map(cidOf)
+  const seeders: Node[] = []
+  let liar: Node
+  let leecher: Node
+  let sink: MapStore
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) {
+      const store = new MapStore()
+      chunks.forEach((c, j) => { store.blocks.set(cids[j].toString(), c) })
+      seeders.push(await node(store))
+    }
+    const lies = new LyingStore()
+    chunks.forEach((c, j) => { lies.blocks.set(cids[j].toString(), c) })
+    liar = await node(lies)
+    sink = new MapStore()
+    leecher = await node(sink)
+    for (const s of [...seeders, liar]) await leecher.dial(s.getMultiaddrs()[0])
+  })
+
+  afterAll(async () => {
+    await Promise.all([...seeders, liar, leecher].map(async n => n.stop()))
+  })
+
+  it('fetches every chunk, from every seeder, verified, and drops a peer that sends bad data', async () => {
+    const dl = new Download({ chunks: cids, fetcher: leecher.services.exchange, sink, perPeerInFlight: 2 })
+    for (const s of [liar, ...seeders]) dl.addPeer(s.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await dl.done
+    for (let i = 0; i < chunks.length; i++) {
+      expect(Buffer.compare(sink.blocks.get(cids[i].toString())!, chunks[i])).toBe(0)
+    }
+    const byPeer = dl.progress().chunksByPeer
+    for (const s of seeders) expect(byPeer[s.peerId.toString()]).toBeGreaterThan(0)
+    expect(byPeer[liar.peerId.toString()]).toBe(0)
+    const liarStats = leecher.services.exchange.peerStats().get(liar.peerId.toString())!
+    // banned after the second bad chunk: it is never asked again
+    expect(liarStats.verificationFailures).toBe(2)
+  })
+
+  it('resolves a reader waiting on a chunk as soon as that chunk is stored', async () => {
+    const fresh = new MapStore()
+    const dl = new Download({ chunks: cids, fetcher: leecher.services.exchange, sink: fresh })
+    dl.addPeer(seeders[0].peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await dl.chunk(39)
+    expect(fresh.blocks.has(cids[39].toString())).toBe(true)
+    await dl.done
+  })
+
+  it('fetches only the chunks of a range', async () => {
+    const fresh = new MapStore()
+    const dl = new Download({ chunks: cids, first: 10, last: 12, fetcher: leecher.services.exchange, sink: fresh })
+    dl.addPeer(seeders[1].peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await dl.done
+    expect([...fresh.blocks.keys()].sort()).toEqual([cids[10], cids[11], cids[12]].map(String).sort())
+  })
+
+  it('fails with ChunkUnavailableError when no peer has a chunk', async () => {
+    const unknown = cidOf(randomBytes(32))
+    const dl = new Download({ chunks: [cids[0], unknown], fetcher: leecher.services.exchange, sink: new MapStore() })
+    for (const s of seeders) dl.addPeer(s.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await expect(dl.done).rejects.toBeInstanceOf(ChunkUnavailableError)
+  })
+
+  it('completes from the remaining peers when one is stopped mid-download', async () => {
+    const many = Array.from({ length: 200 }, () => randomBytes(32 * 1024))
+    const manyCids = many.map(cidOf)
+    const holders: Node[] = []
+    for (let i = 0; i < 3; i++) {
+      const store = new MapStore()
+      many.forEach((c, j) => { store.blocks.set(manyCids[j].toString(), c) })
+      holders.push(await node(store))
+      await leecher.dial(holders[i].getMultiaddrs()[0])
+    }
+    try {
+      const fresh = new MapStore()
+      const dl = new Download({ chunks: manyCids, fetcher: leecher.services.exchange, sink: fresh, perPeerInFlight: 1 })
+      for (const h of holders) dl.addPeer(h.peerId)
+      dl.noMorePeers()
+      await dl.start()
+      await dl.chunk(20)
+      await holders[0].stop()
+      await dl.done
+      expect(fresh.blocks.size).toBe(200)
+    } finally {
+      await Promise.all(holders.map(async h => h.stop()))
+    }
+  })
+})

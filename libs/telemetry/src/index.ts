@@ -1,0 +1,48 @@
+/**
+ * @packageDocumentation
+ * Logging (pino, JSON lines) and Prometheus metrics (prom-client) for Codio processes.
+ *
+ * @example
+ * ```ts
+ * import { createLogger, createMetricsRegistry } from '@codio/telemetry'
+ * const log = createLogger({ name: 'edge-1', level: 'info' })
+ * const registry = createMetricsRegistry({ role: 'edge' })
+ * ```
+ */
+import { pino, type Logger, type LevelWithSilent } from 'pino'
+import { Registry, collectDefaultMetrics } from 'prom-client'
+
+export type { Logger } from 'pino'
+export { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export interface LoggerInit {
+  /** Process name, e.g. `edge-1`; carried on every line. */
+  name: string
+  /** Default `info`. */
+  level?: LevelWithSilent
+  /** Where lines go. Default: standard output (file descriptor 1). */
+  destination?: number | string
+}
+
+/** A pino JSON-lines logger. Lines are written asynchronously and flushed on exit. */
+export function createLogger (init: LoggerInit): Logger {
+  return pino({ name: init.name, level: init.level ?? 'info' }, pino.destination({ dest: init.destination ?? 1, sync: false }))
+}
+
+export interface MetricsInit {
+  /** `origin`, `relay` or `edge`; added as a `role` label to every series. */
+  role: string
+  /** Also collect Node.js process metrics (CPU, memory, event-loop lag). Default true. */
+  processMetrics?: boolean
+}
+
+/**
+ * A Prometheus registry for one process. Metric names follow `codio_<role>_<what>_<unit>`
+ * with `_total` on counters (Prometheus naming conventions).
+ */
+export function createMetricsRegistry (init: MetricsInit): Registry {
+  const registry = new Registry()
+  registry.setDefaultLabels({ role: init.role })
+  if (init.processMetrics ?? true) collectDefaultMetrics({ register: registry })
+  return registry
+}

@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import { startAdminServer, type AdminServer } from '@codio/admin'
+import { chunksForRange, parseContentId, type Manifest } from '@codio/content'
+import { CodioPeer, peerAdminBackend, type ResolvedContent } from '@codio/peer'
+import { listen, registerHealthRoutes } from '@codio/service'
+import { loadPublicKey, TrustedKeys } from '@codio/signing'
+import { Counter, createMetricsRegistry, Histogram, type Logger } from '@codio/telemetry'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import type { CID } from 'multiformats/cid'
+import type { EdgeConfig } from './config.js'
+import { readRange } from './content-reader.js'
+import { interpretRange, type ByteRange } from './ranges.js'
+
+export interface Edge {
+  readonly peer: CodioPeer
+  readonly httpUrl: string
+  readonly adminUrl: string
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+
+/** HTTP status and error code for each failure a content request can meet. */
+function failureStatus (name: string): number {
+  switch (name) {
+    case 'InvalidCidError': return 400
+    case 'ContentNotFoundError': return 404
+    case 'UntrustedPublisherError':
+    case 'InvalidSignatureError':
+    case 'ManifestDecodeError':
+    case 'ManifestUnavailableError':
+    case 'ChunkUnavailableError':
+      return 502
+    default: return 500
+  }
+}
+
+/** Does an `If-None-Match` header match this strong ETag (RFC 9110 §13.1.2, weak comparison)? */
+function etagMatches (header: string | undefined, etag: string): boolean {
+  if (header == null) return false
+  if (header.trim() === '*') return true
+  return header.split(',').some(t => t.trim().replace(/^W\//, '') === etag)
+}
+
+/** The edge: HTTP delivery of swarm-fetched, verified content, cached and re-provided. */
+export async function createEdge (config: EdgeConfig, log: Logger, version: string): Promise<Edge> {
+  const registry = createMetricsRegistry({ role: 'edge' })
+  const trusted = new TrustedKeys(await Promise.all(config.trust.publisherKeys.map(loadPublicKey)))
+  if (trusted.size === 0) log.warn('no trusted publisher keys configured: every manifest will be refused')
+  const peer = await CodioPeer.create({
+    role: 'edge',
+    dataDir: config.dataDir,
+    ...config.p2p,
+    trustedKeys: trusted,
+    lookupTimeoutMs: config.fetch.lookupTimeout,
+    requestTimeoutMs: config.fetch.requestTimeout,
+    perPeerInFlight: config.fetch.perPeerInFlight,
+    maxInFlight: config.fetch.maxInFlight,
+    log,
+    registry
+  })
+  const requests = new Counter({ name: 'codio_edge_http_requests_total', help: 'Content requests by method and status', labelNames: ['method', 'status'], registers: [registry] })
+  const served = new Counter({ name: 'codio_edge_http_sent_bytes_total', help: 'Content bytes sent to HTTP clients', registers: [registry] })
+  const cache = new Counter({ name: 'codio_edge_cache_requests_total', help: 'Content requests answered from the local store (hit) or the swarm (miss)', labelNames: ['result'], registers: [registry] })
+  const ttfb = new Histogram({ name: 'codio_edge_time_to_first_byte_seconds', help: 'From request to the first body byte', labelNames: ['cache'], registers: [registry], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] })
+
+  const app = Fastify({ loggerInstance: log.child({ component: 'http' }), disableRequestLogging: true })
+  registerHealthRoutes(app, {
+    ready: () => peer.node.status === 'started' && (config.p2p.bootstrap.length === 0 || peer.node.getConnections().length > 0),
+    registry
+  })
+
+  function fail (reply: FastifyReply, method: string, err: Error): FastifyReply {
+    const status = failureStatus(err.name)
+    requests.inc({ method, status })
+    if (status >= 500) log.warn({ err: err.message }, 'content request failed')
+    return reply.code(status).send({ error: err.name, message: err.message })
+  }
+
+  /** Stream `ranges` of the content to the reply; one range plain, several as multipart. */
+  function body (resolved: ResolvedContent, ranges: ByteRange[], t0: number, hit: boolean): Readable {
+    const { manifest } = resolved
+    const download = resolved.local
+      ? undefined
+      : peer.download(resolved, ranges.length === 1 && manifest.size > 0
+        ? chunksForRange(manifest, ranges[0].start, ranges[0].end)
+        : undefined)
+    let first = true
+    const count = (b: Uint8Array): Uint8Array => {
+      if (first) {
+        first = false
+        ttfb.observe({ cache: hit ? 'hit' : 'miss' }, (performance.now() - t0) / 1000)
+      }
+      served.inc(b.byteLength)
+      return b
+    }
+    return Readable.from((async function * () {
+      for (const part of ranges) {
+        if (part.header != null) yield count(Buffer.from(part.header))
+        for await (const b of readRange(manifest, peer.store, part, download)) yield count(b)
+      }
+      if (ranges.length > 1) yield count(Buffer.from(ranges.trailer))
+    })() as AsyncGenerator<Uint8Array>, { objectMode: false })
+  }
+
+  async function serveContent (request: FastifyRequest<{ Params: { cid: string } }>, reply: FastifyReply): Promise<FastifyReply> {
+    const t0 = performance.now()
+    const method = request.method
+    let contentId: CID
+    try {
+      contentId = parseContentId(request.params.cid)
+    } catch (err: any) {
+      return fail(reply, method, err)
+    }
+    const etag = `"${contentId.toString()}"`
+    reply.header('etag', etag).header('cache-control', IMMUTABLE).header('accept-ranges', 'bytes')
+    if (etagMatches(request.headers['if-none-match'], etag)) {
+      requests.inc({ method, status: 304 })
+      return reply.code(304).send()
+    }
+    const ac = new AbortController()
+    request.raw.once('close', () => { if (!reply.sent) ac.abort() })
+    let resolved: ResolvedContent
+    try {
+      resolved = await peer.resolve(contentId, ac.signal)
+    } catch (err: any) {
+      return fail(reply, method, err)
+    }
+    const { manifest } = resolved
+    cache.inc({ result: resolved.local ? 'hit' : 'miss' })
+    reply.header('content-type', manifest.mediaType)
+    reply.header('last-modified', new Date(manifest.createdAt).toUTCString())
+
+    const ifRange = request.headers['if-range']
+    const rangeHeader = ifRange == null || ifRange === etag ? request.headers.range : undefined
+    const wanted = interpretRange(rangeHeader, manifest.size)
+    if (wanted.kind === 'unsatisfiable') {
+      requests.inc({ method, status: 416 })
+      return reply.code(416).header('content-range', `bytes */${manifest.size}`).send({ error: 'RangeNotSatisfiable', message: `no requested range overlaps the ${manifest.size} bytes of ${contentId}` })
+    }
+    let status = 200
+    let ranges: ByteRange[] & { trailer?: string } = [{ start: 0, end: manifest.size - 1 }]
+    let length = manifest.size
+    if (wanted.kind === 'ranges') {
+      status = 206
+      ranges = wanted.ranges
+      if (ranges.length === 1) {
+        const r = ranges[0]
+        reply.header('content-range', `bytes ${r.start}-${r.end}/${manifest.size}`)
+        length = r.end - r.start + 1
+      } else {
+        const boundary = randomBytes(12).toString('hex')
+        ranges = ranges.map(r => ({
+          ...r,
+          header: `\r\n--${boundary}\r\ncontent-type: ${manifest.mediaType}\r\ncontent-range: bytes ${r.start}-${r.end}/${manifest.size}\r\n\r\n`
+        }))
+        ranges.trailer = `\r\n--${boundary}--\r\n`
+        length = ranges.reduce((n, r) => n + Buffer.byteLength(r.header!) + r.end - r.start + 1, 0) + Buffer.byteLength(ranges.trailer)
+        reply.header('content-type', `multipart/byteranges; boundary=${boundary}`)
+      }
+    }
+    reply.code(status).header('content-length', length)
+    requests.inc({ method, status })
+    if (method === 'HEAD' || manifest.size === 0) return reply.send()
+    return reply.send(body(resolved, ranges, t0, resolved.local))
+  }
+
+  app.route({ method: ['GET', 'HEAD'], url: '/content/:cid', handler: serveContent })
+
+  let admin: AdminServer | undefined
+  let httpUrl = ''
+  return {
+    peer,
+    get httpUrl () { return httpUrl },
+    get adminUrl () { return admin?.url ?? '' },
+    async start () {
+      await peer.start()
+      httpUrl = await listen(app, config.http.host, config.http.port)
+      admin = await startAdminServer({ host: config.admin.host, port: config.admin.port, backend: peerAdminBackend(peer, version) })
+      log.info({ http: httpUrl, admin: admin.url, peerId: peer.peerId.toString(), multiaddrs: peer.node.getMultiaddrs().map(String) }, 'edge started')
+    },
+    async stop () {
+      await admin?.close()
+      await app.close()
+      await peer.stop()
+    }
+  }
+}
+
+export async function readVersion (): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'))
+  return pkg.version
+}
+
+export type { Manifest }

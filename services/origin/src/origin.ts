@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises'
+import { startAdminServer, type AdminServer } from '@codio/admin'
+import { CodioPeer, peerAdminBackend } from '@codio/peer'
+import { listen, registerHealthRoutes } from '@codio/service'
+import { generateKeyPair, loadKeyPair, loadPublicKey, saveKeyPair, TrustedKeys, type PublisherKeyPair } from '@codio/signing'
+import { createMetricsRegistry, Counter, Histogram, type Logger } from '@codio/telemetry'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { OriginConfig } from './config.js'
+import { ingest } from './ingest.js'
+
+export interface Origin {
+  readonly peer: CodioPeer
+  readonly httpUrl: string
+  readonly adminUrl: string
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+async function loadOrCreatePublisher (path: string, log: Logger): Promise<PublisherKeyPair> {
+  try {
+    return await loadKeyPair(path)
+  } catch (err: any) {
+    if (err.cause?.code !== 'ENOENT' && err.code !== 'ENOENT') throw err
+  }
+  const kp = await generateKeyPair()
+  await saveKeyPair(path, kp)
+  log.info({ keyFile: path }, 'created publisher key')
+  return kp
+}
+
+/** The origin: `PUT /content` ingest into a durable store, served and provided over libp2p. */
+export async function createOrigin (config: OriginConfig, log: Logger, version: string): Promise<Origin> {
+  const registry = createMetricsRegistry({ role: 'origin' })
+  const publisher = await loadOrCreatePublisher(config.publisher.keyFile, log)
+  const trusted = new TrustedKeys([publisher.publicKey, ...await Promise.all(config.trust.publisherKeys.map(loadPublicKey))])
+  const peer = await CodioPeer.create({
+    role: 'origin',
+    dataDir: config.dataDir,
+    ...config.p2p,
+    trustedKeys: trusted,
+    lookupTimeoutMs: config.fetch.lookupTimeout,
+    requestTimeoutMs: config.fetch.requestTimeout,
+    log,
+    registry
+  })
+  const ingested = new Counter({ name: 'codio_origin_ingested_bytes_total', help: 'Bytes accepted by PUT /content', registers: [registry] })
+  const ingestSeconds = new Histogram({ name: 'codio_origin_ingest_duration_seconds', help: 'Time to ingest one upload', registers: [registry], buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300] })
+  const rejected = new Counter({ name: 'codio_origin_ingest_rejected_total', help: 'Uploads refused or aborted', labelNames: ['reason'], registers: [registry] })
+
+  const app: FastifyInstance = Fastify({ loggerInstance: log.child({ component: 'http' }), disableRequestLogging: true })
+  // the body is streamed into the store by the handler, never buffered by a parser
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null))
+  registerHealthRoutes(app, {
+    ready: () => peer.node.status === 'started' && (config.p2p.bootstrap.length === 0 || peer.node.getConnections().length > 0),
+    registry
+  })
+
+  app.put('/content', async (request, reply) => {
+    const query = request.query as Record<string, string | undefined>
+    const chunkSize = query.chunkSize == null ? config.ingest.chunkSize : Number(query.chunkSize)
+    const lengthHeader = request.headers['content-length']
+    const t0 = performance.now()
+    try {
+      const result = await ingest({ store: peer.store, publisher, maxUploadBytes: config.ingest.maxUploadBytes }, {
+        body: request.raw,
+        mediaType: (request.headers['content-type'] ?? 'application/octet-stream').split(';')[0].trim() || 'application/octet-stream',
+        chunkSize,
+        expectedSize: lengthHeader == null ? undefined : Number(lengthHeader)
+      })
+      await peer.markComplete(result.contentId)
+      ingested.inc(result.size)
+      ingestSeconds.observe((performance.now() - t0) / 1000)
+      log.info({ contentId: result.contentId.toString(), size: result.size, chunks: result.chunks }, 'published')
+      return reply.code(201).send({ cid: result.contentId.toString(), size: result.size, chunks: result.chunks })
+    } catch (err: any) {
+      const status = err.name === 'UploadTooLargeError' ? 413 : err.name === 'BadRequestError' || err.name === 'InvalidChunkSizeError' ? 400 : err.name === 'UploadIncompleteError' ? 400 : 500
+      rejected.inc({ reason: err.name })
+      log.warn({ err: err.message }, 'upload refused')
+      if (status === 413) reply.header('connection', 'close')
+      return reply.code(status).send({ error: err.name, message: err.message })
+    }
+  })
+
+  let admin: AdminServer | undefined
+  let httpUrl = ''
+  return {
+    peer,
+    get httpUrl () { return httpUrl },
+    get adminUrl () { return admin?.url ?? '' },
+    async start () {
+      await peer.start()
+      httpUrl = await listen(app, config.http.host, config.http.port)
+      admin = await startAdminServer({ host: config.admin.host, port: config.admin.port, backend: peerAdminBackend(peer, version) })
+      log.info({ http: httpUrl, admin: admin.url, peerId: peer.peerId.toString(), multiaddrs: peer.node.getMultiaddrs().map(String) }, 'origin started')
+    },
+    async stop () {
+      await admin?.close()
+      await app.close()
+      await peer.stop()
+    }
+  }
+}
+
+export async function readVersion (): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'))
+  return pkg.version
+}
