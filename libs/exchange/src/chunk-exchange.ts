@@ -148,7 +148,8 @@ export class ChunkExchange implements Startable {
       stats.bytesReceived += data.byteLength
       return data
     } catch (err: any) {
-      stats.failures++
+      // a request its caller cancelled (an endgame duplicate) is not the peer's failure
+      if (options.signal?.aborted !== true) stats.failures++
       stream?.abort(err)
       if (timeout.aborted && options.signal?.aborted !== true) {
         throw new RequestTimeoutError(`request for ${cid} to ${peer} timed out`, { cause: err })

@@ -14,7 +14,7 @@ import type { ServiceFactoryMap } from 'libp2p'
 import { DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DHT_PROTOCOL, K_BUCKET_SIZE } from './constants.js'
 import { InvalidMultiaddrError } from './errors.js'
 
-export interface P2PNodeInit<T extends ServiceMap = Record<string, never>> {
+export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
   /** Extra libp2p services (e.g. the chunk exchange), added beside the built-in ones. */
   services?: ServiceFactoryMap<T>
   /** The node's identity (see {@link loadOrCreatePeerKey}). */
@@ -44,7 +44,7 @@ export type P2PServices = {
   ping: Ping
 }
 
-export type P2PNode<T extends ServiceMap = Record<string, never>> = Libp2p<P2PServices & T>
+export type P2PNode<T extends ServiceMap = Record<never, never>> = Libp2p<P2PServices & T>
 
 function parseAddrs (what: string, addrs: string[]): string[] {
   for (const a of addrs) {
@@ -64,7 +64,7 @@ function parseAddrs (what: string, addrs: string[]): string[] {
  *
  * @throws InvalidMultiaddrError when a listen, announce or bootstrap address does not parse
  */
-export async function createP2PNode<T extends ServiceMap = Record<string, never>> (init: P2PNodeInit<T>): Promise<P2PNode<T>> {
+export async function createP2PNode<T extends ServiceMap = Record<never, never>> (init: P2PNodeInit<T>): Promise<P2PNode<T>> {
   const listen = parseAddrs('listen', init.listen ?? DEFAULT_LISTEN)
   const announce = parseAddrs('announce', init.announce ?? [])
   const bootstrapList = parseAddrs('bootstrap', init.bootstrap ?? [])

@@ -12,6 +12,9 @@ import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
 import { createPeerMetrics, type PeerMetrics } from './metrics.js'
 import { ProviderSearch } from './provider-search.js'
 
+/** Head start a provider gets before the next one is also asked for a manifest (ms). */
+export const MANIFEST_HEDGE_MS = 300
+
 export interface PeerInit {
   role: 'origin' | 'relay' | 'edge'
   /** Holds `store/` and `peer.key`. */
@@ -109,17 +112,27 @@ export class CodioPeer {
     servedBytes.reset(); servedBytes.inc(bytes)
   }
 
-  /** Wait (bounded) for a DHT neighbour, then announce every content this peer holds. */
+  /**
+   * Announce every content this peer holds (after a restart the DHT has forgotten us). With
+   * bootstrap peers it first waits, bounded, for a connection so the records reach someone.
+   * A background task: it logs its failures and ends when the peer stops.
+   */
   private async reprovideAll (): Promise<void> {
-    const deadline = Date.now() + 10_000
-    while (this.node.status === 'started' && this.node.services.dht.routingTable.size === 0 && Date.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
-    const contents = await this.store.listContents()
-    this.metrics.contents.set(contents.length)
-    for (const cid of contents) {
-      if (this.node.status !== 'started') return
-      await this.provide(cid)
+    const running = (): boolean => this.node.status === 'started'
+    try {
+      const deadline = Date.now() + 10_000
+      while (running() && (this.init.bootstrap?.length ?? 0) > 0 && this.node.getConnections().length === 0 && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+      if (!running()) return
+      const contents = await this.store.listContents()
+      this.metrics.contents.set(contents.length)
+      for (const cid of contents) {
+        if (!running()) return
+        await this.provide(cid)
+      }
+    } catch (err: any) {
+      if (running()) this.init.log.error({ err: err.message }, 're-providing stored content failed')
     }
   }
 
@@ -166,24 +179,83 @@ export class CodioPeer {
       return { contentId, manifest, local: await this.store.hasContent(contentId) }
     }
     const search = new ProviderSearch(this.node, contentId, this.init.lookupTimeoutMs ?? 10_000, signal)
-    let tried = 0
-    let lastError: Error | undefined
-    for await (const peer of search.providers()) {
-      tried++
-      let bytes: Uint8Array
-      try {
-        bytes = await this.exchange.fetch(peer, contentId, { signal })
-      } catch (err: any) {
-        lastError = err
-        continue
+    const bytes = await this.fetchManifest(contentId, search, signal)
+    const manifest = decodeManifest(bytes)
+    await verifyManifest(manifest, this.init.trustedKeys)
+    await this.store.put(contentId, bytes)
+    return { contentId, manifest, local: false, search }
+  }
+
+  /**
+   * The manifest block from whichever provider answers first, with hedged requests (Dean &
+   * Barroso, "The Tail at Scale", 2013): the next provider is asked as soon as the previous
+   * one fails or has not answered within {@link MANIFEST_HEDGE_MS}, so a dead provider (whose
+   * dial may hang for seconds) costs a few hundred milliseconds, not a timeout.
+   */
+  private async fetchManifest (contentId: CID, search: ProviderSearch, signal?: AbortSignal): Promise<Uint8Array> {
+    const stop = new AbortController()
+    const fetchSignal = signal == null ? stop.signal : AbortSignal.any([signal, stop.signal])
+    return await new Promise<Uint8Array>((resolve, reject) => {
+      const queue: PeerId[] = []
+      let pending = 0
+      let tried = 0
+      let exhausted = false
+      let wantMore = false
+      let settled = false
+      let lastError: Error | undefined
+      const settle = (err: Error | undefined, bytes?: Uint8Array): void => {
+        if (settled) return
+        settled = true
+        // the losers are cancelled; the lookup goes on feeding providers to the download
+        stop.abort()
+        if (err != null) {
+          search.abort()
+          reject(err)
+        } else {
+          resolve(bytes!)
+        }
       }
-      const manifest = decodeManifest(bytes)
-      await verifyManifest(manifest, this.init.trustedKeys)
-      await this.store.put(contentId, bytes)
-      return { contentId, manifest, local: false, search }
-    }
-    if (tried === 0) throw new ContentNotFoundError(`no provider of ${contentId} found within ${this.init.lookupTimeoutMs ?? 10_000} ms`)
-    throw new ManifestUnavailableError(`${tried} provider(s) of ${contentId} found, none delivered its manifest: ${lastError?.message}`, { cause: lastError })
+      const giveUpIfDone = (): void => {
+        if (!exhausted || pending > 0 || queue.length > 0) return
+        settle(tried === 0
+          ? new ContentNotFoundError(`no provider of ${contentId} found within ${this.init.lookupTimeoutMs ?? 10_000} ms`)
+          : new ManifestUnavailableError(`${tried} provider(s) of ${contentId} found, none delivered its manifest: ${lastError?.message}`, { cause: lastError }))
+      }
+      const launch = (): void => {
+        if (settled) return
+        const peer = queue.shift()
+        if (peer == null) {
+          wantMore = true
+          giveUpIfDone()
+          return
+        }
+        wantMore = false
+        tried++
+        pending++
+        let hedged = false
+        const timer = setTimeout(() => { hedged = true; launch() }, MANIFEST_HEDGE_MS)
+        this.exchange.fetch(peer, contentId, { signal: fetchSignal }).then(
+          bytes => { settle(undefined, bytes) },
+          (err: Error) => {
+            lastError = err
+            if (!hedged) launch()
+          }
+        ).finally(() => {
+          clearTimeout(timer)
+          pending--
+          giveUpIfDone()
+        })
+      }
+      void (async () => {
+        for await (const peer of search.providers()) {
+          if (settled) return
+          queue.push(peer)
+          if (pending === 0 || wantMore) launch()
+        }
+        exhausted = true
+        giveUpIfDone()
+      })()
+    })
   }
 
   /**

@@ -13,7 +13,7 @@ export class ProviderSearch {
   private readonly listeners = new Set<() => void>()
   private readonly controller = new AbortController()
 
-  constructor (private readonly node: P2PNode, readonly cid: CID, timeoutMs: number, signal?: AbortSignal) {
+  constructor (private readonly node: P2PNode<any>, readonly cid: CID, timeoutMs: number, signal?: AbortSignal) {
     const signals = [this.controller.signal, AbortSignal.timeout(timeoutMs)]
     if (signal != null) signals.push(signal)
     void this.run(AbortSignal.any(signals))

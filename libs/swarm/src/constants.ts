@@ -9,3 +9,6 @@ export const DEFAULT_MAX_PEER_FAILURES = 3
 
 /** Chunks failing verification after which a peer is banned from a download. */
 export const DEFAULT_MAX_BAD_CHUNKS = 2
+
+/** Shortest time a request is outstanding before endgame may ask a second peer (ms). */
+export const ENDGAME_MIN_DELAY_MS = 250

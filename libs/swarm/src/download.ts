@@ -1,6 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT } from './constants.js'
+import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT } from './constants.js'
 import { ChunkUnavailableError, DownloadAbortedError } from './errors.js'
 
 /** Fetches one verified block from one peer (see `ChunkExchange.fetch` in @codio/exchange). */
@@ -66,6 +66,11 @@ export class Download {
   private readonly excluded: Array<Set<string> | undefined>
   private readonly waiters = new Map<number, Array<{ resolve: () => void, reject: (err: Error) => void }>>()
   private readonly peers = new Map<string, PeerState>()
+  /** Who is being asked for each in-flight chunk; more than one only in endgame. */
+  private readonly requesters = new Map<number, Map<string, { cancel: AbortController, startedAt: number }>>()
+  /** Moving average of a successful chunk fetch (ms), for telling a late request. */
+  private fetchMs = 0
+  private endgameTimer: NodeJS.Timeout | undefined
   private readonly perPeer: number
   private readonly maxInFlight: number
   private inFlight = 0
@@ -159,6 +164,7 @@ export class Download {
   fail (err: Error): void {
     if (this.failure != null || this.remaining === 0) return
     this.failure = err
+    clearTimeout(this.endgameTimer)
     this.abort.abort(err)
     for (const list of this.waiters.values()) for (const w of list) w.reject(err)
     this.waiters.clear()
@@ -178,7 +184,9 @@ export class Download {
   }
 
   private settleIfDone (): void {
-    if (this.remaining === 0 && this.failure == null) this.resolveFinished()
+    if (this.remaining !== 0 || this.failure != null) return
+    clearTimeout(this.endgameTimer)
+    this.resolveFinished()
   }
 
   /** The next missing chunk at or after the cursor (wrapping) that `peer` may be asked for. */
@@ -208,7 +216,51 @@ export class Download {
         progressed = true
       }
     }
+    if (!progressed) this.endgame()
     this.failStranded()
+  }
+
+  /**
+   * Endgame (BEP 3): once every missing chunk has been requested, a peer with a free slot also
+   * requests a chunk whose request is late elsewhere — outstanding for more than twice the
+   * average fetch time, at least {@link ENDGAME_MIN_DELAY_MS} (a hedged request, as in "The
+   * Tail at Scale", Dean & Barroso 2013). The first verified copy wins and the other request is
+   * cancelled, so a slow or dead peer cannot hold back the end of a download, while a download
+   * whose requests are all on time asks for nothing twice.
+   */
+  private endgame (): void {
+    for (let i = this.first; i <= this.last; i++) if (this.state[i] === ChunkState.Missing) return
+    const now = performance.now()
+    const late = Math.max(ENDGAME_MIN_DELAY_MS, 2 * this.fetchMs)
+    let nextCheck = Infinity
+    for (const peer of this.peers.values()) {
+      const key = peer.id.toString()
+      while (peer.inFlight < this.perPeer) {
+        let best: number | undefined
+        let oldest = Infinity
+        for (const [index, asked] of this.requesters) {
+          if (this.state[index] !== ChunkState.InFlight || asked.size >= 2 || asked.has(key) || this.excluded[index]?.has(key) === true) continue
+          const startedAt = Math.min(...[...asked.values()].map(r => r.startedAt))
+          if (now - startedAt < late) {
+            nextCheck = Math.min(nextCheck, startedAt + late - now)
+            continue
+          }
+          if (startedAt < oldest) {
+            oldest = startedAt
+            best = index
+          }
+        }
+        if (best === undefined) break
+        this.request(peer, best)
+      }
+    }
+    if (nextCheck < Infinity && this.endgameTimer == null) {
+      this.endgameTimer = setTimeout(() => {
+        this.endgameTimer = undefined
+        this.schedule()
+      }, Math.ceil(nextCheck))
+      this.endgameTimer.unref()
+    }
   }
 
   /** Fail the download when a missing chunk has no peer left to ask and none can come. */
@@ -227,21 +279,33 @@ export class Download {
   private request (peer: PeerState, index: number): void {
     const cid = this.init.chunks[index]
     const key = peer.id.toString()
+    const cancel = new AbortController()
+    const startedAt = performance.now()
+    let asked = this.requesters.get(index)
+    if (asked == null) this.requesters.set(index, asked = new Map())
+    asked.set(key, { cancel, startedAt })
     this.state[index] = ChunkState.InFlight
     peer.inFlight++
     this.inFlight++
-    this.init.fetcher.fetch(peer.id, cid, { signal: this.abort.signal })
+    this.init.fetcher.fetch(peer.id, cid, { signal: AbortSignal.any([this.abort.signal, cancel.signal]) })
       .then(async bytes => {
+        if (this.state[index] === ChunkState.Done) return
+        const took = performance.now() - startedAt
+        this.fetchMs = this.fetchMs === 0 ? took : 0.8 * this.fetchMs + 0.2 * took
         await this.init.sink.put(cid, bytes)
         peer.failuresInARow = 0
         peer.chunks++
         this.init.onChunk?.(peer.id, index, bytes.byteLength)
         this.markDone(index, bytes.byteLength)
+        // cancel the endgame duplicates that lost the race
+        for (const [other, r] of this.requesters.get(index) ?? []) if (other !== key) r.cancel.abort()
         this.settleIfDone()
       })
       .catch((err: Error) => {
-        if (this.state[index] === ChunkState.InFlight) this.state[index] = ChunkState.Missing
-        if (this.failure != null) return
+        // a cancelled duplicate, or a download that already failed, says nothing about the peer
+        if (this.failure != null || (cancel.signal.aborted && this.state[index] === ChunkState.Done)) return
+        const others = [...(this.requesters.get(index)?.keys() ?? [])].some(k => k !== key)
+        if (this.state[index] === ChunkState.InFlight && !others) this.state[index] = ChunkState.Missing
         if (err.name === 'BlockVerificationError' || err.name === 'BlockRefusedError') {
           // this peer lacks the chunk or lied about it: ask someone else for it
           let set = this.excluded[index]
@@ -257,13 +321,16 @@ export class Download {
         if (peer.failuresInARow >= maxFailures || peer.badChunks >= maxBad) {
           // gone or lying: never ask it again in this download
           for (let i = this.first; i <= this.last; i++) {
-            let s = this.excluded[i]
-            if (s == null) this.excluded[i] = s = new Set()
-            s.add(key)
+            let x = this.excluded[i]
+            if (x == null) this.excluded[i] = x = new Set()
+            x.add(key)
           }
         }
       })
       .finally(() => {
+        const left = this.requesters.get(index)
+        left?.delete(key)
+        if (left?.size === 0) this.requesters.delete(index)
         peer.inFlight--
         this.inFlight--
         this.schedule()

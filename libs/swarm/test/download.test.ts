@@ -20,6 +20,16 @@ class MapStore {
   async put (cid: CID, bytes: Uint8Array): Promise<void> { this.blocks.set(cid.toString(), bytes) }
 }
 
+/** Answers every request, correctly, only after a long stall. */
+class StallingStore extends MapStore {
+  answered = 0
+  override async get (cid: CID): Promise<Uint8Array | undefined> {
+    await new Promise(resolve => setTimeout(resolve, 4000))
+    this.answered++
+    return super.get(cid)
+  }
+}
+
 /** Serves garbage for every block it is asked for. */
 class LyingStore extends MapStore {
   override async get (cid: CID): Promise<Uint8Array | undefined> {
@@ -99,6 +109,28 @@ describe('swarm download over real libp2p connections', () => {
     await dl.start()
     await dl.done
     expect([...fresh.blocks.keys()].sort()).toEqual([cids[10], cids[11], cids[12]].map(String).sort())
+  })
+
+  it('endgame: a stalled peer cannot hold back the end of a download', async () => {
+    const stalled = new StallingStore()
+    chunks.forEach((c, j) => { stalled.blocks.set(cids[j].toString(), c) })
+    const slow = await node(stalled)
+    await leecher.dial(slow.getMultiaddrs()[0])
+    try {
+      const fresh = new MapStore()
+      const dl = new Download({ chunks: cids.slice(0, 8), fetcher: leecher.services.exchange, sink: fresh, perPeerInFlight: 4 })
+      dl.addPeer(slow.peerId)
+      dl.addPeer(seeders[2].peerId)
+      dl.noMorePeers()
+      await dl.start()
+      await dl.done
+      // every chunk came from the healthy peer before the stalled one answered anything
+      expect(stalled.answered).toBe(0)
+      expect(dl.progress().chunksByPeer[seeders[2].peerId.toString()]).toBe(8)
+      expect(fresh.blocks.size).toBe(8)
+    } finally {
+      await slow.stop()
+    }
   })
 
   it('fails with ChunkUnavailableError when no peer has a chunk', async () => {

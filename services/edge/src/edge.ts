@@ -7,7 +7,7 @@ import { CodioPeer, peerAdminBackend, type ResolvedContent } from '@codio/peer'
 import { listen, registerHealthRoutes } from '@codio/service'
 import { loadPublicKey, TrustedKeys } from '@codio/signing'
 import { Counter, createMetricsRegistry, Histogram, type Logger } from '@codio/telemetry'
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { CID } from 'multiformats/cid'
 import type { EdgeConfig } from './config.js'
 import { readRange } from './content-reader.js'
@@ -67,7 +67,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
   const cache = new Counter({ name: 'codio_edge_cache_requests_total', help: 'Content requests answered from the local store (hit) or the swarm (miss)', labelNames: ['result'], registers: [registry] })
   const ttfb = new Histogram({ name: 'codio_edge_time_to_first_byte_seconds', help: 'From request to the first body byte', labelNames: ['cache'], registers: [registry], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] })
 
-  const app = Fastify({ loggerInstance: log.child({ component: 'http' }), disableRequestLogging: true })
+  const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
   registerHealthRoutes(app, {
     ready: () => peer.node.status === 'started' && (config.p2p.bootstrap.length === 0 || peer.node.getConnections().length > 0),
     registry
@@ -81,7 +81,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
   }
 
   /** Stream `ranges` of the content to the reply; one range plain, several as multipart. */
-  function body (resolved: ResolvedContent, ranges: ByteRange[], t0: number, hit: boolean): Readable {
+  function body (resolved: ResolvedContent, ranges: ByteRange[], trailer: string | undefined, t0: number, hit: boolean): Readable {
     const { manifest } = resolved
     const download = resolved.local
       ? undefined
@@ -102,7 +102,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
         if (part.header != null) yield count(Buffer.from(part.header))
         for await (const b of readRange(manifest, peer.store, part, download)) yield count(b)
       }
-      if (ranges.length > 1) yield count(Buffer.from(ranges.trailer))
+      if (trailer != null) yield count(Buffer.from(trailer))
     })() as AsyncGenerator<Uint8Array>, { objectMode: false })
   }
 
@@ -142,7 +142,8 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
       return reply.code(416).header('content-range', `bytes */${manifest.size}`).send({ error: 'RangeNotSatisfiable', message: `no requested range overlaps the ${manifest.size} bytes of ${contentId}` })
     }
     let status = 200
-    let ranges: ByteRange[] & { trailer?: string } = [{ start: 0, end: manifest.size - 1 }]
+    let ranges: ByteRange[] = [{ start: 0, end: manifest.size - 1 }]
+    let trailer: string | undefined
     let length = manifest.size
     if (wanted.kind === 'ranges') {
       status = 206
@@ -157,15 +158,15 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
           ...r,
           header: `\r\n--${boundary}\r\ncontent-type: ${manifest.mediaType}\r\ncontent-range: bytes ${r.start}-${r.end}/${manifest.size}\r\n\r\n`
         }))
-        ranges.trailer = `\r\n--${boundary}--\r\n`
-        length = ranges.reduce((n, r) => n + Buffer.byteLength(r.header!) + r.end - r.start + 1, 0) + Buffer.byteLength(ranges.trailer)
+        trailer = `\r\n--${boundary}--\r\n`
+        length = ranges.reduce((n, r) => n + Buffer.byteLength(r.header!) + r.end - r.start + 1, 0) + Buffer.byteLength(trailer)
         reply.header('content-type', `multipart/byteranges; boundary=${boundary}`)
       }
     }
     reply.code(status).header('content-length', length)
     requests.inc({ method, status })
     if (method === 'HEAD' || manifest.size === 0) return reply.send()
-    return reply.send(body(resolved, ranges, t0, resolved.local))
+    return reply.send(body(resolved, ranges, trailer, t0, resolved.local))
   }
 
   app.route({ method: ['GET', 'HEAD'], url: '/content/:cid', handler: serveContent })

@@ -4,7 +4,7 @@ import { CodioPeer, peerAdminBackend } from '@codio/peer'
 import { listen, registerHealthRoutes } from '@codio/service'
 import { generateKeyPair, loadKeyPair, loadPublicKey, saveKeyPair, TrustedKeys, type PublisherKeyPair } from '@codio/signing'
 import { createMetricsRegistry, Counter, Histogram, type Logger } from '@codio/telemetry'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { OriginConfig } from './config.js'
 import { ingest } from './ingest.js'
 
@@ -47,7 +47,7 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
   const ingestSeconds = new Histogram({ name: 'codio_origin_ingest_duration_seconds', help: 'Time to ingest one upload', registers: [registry], buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300] })
   const rejected = new Counter({ name: 'codio_origin_ingest_rejected_total', help: 'Uploads refused or aborted', labelNames: ['reason'], registers: [registry] })
 
-  const app: FastifyInstance = Fastify({ loggerInstance: log.child({ component: 'http' }), disableRequestLogging: true })
+  const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
   // the body is streamed into the store by the handler, never buffered by a parser
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, _payload, done) => done(null))

@@ -84,7 +84,14 @@ describe('origin ingest over HTTP', () => {
         setTimeout(() => { req.destroy(); setTimeout(resolve, 300) }, 200)
       })
     })
-    expect(await filesUnder(join(dir, 'origin'))).toEqual(before)
+    // the origin notices the reset asynchronously; give it a bounded moment to clean up
+    const deadline = Date.now() + 5000
+    let after = await filesUnder(join(dir, 'origin'))
+    while (after.length !== before.length && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+      after = await filesUnder(join(dir, 'origin'))
+    }
+    expect(after).toEqual(before)
     expect((await origin.peer.store.listContents()).length).toBe(contentsBefore)
   })
 })

@@ -5,7 +5,7 @@ import { CodioPeer, peerAdminBackend } from '@codio/peer'
 import { listen, registerHealthRoutes } from '@codio/service'
 import { loadPublicKey, TrustedKeys } from '@codio/signing'
 import { createMetricsRegistry, type Logger } from '@codio/telemetry'
-import Fastify from 'fastify'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { RelayConfig } from './config.js'
 
 export interface Relay {
@@ -36,7 +36,7 @@ export async function createRelay (config: RelayConfig, log: Logger, version: st
     log,
     registry
   })
-  const app = Fastify({ loggerInstance: log.child({ component: 'http' }), disableRequestLogging: true })
+  const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
   registerHealthRoutes(app, { ready: () => peer.node.status === 'started', registry })
 
   let admin: AdminServer | undefined

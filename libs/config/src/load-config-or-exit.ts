@@ -1,0 +1,19 @@
+import type { z } from 'zod'
+import { ConfigError } from './errors.js'
+import { formatConfigIssues } from './format-config-issues.js'
+import { loadConfig, type LoadConfigOptions } from './load-config.js'
+
+/**
+ * {@link loadConfig} for a service's `main`: on a ConfigError it writes
+ * `invalid configuration:` and every issue to stderr and exits with status 1. Other errors
+ * propagate.
+ */
+export function loadConfigOrExit<S extends z.ZodType> (opts: LoadConfigOptions<S>): z.infer<S> {
+  try {
+    return loadConfig(opts)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`invalid configuration:\n${formatConfigIssues(err)}\n`)
+    return process.exit(1)
+  }
+}

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto'
+import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { dirname, basename, join } from 'node:path'
+import { derivePublicKey, type PublisherKeyPair } from './generate-key-pair.js'
+import { equalBytes } from './ed25519.js'
+import { InvalidKeyError, KeyFileError } from './errors.js'
+import { decodeKeyBytes, decodePublicKey, encodePublicKey, isKeyString } from './public-key.js'
+
+/** An Ed25519 key as a JSON Web Key (RFC 8037 §2). `d` is absent in a public-only file. */
+export interface Ed25519Jwk {
+  kty: 'OKP'
+  crv: 'Ed25519'
+  x: string
+  d?: string
+}
+
+export interface SaveKeyPairOptions {
+  /** Replace an existing file. Default `false`: an existing file is a `KeyFileError`. */
+  overwrite?: boolean
+}
+
+/**
+ * Writes a key pair as an RFC 8037 JWK `{"kty":"OKP","crv":"Ed25519","x":…,"d":…}` (`x` the
+ * public key, `d` the seed, both base64url without padding).
+ *
+ * The file gets mode 0600 and appears atomically (written to a temporary file in the same
+ * directory, fsynced, then linked or renamed into place); parent directories are created.
+ *
+ * @throws KeyFileError if the file exists and `overwrite` is not set, or on any I/O failure
+ * @throws InvalidKeyError if `kp.publicKey` is not the public key of `kp.privateKey`
+ */
+export async function saveKeyPair (path: string, kp: PublisherKeyPair, opts: SaveKeyPairOptions = {}): Promise<void> {
+  const derived = await derivePublicKey(kp.privateKey)
+  if (!(kp.publicKey instanceof Uint8Array) || !equalBytes(derived, kp.publicKey)) {
+    throw new InvalidKeyError('publicKey is not the public key of privateKey')
+  }
+  const jwk: Ed25519Jwk = {
+    kty: 'OKP',
+    crv: 'Ed25519',
+    x: encodePublicKey(kp.publicKey),
+    d: Buffer.from(kp.privateKey).toString('base64url')
+  }
+  const dir = dirname(path)
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
+  try {
+    await mkdir(dir, { recursive: true })
+    const fh = await open(tmp, 'wx', 0o600)
+    try {
+      await fh.chmod(0o600) // in case the umask is unusual
+      await fh.writeFile(JSON.stringify(jwk) + '\n')
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    if (opts.overwrite === true) {
+      await rename(tmp, path)
+    } else {
+      // link() fails with EEXIST atomically, so no check-then-write race.
+      await link(tmp, path)
+      await unlink(tmp)
+    }
+    await syncDir(dir)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new KeyFileError(path, 'file exists; pass { overwrite: true } to replace it', { cause: err })
+    }
+    throw new KeyFileError(path, `cannot write: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/**
+ * Reads a key pair written by {@link saveKeyPair} (an RFC 8037 Ed25519 JWK with `d`).
+ *
+ * @throws KeyFileError with a `reason`: unreadable file, not JSON, not an object, `kty` not
+ *   "OKP", `crv` not "Ed25519", `x` or `d` missing or not 32 bytes of base64url, or `x` not
+ *   the public key of `d`
+ */
+export async function loadKeyPair (path: string): Promise<PublisherKeyPair> {
+  const jwk = await readJwk(path)
+  if (jwk.d === undefined) throw new KeyFileError(path, 'no private key "d" (public-only key file)')
+  let privateKey: Uint8Array
+  try {
+    privateKey = decodeKeyBytes(jwk.d, '"d"', false)
+  } catch (cause) {
+    throw new KeyFileError(path, (cause as Error).message, { cause })
+  }
+  const publicKey = await derivePublicKey(privateKey)
+  if (!equalBytes(publicKey, jwk.publicKey)) {
+    throw new KeyFileError(path, '"x" is not the public key of "d"')
+  }
+  return { publicKey, privateKey }
+}
+
+/**
+ * Resolves a publisher public key given either as a base64url string (43 characters) or as a
+ * path to an RFC 8037 JWK file; a public-only JWK (no `d`) is accepted, and when `d` is
+ * present it must match `x`.
+ *
+ * @returns 32 bytes
+ * @throws InvalidKeyError if a key string is malformed
+ * @throws KeyFileError if the file cannot be read or is not a valid Ed25519 JWK
+ */
+export async function loadPublicKey (pathOrString: string): Promise<Uint8Array> {
+  if (isKeyString(pathOrString)) return decodePublicKey(pathOrString)
+  const jwk = await readJwk(pathOrString)
+  if (jwk.d !== undefined) {
+    let privateKey: Uint8Array
+    try {
+      privateKey = decodeKeyBytes(jwk.d, '"d"', false)
+    } catch (cause) {
+      throw new KeyFileError(pathOrString, (cause as Error).message, { cause })
+    }
+    if (!equalBytes(await derivePublicKey(privateKey), jwk.publicKey)) {
+      throw new KeyFileError(pathOrString, '"x" is not the public key of "d"')
+    }
+  }
+  return jwk.publicKey
+}
+
+async function readJwk (path: string): Promise<{ publicKey: Uint8Array, d?: unknown }> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code
+    throw new KeyFileError(path, code === 'ENOENT' ? 'no such file' : `cannot read: ${(cause as Error).message}`, { cause })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (cause) {
+    throw new KeyFileError(path, `not valid JSON: ${(cause as Error).message}`, { cause })
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new KeyFileError(path, 'not a JSON object (expected an RFC 8037 JWK)')
+  }
+  const o = json as Record<string, unknown>
+  if (o.kty !== 'OKP') throw new KeyFileError(path, `"kty" must be "OKP", got ${JSON.stringify(o.kty)}`)
+  if (o.crv !== 'Ed25519') throw new KeyFileError(path, `"crv" must be "Ed25519", got ${JSON.stringify(o.crv)}`)
+  if (o.x === undefined) throw new KeyFileError(path, 'no public key "x"')
+  let publicKey: Uint8Array
+  try {
+    publicKey = decodeKeyBytes(o.x, '"x"', true)
+  } catch (cause) {
+    throw new KeyFileError(path, (cause as Error).message, { cause })
+  }
+  return { publicKey, d: o.d }
+}
+
+async function syncDir (dir: string): Promise<void> {
+  const fh = await open(dir, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
