@@ -3,7 +3,7 @@ import { quic } from '@chainsafe/libp2p-quic'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type SingleKadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -39,7 +39,8 @@ export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
 }
 
 export type P2PServices = {
-  dht: KadDHT
+  /** One DHT on one protocol, so its routing table is visible (`dht.routingTable.size`). */
+  dht: SingleKadDHT
   identify: Identify
   ping: Ping
 }

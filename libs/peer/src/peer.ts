@@ -12,6 +12,9 @@ import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
 import { createPeerMetrics, type PeerMetrics } from './metrics.js'
 import { ProviderSearch } from './provider-search.js'
 
+/** How often announcements that found no DHT peer are tried again (ms). */
+export const ANNOUNCE_RETRY_MS = 1000
+
 /** Head start a provider gets before the next one is also asked for a manifest (ms). */
 export const MANIFEST_HEDGE_MS = 300
 
@@ -57,6 +60,9 @@ export class CodioPeer {
   readonly metrics: PeerMetrics
   readonly startedAt = Date.now()
   private metricsTimer?: NodeJS.Timeout
+  private announceTimer?: NodeJS.Timeout
+  /** Contents to provide once the DHT has a peer to hold the records. */
+  private readonly unannounced = new Map<string, CID>()
 
   private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore) {
     this.metrics = createPeerMetrics(init.role, init.registry)
@@ -84,15 +90,27 @@ export class CodioPeer {
     return this.node.services.exchange
   }
 
+  /**
+   * Whether this peer can find and serve content: started and, when it has bootstrap peers, with
+   * at least one peer in its DHT routing table (a connection alone is not enough: a peer enters
+   * the table only once identify has confirmed it speaks the DHT protocol).
+   */
+  isReady (): boolean {
+    return this.node.status === 'started' && ((this.init.bootstrap?.length ?? 0) === 0 || this.node.services.dht.routingTable.size > 0)
+  }
+
   async start (): Promise<void> {
     await this.node.start()
     this.metricsTimer = setInterval(() => this.updateGauges(), 5000)
     this.metricsTimer.unref()
+    this.announceTimer = setInterval(() => { void this.announcePending() }, ANNOUNCE_RETRY_MS)
+    this.announceTimer.unref()
     void this.reprovideAll()
   }
 
   async stop (): Promise<void> {
     clearInterval(this.metricsTimer)
+    clearInterval(this.announceTimer)
     for (const d of this.downloads.values()) d.fail(new Error('peer stopping'))
     await this.node.stop()
   }
@@ -121,7 +139,7 @@ export class CodioPeer {
     const running = (): boolean => this.node.status === 'started'
     try {
       const deadline = Date.now() + 10_000
-      while (running() && (this.init.bootstrap?.length ?? 0) > 0 && this.node.getConnections().length === 0 && Date.now() < deadline) {
+      while (running() && !this.isReady() && Date.now() < deadline) {
         await new Promise(resolve => setTimeout(resolve, 100))
       }
       if (!running()) return
@@ -136,13 +154,44 @@ export class CodioPeer {
     }
   }
 
-  /** Announce `contentId` as held here (DHT provider record); failures are logged, not thrown. */
+  /**
+   * Announce `contentId` as held here (a DHT provider record on the K closest peers). With an
+   * empty routing table there is nobody to hold the record — and a kad-dht node does not name
+   * itself when asked for providers — so the announcement waits until the DHT has a peer.
+   * Failures are logged, not thrown.
+   */
   async provide (contentId: CID): Promise<void> {
+    if (this.node.services.dht.routingTable.size === 0) {
+      this.unannounced.set(contentId.toString(), contentId)
+      return
+    }
     try {
       await this.node.contentRouting.provide(contentId, { signal: AbortSignal.timeout(60_000) })
+      this.unannounced.delete(contentId.toString())
       this.init.log.info({ contentId: contentId.toString() }, 'provided')
     } catch (err: any) {
-      this.init.log.warn({ contentId: contentId.toString(), err: err.message }, 'provide failed')
+      this.unannounced.set(contentId.toString(), contentId)
+      this.init.log.warn({ contentId: contentId.toString(), err: err.message }, 'provide failed, will retry')
+    }
+  }
+
+  /** How many held contents still wait for their first successful DHT announcement. */
+  pendingAnnouncements (): number {
+    return this.unannounced.size
+  }
+
+  private announcing = false
+
+  private async announcePending (): Promise<void> {
+    if (this.announcing || this.unannounced.size === 0 || this.node.services.dht.routingTable.size === 0) return
+    this.announcing = true
+    try {
+      for (const cid of [...this.unannounced.values()]) {
+        if (this.node.status !== 'started') return
+        await this.provide(cid)
+      }
+    } finally {
+      this.announcing = false
     }
   }
 

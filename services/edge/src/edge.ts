@@ -69,7 +69,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
 
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
   registerHealthRoutes(app, {
-    ready: () => peer.node.status === 'started' && (config.p2p.bootstrap.length === 0 || peer.node.getConnections().length > 0),
+    ready: () => peer.isReady(),
     registry
   })
 
@@ -139,7 +139,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     const wanted = interpretRange(rangeHeader, manifest.size)
     if (wanted.kind === 'unsatisfiable') {
       requests.inc({ method, status: 416 })
-      return reply.code(416).header('content-range', `bytes */${manifest.size}`).send({ error: 'RangeNotSatisfiable', message: `no requested range overlaps the ${manifest.size} bytes of ${contentId}` })
+      return reply.code(416).type('application/json').header('content-range', `bytes */${manifest.size}`).send({ error: 'RangeNotSatisfiable', message: `no requested range overlaps the ${manifest.size} bytes of ${contentId}` })
     }
     let status = 200
     let ranges: ByteRange[] = [{ start: 0, end: manifest.size - 1 }]

@@ -52,7 +52,7 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, _payload, done) => done(null))
   registerHealthRoutes(app, {
-    ready: () => peer.node.status === 'started' && (config.p2p.bootstrap.length === 0 || peer.node.getConnections().length > 0),
+    ready: () => peer.isReady(),
     registry
   })
 

@@ -37,7 +37,7 @@ export async function createRelay (config: RelayConfig, log: Logger, version: st
     registry
   })
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
-  registerHealthRoutes(app, { ready: () => peer.node.status === 'started', registry })
+  registerHealthRoutes(app, { ready: () => peer.isReady(), registry })
 
   let admin: AdminServer | undefined
   let httpUrl = ''

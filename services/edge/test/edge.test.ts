@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chunkCid, chunkStream, encodeManifest, manifestCid, signManifest, type CID } from '@codio/content'
+import { CodioPeer } from '@codio/peer'
+import { encodePublicKey, generateKeyPair, TrustedKeys, type PublisherKeyPair } from '@codio/signing'
+import { createLogger, createMetricsRegistry } from '@codio/telemetry'
+import { createEdge, type Edge } from '../src/edge.js'
+import { edgeConfigSchema } from '../src/config.js'
+
+const log = createLogger({ name: 'edge-test', level: 'silent' })
+
+/** A seeding peer built from the libs: it holds one signed content and provides it. */
+async function seed (dir: string, publisher: PublisherKeyPair, bytes: Uint8Array): Promise<{ peer: CodioPeer, contentId: CID }> {
+  const peer = await CodioPeer.create({ role: 'origin', dataDir: dir, quic: false, trustedKeys: new TrustedKeys([publisher.publicKey]), log, registry: createMetricsRegistry({ role: 'origin', processMetrics: false }) })
+  await peer.start()
+  const chunks: CID[] = []
+  for await (const c of chunkStream((async function * () { yield bytes })(), 65536)) {
+    const cid = chunkCid(c)
+    await peer.store.put(cid, c)
+    chunks.push(cid)
+  }
+  const manifest = await signManifest({ version: 1, size: bytes.length, mediaType: 'application/octet-stream', chunkSize: 65536, chunks, createdAt: Date.now(), publisher: publisher.publicKey }, publisher)
+  const encoded = encodeManifest(manifest)
+  const contentId = manifestCid(encoded)
+  await peer.store.put(contentId, encoded)
+  await peer.markComplete(contentId)
+  return { peer, contentId }
+}
+
+describe('edge against a seeding peer', () => {
+  let dir: string
+  let seeder: CodioPeer
+  let contentId: CID
+  let trusting: Edge
+  let untrusting: Edge
+  const bytes = randomBytes(500_000)
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'codio-edge-'))
+    const publisher = await generateKeyPair()
+    ;({ peer: seeder, contentId } = await seed(join(dir, 'seed'), publisher, bytes))
+    const bootstrap = [`${seeder.node.getMultiaddrs()[0].toString()}`]
+    const make = async (name: string, key: string): Promise<Edge> => {
+      const e = await createEdge(edgeConfigSchema.parse({
+        dataDir: join(dir, name), http: { port: 0 }, admin: { port: 0 },
+        p2p: { bootstrap, quic: false, listen: ['/ip4/127.0.0.1/tcp/0'] },
+        trust: { publisherKeys: [key] }, fetch: { lookupTimeout: '3s' }
+      }), log, 'test')
+      await e.start()
+      return e
+    }
+    trusting = await make('trusting', encodePublicKey(publisher.publicKey))
+    untrusting = await make('untrusting', encodePublicKey((await generateKeyPair()).publicKey))
+    const deadline = Date.now() + 10_000
+    // ready edges, and the seeder's record announced now that it has DHT peers to hold it
+    while (!(trusting.peer.isReady() && untrusting.peer.isReady() && seeder.pendingAnnouncements() === 0) && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  })
+
+  afterAll(async () => {
+    await Promise.all([trusting?.stop(), untrusting?.stop(), seeder?.stop()])
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('serves content signed by a trusted key', async () => {
+    const res = await fetch(`${trusting.httpUrl}/content/${contentId}`)
+    expect(res.status).toBe(200)
+    expect(Buffer.compare(Buffer.from(await res.arrayBuffer()), bytes)).toBe(0)
+  })
+
+  it('answers 502 with the reason for a manifest signed by an untrusted key, and caches nothing', async () => {
+    const res = await fetch(`${untrusting.httpUrl}/content/${contentId}`)
+    expect(res.status).toBe(502)
+    const body = await res.json()
+    expect(body.error).toBe('UntrustedPublisherError')
+    expect(body.message).toMatch(/not trusted|untrusted/i)
+    expect(await untrusting.peer.store.get(contentId)).toBeUndefined()
+    expect((await untrusting.peer.store.stats()).blocks).toBe(0)
+  })
+
+  it('serves several byte ranges as multipart/byteranges', async () => {
+    const res = await fetch(`${trusting.httpUrl}/content/${contentId}`, { headers: { range: 'bytes=0-9,200000-200009' } })
+    expect(res.status).toBe(206)
+    const type = res.headers.get('content-type')!
+    expect(type).toMatch(/^multipart\/byteranges; boundary=/)
+    const body = Buffer.from(await res.arrayBuffer())
+    expect(body.length).toBe(Number(res.headers.get('content-length')))
+    const text = body.toString('latin1')
+    expect(text).toContain('content-range: bytes 0-9/500000')
+    expect(text).toContain('content-range: bytes 200000-200009/500000')
+    expect(body.includes(bytes.subarray(200000, 200010))).toBe(true)
+  })
+
+  it('answers 416 to an unsatisfiable range', async () => {
+    const res = await fetch(`${trusting.httpUrl}/content/${contentId}`, { headers: { range: 'bytes=900000-900010' } })
+    expect(res.status).toBe(416)
+    expect(res.headers.get('content-range')).toBe('bytes */500000')
+  })
+})
