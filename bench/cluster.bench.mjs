@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+/**
+ * Local-cluster benchmark: publish and download rates (64 MiB and 1 GiB), time to first byte
+ * at a cold edge, and each process's peak memory (VmHWM). Baseline in the same run: a plain
+ * node:http static file server streaming the same file over loopback to the same curl.
+ *
+ *   npm run bench:cluster            (BENCH_SIZES_MIB=64,1024 by default)
+ *
+ * Prints a table, then one JSON line of every figure.
+ */
+import { spawn, execFile } from 'node:child_process'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { randomFillSync } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+
+const exec = promisify(execFile)
+const root = fileURLToPath(new URL('..', import.meta.url))
+const cli = join(root, 'libs/cli/dist/bin.js')
+const sizes = (process.env.BENCH_SIZES_MIB ?? '64,1024').split(',').map(Number)
+const MiB = 1024 * 1024
+
+async function makeFile (path, bytes) {
+  const out = createWriteStream(path)
+  const block = Buffer.alloc(4 * MiB)
+  for (let done = 0; done < bytes; done += block.length) {
+    randomFillSync(block)
+    const part = block.subarray(0, Math.min(block.length, bytes - done))
+    if (!out.write(part)) await new Promise(resolve => out.once('drain', resolve))
+  }
+  await new Promise((resolve, reject) => out.end(err => err ? reject(err) : resolve()))
+}
+
+async function curl (url, out) {
+  const { stdout } = await exec('curl', ['-sS', '-f', '-o', out, '-w', '%{time_starttransfer} %{time_total} %{size_download}', url], { maxBuffer: MiB })
+  const [ttfb, total, size] = stdout.trim().split(' ').map(Number)
+  return { ttfb, total, size, rate: size / total }
+}
+
+async function sha (path) {
+  const { stdout } = await exec('sha256sum', [path])
+  return stdout.split(' ')[0]
+}
+
+function peakRss (pid) {
+  return readFile(`/proc/${pid}/status`, 'utf8').then(s => Number(/VmHWM:\s+(\d+) kB/.exec(s)[1]) * 1024)
+}
+
+const mb = (bytesPerSecond) => (bytesPerSecond / 1e6).toFixed(1)
+
+const dir = await mkdtemp(join(tmpdir(), 'codio-bench-'))
+const cluster = spawn(process.execPath, [cli, 'cluster', '--dir', join(dir, '.codio'), '--no-sample', '--edges', '2', '--relays', '2', '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
+let out = ''
+cluster.stdout.on('data', b => { out += b })
+try {
+  const t0 = Date.now()
+  while (!out.includes('cluster.json:')) {
+    if (cluster.exitCode != null) throw new Error(`cluster exited:\n${out}`)
+    if (Date.now() - t0 > 120_000) throw new Error('cluster not ready')
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  const file = JSON.parse(await readFile(join(dir, '.codio', 'cluster.json'), 'utf8'))
+  const proc = name => file.processes.find(p => p.name === name)
+  const results = []
+  for (const size of sizes) {
+    const path = join(dir, `sample-${size}.bin`)
+    await makeFile(path, size * MiB)
+    const expected = await sha(path)
+
+    // baseline: a plain static file server on loopback, same client
+    const server = createServer((req, res) => { res.writeHead(200, { 'content-length': size * MiB }); createReadStream(path).pipe(res) })
+    await new Promise(resolve => server.listen(0, '127.0.0.1', resolve))
+    const base = await curl(`http://127.0.0.1:${server.address().port}/`, join(dir, 'base.out'))
+    server.close()
+
+    const p0 = performance.now()
+    const { stdout } = await exec(process.execPath, [cli, 'publish', path, '--origin', proc('origin-1').http, '--quiet'])
+    const publishSeconds = (performance.now() - p0) / 1000
+    const cid = stdout.trim().split('\n').pop()
+
+    const cold = await curl(`${proc('edge-1').http}/content/${cid}`, join(dir, 'e1.out'))
+    if (await sha(join(dir, 'e1.out')) !== expected) throw new Error('edge-1 returned different bytes')
+    await new Promise(resolve => setTimeout(resolve, 1500)) // edge-1 provides what it cached
+    const swarm = await curl(`${proc('edge-2').http}/content/${cid}`, join(dir, 'e2.out'))
+    if (await sha(join(dir, 'e2.out')) !== expected) throw new Error('edge-2 returned different bytes')
+    const hit = await curl(`${proc('edge-1').http}/content/${cid}`, join(dir, 'e1b.out'))
+    await rm(path)
+    for (const f of ['base.out', 'e1.out', 'e2.out', 'e1b.out']) await rm(join(dir, f), { force: true })
+    results.push({
+      sizeMiB: size,
+      publishMBps: size * MiB / publishSeconds / 1e6,
+      baselineMBps: base.rate / 1e6,
+      coldEdgeMBps: cold.rate / 1e6,
+      coldTtfbMs: cold.ttfb * 1000,
+      swarmEdgeMBps: swarm.rate / 1e6,
+      cacheHitMBps: hit.rate / 1e6,
+      cacheHitTtfbMs: hit.ttfb * 1000,
+      coldVsBaseline: cold.rate / base.rate,
+      hitVsBaseline: hit.rate / base.rate
+    })
+  }
+  const memory = {}
+  for (const p of file.processes) memory[p.name] = await peakRss(p.pid)
+
+  console.log('size      publish  baseline  cold edge  (ttfb)    swarm edge  cache hit  (ttfb)   cold/base  hit/base')
+  for (const r of results) {
+    console.log(`${String(r.sizeMiB).padStart(5)} MiB ${mb(r.publishMBps * 1e6).padStart(6)}   ${mb(r.baselineMBps * 1e6).padStart(7)}   ${mb(r.coldEdgeMBps * 1e6).padStart(7)}  ${r.coldTtfbMs.toFixed(0).padStart(5)} ms  ${mb(r.swarmEdgeMBps * 1e6).padStart(8)}    ${mb(r.cacheHitMBps * 1e6).padStart(7)}  ${r.cacheHitTtfbMs.toFixed(0).padStart(4)} ms    ${r.coldVsBaseline.toFixed(2)}      ${r.hitVsBaseline.toFixed(2)}`)
+  }
+  console.log('(rates in MB/s = 10^6 bytes/s; baseline = node:http static file server, same curl, same run)')
+  console.log('peak memory (VmHWM) over the whole run:')
+  for (const [name, bytes] of Object.entries(memory)) console.log(`  ${name.padEnd(9)} ${(bytes / MiB).toFixed(0)} MiB`)
+  console.log(JSON.stringify({ bench: 'cluster', results, peakMemoryBytes: memory }))
+} finally {
+  cluster.kill('SIGTERM')
+  await new Promise(resolve => cluster.once('exit', resolve))
+  await rm(dir, { recursive: true, force: true })
+}
