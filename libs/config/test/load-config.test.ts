@@ -1,5 +1,5 @@
-import { describe, it, expect } from '@jest/globals'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { afterAll, describe, it, expect } from '@jest/globals'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -20,8 +20,13 @@ const schema = z.strictObject({
   tracker: z.strictObject({ url: z.string().optional() }).prefault({})
 })
 
+const made: string[] = []
+afterAll(() => { for (const d of made) rmSync(d, { recursive: true, force: true }) })
+
 function tomlFile (text: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'codio-config-')), 'codio.toml')
+  const dir = mkdtempSync(join(tmpdir(), 'codio-config-'))
+  made.push(dir)
+  const path = join(dir, 'codio.toml')
   writeFileSync(path, text)
   return path
 }

@@ -1,5 +1,5 @@
-import { describe, it, expect } from '@jest/globals'
-import { mkdtemp, readFile, stat, writeFile, readdir } from 'node:fs/promises'
+import { afterAll, describe, it, expect } from '@jest/globals'
+import { mkdtemp, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '../src/generate-key-pair.js'
@@ -7,8 +7,13 @@ import { saveKeyPair, loadKeyPair, loadPublicKey } from '../src/key-file.js'
 import { encodePublicKey } from '../src/public-key.js'
 import { InvalidKeyError, KeyFileError } from '../src/errors.js'
 
+const made: string[] = []
+afterAll(async () => { await Promise.all(made.map(async d => rm(d, { recursive: true, force: true }))) })
+
 async function tempDir (): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'codio-signing-'))
+  const dir = await mkdtemp(join(tmpdir(), 'codio-signing-'))
+  made.push(dir)
+  return dir
 }
 
 async function expectKeyFileError (p: Promise<unknown>, reason: RegExp): Promise<void> {
