@@ -34,3 +34,37 @@ export const listenerSchema = (port: number) => z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(port)
 })
+
+/**
+ * The settings every peer service has: identity and storage, log level, its HTTP and admin
+ * listeners, and the `[p2p]`, `[trust]` and `[fetch]` tables. A service spreads this into its
+ * own `z.strictObject({ ...peerServiceConfig('edge', 8080, 8081), ...its own })`.
+ */
+export function peerServiceConfig (role: string, httpPort: number, adminPort: number) {
+  return {
+    /** Process name, carried in logs. */
+    name: z.string().default(role),
+    /** Holds the block store and the peer key. */
+    dataDir: z.string().default(`.codio/${role}`),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    http: listenerSchema(httpPort).default({ host: '127.0.0.1', port: httpPort }),
+    admin: listenerSchema(adminPort).default({ host: '127.0.0.1', port: adminPort }),
+    p2p: p2pConfigSchema.default(p2pConfigSchema.parse({})),
+    trust: trustConfigSchema.default(trustConfigSchema.parse({})),
+    fetch: fetchConfigSchema.default(fetchConfigSchema.parse({}))
+  }
+}
+
+type PeerServiceConfig = { [K in keyof ReturnType<typeof peerServiceConfig>]: z.infer<ReturnType<typeof peerServiceConfig>[K]> }
+
+/** The {@link PeerInit} fields a service's parsed configuration determines. */
+export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' | 'fetch'>) {
+  return {
+    dataDir: config.dataDir,
+    ...config.p2p,
+    lookupTimeoutMs: config.fetch.lookupTimeout,
+    requestTimeoutMs: config.fetch.requestTimeout,
+    perPeerInFlight: config.fetch.perPeerInFlight,
+    maxInFlight: config.fetch.maxInFlight
+  }
+}

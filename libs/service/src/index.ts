@@ -76,3 +76,5 @@ export async function listen (app: FastifyInstance, host: string, port: number):
   const actual = typeof addr === 'object' && addr != null ? addr.port : port
   return `http://${host}:${actual}`
 }
+
+export { peerService, readPackageVersion, type Listener, type PeerService, type PeerServiceInit } from './peer-service.js'

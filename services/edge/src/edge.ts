@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
-import { startAdminServer, type AdminServer } from '@codio/admin'
 import { chunksForRange, parseContentId, type Manifest } from '@codio/content'
-import { CodioPeer, peerAdminBackend, type ResolvedContent } from '@codio/peer'
-import { listen, registerHealthRoutes } from '@codio/service'
+import { CodioPeer, peerSettings, type ResolvedContent } from '@codio/peer'
+import { peerService, registerHealthRoutes, type PeerService } from '@codio/service'
 import { loadPublicKey, TrustedKeys } from '@codio/signing'
 import { Counter, createMetricsRegistry, Histogram, type Logger } from '@codio/telemetry'
 import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -13,13 +11,8 @@ import type { EdgeConfig } from './config.js'
 import { readRange } from './content-reader.js'
 import { interpretRange, type ByteRange } from './ranges.js'
 
-export interface Edge {
-  readonly peer: CodioPeer
-  readonly httpUrl: string
-  readonly adminUrl: string
-  start(): Promise<void>
-  stop(): Promise<void>
-}
+/** A running edge. */
+export type Edge = PeerService
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 
@@ -50,18 +43,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
   const registry = createMetricsRegistry({ role: 'edge' })
   const trusted = new TrustedKeys(await Promise.all(config.trust.publisherKeys.map(loadPublicKey)))
   if (trusted.size === 0) log.warn('no trusted publisher keys configured: every manifest will be refused')
-  const peer = await CodioPeer.create({
-    role: 'edge',
-    dataDir: config.dataDir,
-    ...config.p2p,
-    trustedKeys: trusted,
-    lookupTimeoutMs: config.fetch.lookupTimeout,
-    requestTimeoutMs: config.fetch.requestTimeout,
-    perPeerInFlight: config.fetch.perPeerInFlight,
-    maxInFlight: config.fetch.maxInFlight,
-    log,
-    registry
-  })
+  const peer = await CodioPeer.create({ role: 'edge', ...peerSettings(config), trustedKeys: trusted, log, registry })
   const requests = new Counter({ name: 'codio_edge_http_requests_total', help: 'Content requests by method and status', labelNames: ['method', 'status'], registers: [registry] })
   const served = new Counter({ name: 'codio_edge_http_sent_bytes_total', help: 'Content bytes sent to HTTP clients', registers: [registry] })
   const cache = new Counter({ name: 'codio_edge_cache_requests_total', help: 'Content requests answered from the local store (hit) or the swarm (miss)', labelNames: ['result'], registers: [registry] })
@@ -171,29 +153,8 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
 
   app.route({ method: ['GET', 'HEAD'], url: '/content/:cid', handler: serveContent })
 
-  let admin: AdminServer | undefined
-  let httpUrl = ''
-  return {
-    peer,
-    get httpUrl () { return httpUrl },
-    get adminUrl () { return admin?.url ?? '' },
-    async start () {
-      await peer.start()
-      httpUrl = await listen(app, config.http.host, config.http.port)
-      admin = await startAdminServer({ host: config.admin.host, port: config.admin.port, backend: peerAdminBackend(peer, version) })
-      log.info({ http: httpUrl, admin: admin.url, peerId: peer.peerId.toString(), multiaddrs: peer.node.getMultiaddrs().map(String) }, 'edge started')
-    },
-    async stop () {
-      await admin?.close()
-      await app.close()
-      await peer.stop()
-    }
-  }
+  return peerService({ role: 'edge', peer, app, http: config.http, admin: config.admin, log, version })
 }
 
-export async function readVersion (): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'))
-  return pkg.version
-}
 
 export type { Manifest }

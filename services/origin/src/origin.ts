@@ -1,20 +1,13 @@
-import { readFile } from 'node:fs/promises'
-import { startAdminServer, type AdminServer } from '@codio/admin'
-import { CodioPeer, peerAdminBackend } from '@codio/peer'
-import { listen, registerHealthRoutes } from '@codio/service'
+import { CodioPeer, peerSettings } from '@codio/peer'
+import { peerService, registerHealthRoutes, type PeerService } from '@codio/service'
 import { generateKeyPair, loadKeyPair, loadPublicKey, saveKeyPair, TrustedKeys, type PublisherKeyPair } from '@codio/signing'
 import { createMetricsRegistry, Counter, Histogram, type Logger } from '@codio/telemetry'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { OriginConfig } from './config.js'
 import { ingest } from './ingest.js'
 
-export interface Origin {
-  readonly peer: CodioPeer
-  readonly httpUrl: string
-  readonly adminUrl: string
-  start(): Promise<void>
-  stop(): Promise<void>
-}
+/** A running origin. */
+export type Origin = PeerService
 
 async function loadOrCreatePublisher (path: string, log: Logger): Promise<PublisherKeyPair> {
   try {
@@ -33,16 +26,7 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
   const registry = createMetricsRegistry({ role: 'origin' })
   const publisher = await loadOrCreatePublisher(config.publisher.keyFile, log)
   const trusted = new TrustedKeys([publisher.publicKey, ...await Promise.all(config.trust.publisherKeys.map(loadPublicKey))])
-  const peer = await CodioPeer.create({
-    role: 'origin',
-    dataDir: config.dataDir,
-    ...config.p2p,
-    trustedKeys: trusted,
-    lookupTimeoutMs: config.fetch.lookupTimeout,
-    requestTimeoutMs: config.fetch.requestTimeout,
-    log,
-    registry
-  })
+  const peer = await CodioPeer.create({ role: 'origin', ...peerSettings(config), trustedKeys: trusted, log, registry })
   const ingested = new Counter({ name: 'codio_origin_ingested_bytes_total', help: 'Bytes accepted by PUT /content', registers: [registry] })
   const ingestSeconds = new Histogram({ name: 'codio_origin_ingest_duration_seconds', help: 'Time to ingest one upload', registers: [registry], buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300] })
   const rejected = new Counter({ name: 'codio_origin_ingest_rejected_total', help: 'Uploads refused or aborted', labelNames: ['reason'], registers: [registry] })
@@ -82,27 +66,6 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
     }
   })
 
-  let admin: AdminServer | undefined
-  let httpUrl = ''
-  return {
-    peer,
-    get httpUrl () { return httpUrl },
-    get adminUrl () { return admin?.url ?? '' },
-    async start () {
-      await peer.start()
-      httpUrl = await listen(app, config.http.host, config.http.port)
-      admin = await startAdminServer({ host: config.admin.host, port: config.admin.port, backend: peerAdminBackend(peer, version) })
-      log.info({ http: httpUrl, admin: admin.url, peerId: peer.peerId.toString(), multiaddrs: peer.node.getMultiaddrs().map(String) }, 'origin started')
-    },
-    async stop () {
-      await admin?.close()
-      await app.close()
-      await peer.stop()
-    }
-  }
+  return peerService({ role: 'origin', peer, app, http: config.http, admin: config.admin, log, version })
 }
 
-export async function readVersion (): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'))
-  return pkg.version
-}
