@@ -124,6 +124,12 @@ describe('local cluster end to end', () => {
     const fromOthers = [...sources].filter(([peer]) => peer !== origin).reduce((n, [, c]) => n + c, 0)
     expect(fromOthers).toBeGreaterThan(0)
     expect(sources.get(edge1.peerId) ?? 0).toBeGreaterThan(0)
+    // and edge-1's Prometheus metrics count what it received and what it served to edge-2
+    const metrics = await (await fetch(`${edge1.http}/metrics`)).text()
+    const value = (name: string): number => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0)
+    expect(value('codio_edge_chunks_received_total')).toBeGreaterThanOrEqual(121)
+    // at least: an endgame duplicate edge-1 wrote may have been cancelled by edge-2
+    expect(value('codio_edge_chunks_served_total')).toBeGreaterThanOrEqual(sources.get(edge1.peerId)!)
   }, 120_000)
 
   it('returns exactly the bytes of a byte range (206)', async () => {

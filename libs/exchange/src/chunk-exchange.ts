@@ -27,6 +27,8 @@ export interface ChunkExchangeInit {
    * `RefusalCode.CHOKED` from a choker). Default: serve everyone.
    */
   admit?(peer: PeerId): RefusalCode | undefined
+  /** Called after each block is written to a peer (for metrics). */
+  onServed?(peer: PeerId, bytes: number): void
 }
 
 export interface ChunkExchangeComponents {
@@ -207,6 +209,7 @@ export class ChunkExchange implements Startable {
       })))
       stats.chunksSent++
       stats.bytesSent += data.byteLength
+      this.init.onServed?.(peer, data.byteLength)
     }
     await stream.close().catch(() => {})
   }

@@ -64,22 +64,32 @@ export class CodioPeer {
   /** Contents to provide once the DHT has a peer to hold the records. */
   private readonly unannounced = new Map<string, CID>()
 
-  private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore) {
-    this.metrics = createPeerMetrics(init.role, init.registry)
+  private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore, metrics: PeerMetrics) {
+    this.metrics = metrics
   }
 
   static async create (init: PeerInit): Promise<CodioPeer> {
     const store = await BlockStore.open(join(init.dataDir, 'store'))
     const privateKey = await loadOrCreatePeerKey(join(init.dataDir, 'peer.key'))
+    const metrics = createPeerMetrics(init.role, init.registry)
     const node = await createP2PNode<{ exchange: ChunkExchange }>({
       privateKey,
       listen: init.listen,
       announce: init.announce,
       bootstrap: init.bootstrap,
       quic: init.quic,
-      services: { exchange: chunkExchange({ blocks: store, requestTimeout: init.requestTimeoutMs }) }
+      services: {
+        exchange: chunkExchange({
+          blocks: store,
+          requestTimeout: init.requestTimeoutMs,
+          onServed: (_peer, bytes) => {
+            metrics.chunksServed.inc()
+            metrics.bytesServed.inc(bytes)
+          }
+        })
+      }
     })
-    return new CodioPeer(init, node, store)
+    return new CodioPeer(init, node, store, metrics)
   }
 
   get peerId (): PeerId {
@@ -117,17 +127,6 @@ export class CodioPeer {
 
   private updateGauges (): void {
     this.metrics.connectedPeers.set(this.node.getConnections().length)
-    let sent = 0
-    let bytes = 0
-    for (const s of this.exchange.peerStats().values()) {
-      sent += s.chunksSent
-      bytes += s.bytesSent
-    }
-    const served = this.metrics.chunksServed as any
-    const servedBytes = this.metrics.bytesServed as any
-    // counters mirror the exchange's own per-peer totals
-    served.reset(); served.inc(sent)
-    servedBytes.reset(); servedBytes.inc(bytes)
   }
 
   /**
