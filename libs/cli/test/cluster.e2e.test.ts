@@ -164,6 +164,17 @@ describe('local cluster end to end', () => {
     expect(Date.now() - t0).toBeLessThan(15_000)
   }, 30_000)
 
+  it('a relay told to prefetch the content fetches all of it and then holds it', async () => {
+    const relay = byName('relay-1')
+    const admin = createAdminClient(relay.admin)
+    const result = await admin.prefetch({ contentId: cid })
+    expect(result.size).toBe(BigInt(sampleSize))
+    expect(result.chunksFetched).toBe(result.chunks)
+    expect((await admin.listContent({})).contentIds).toContain(cid)
+    const status = await admin.getStatus({})
+    expect(status.storedBytes).toBeGreaterThanOrEqual(BigInt(sampleSize))
+  }, 120_000)
+
   it('after the origin stops, an edge without the content gets it from the peers that have it', async () => {
     const origin = byName('origin-1')
     const edge3 = byName('edge-3')
@@ -176,7 +187,7 @@ describe('local cluster end to end', () => {
     expect(await sha256File(out)).toBe(expected)
     const after = await chunksBySource(edge3)
     expect(after.get(origin.peerId) ?? 0).toBe(before.get(origin.peerId) ?? 0)
-    const fromHolders = [byName('edge-1').peerId, byName('edge-2').peerId]
+    const fromHolders = [byName('edge-1').peerId, byName('edge-2').peerId, byName('relay-1').peerId]
       .reduce((n, p) => n + (after.get(p) ?? 0) - (before.get(p) ?? 0), 0)
     expect(fromHolders).toBeGreaterThan(0)
   }, 120_000)

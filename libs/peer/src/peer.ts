@@ -3,7 +3,7 @@ import { decodeManifest, verifyManifest, type Manifest } from '@codio/content'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { createP2PNode, loadOrCreatePeerKey, type P2PNode } from '@codio/p2p'
 import { BlockStore } from '@codio/store'
-import { Download, type DownloadProgress } from '@codio/swarm'
+import { Download } from '@codio/swarm'
 import type { TrustedKeys } from '@codio/signing'
 import type { Logger, Registry } from '@codio/telemetry'
 import type { PeerId } from '@libp2p/interface'
@@ -56,7 +56,8 @@ export interface ResolvedContent {
  */
 export class CodioPeer {
   private readonly resolving = new Map<string, Promise<ResolvedContent>>()
-  private readonly downloads = new Map<string, Download>()
+  /** Whole-content downloads in progress, and the promise that records and provides each. */
+  private readonly downloads = new Map<string, { dl: Download, complete: Promise<void> }>()
   readonly metrics: PeerMetrics
   readonly startedAt = Date.now()
   private metricsTimer?: NodeJS.Timeout
@@ -121,7 +122,7 @@ export class CodioPeer {
   async stop (): Promise<void> {
     clearInterval(this.metricsTimer)
     clearInterval(this.announceTimer)
-    for (const d of this.downloads.values()) d.fail(new Error('peer stopping'))
+    for (const { dl } of this.downloads.values()) dl.fail(new Error('peer stopping'))
     await this.node.stop()
   }
 
@@ -315,7 +316,7 @@ export class CodioPeer {
     const key = resolved.contentId.toString()
     const whole = range == null || (range.first === 0 && range.last === resolved.manifest.chunks.length - 1)
     const existing = this.downloads.get(key)
-    if (existing != null) return existing
+    if (existing != null) return existing.dl
     const dl = new Download({
       chunks: resolved.manifest.chunks,
       first: whole ? undefined : range.first,
@@ -335,18 +336,14 @@ export class CodioPeer {
       dl.noMorePeers()
     })()
     if (whole) {
-      this.downloads.set(key, dl)
-      dl.done.then(async () => this.markComplete(resolved.contentId))
+      const complete = dl.done.then(async () => this.markComplete(resolved.contentId))
+      this.downloads.set(key, { dl, complete })
+      complete
         .catch((err: Error) => this.init.log.warn({ contentId: key, err: err.message }, 'download failed'))
         .finally(() => this.downloads.delete(key))
     }
     void dl.start().catch(err => dl.fail(err))
     return dl
-  }
-
-  /** Progress of the running whole-content downloads, by content ID. */
-  activeDownloads (): Record<string, DownloadProgress> {
-    return Object.fromEntries([...this.downloads].map(([k, d]) => [k, d.progress()]))
   }
 
   /** Fetch a whole content into the store and provide it (the admin Prefetch call). */
@@ -357,8 +354,8 @@ export class CodioPeer {
     const dl = this.download(resolved)
     const before = dl.progress().chunksDone
     signal?.addEventListener('abort', () => dl.fail(new Error('prefetch aborted')), { once: true })
-    await dl.done
-    if (!(await this.store.hasContent(contentId))) await this.markComplete(contentId)
+    // the shared download records and provides the content once; wait for exactly that
+    await (this.downloads.get(contentId.toString())?.complete ?? dl.done)
     return { manifest: resolved.manifest, chunksFetched: dl.progress().chunksDone - before, seconds: (performance.now() - t0) / 1000 }
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
-import { derivePublicKey, type PublisherKeyPair } from './generate-key-pair.js'
+import { derivePublicKey, generateKeyPair, type PublisherKeyPair } from './generate-key-pair.js'
 import { equalBytes } from './ed25519.js'
 import { InvalidKeyError, KeyFileError } from './errors.js'
 import { decodeKeyBytes, decodePublicKey, encodePublicKey, isKeyString } from './public-key.js'
@@ -155,4 +155,28 @@ async function syncDir (dir: string): Promise<void> {
   } finally {
     await fh.close()
   }
+}
+
+/**
+ * The key pair in `path`, or a new one generated and saved there (mode 0600) when the file
+ * does not exist. If another process creates the file at the same moment, its key is loaded.
+ *
+ * @returns the key pair and whether it was created by this call
+ * @throws KeyFileError when the file exists but is not a valid Ed25519 JWK key pair
+ */
+export async function loadOrCreateKeyPair (path: string): Promise<{ keyPair: PublisherKeyPair, created: boolean }> {
+  try {
+    return { keyPair: await loadKeyPair(path), created: false }
+  } catch (err: any) {
+    if (err.cause?.code !== 'ENOENT') throw err
+  }
+  const keyPair = await generateKeyPair()
+  try {
+    await saveKeyPair(path, keyPair)
+  } catch (err) {
+    // lost a race with another creator: theirs is the key
+    if (err instanceof KeyFileError) return { keyPair: await loadKeyPair(path), created: false }
+    throw err
+  }
+  return { keyPair, created: true }
 }

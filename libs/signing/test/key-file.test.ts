@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, readdir } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '../src/generate-key-pair.js'
-import { saveKeyPair, loadKeyPair, loadPublicKey } from '../src/key-file.js'
+import { saveKeyPair, loadKeyPair, loadOrCreateKeyPair, loadPublicKey } from '../src/key-file.js'
 import { encodePublicKey } from '../src/public-key.js'
 import { InvalidKeyError, KeyFileError } from '../src/errors.js'
 
@@ -117,3 +117,22 @@ describe('loadPublicKey', () => {
     await expectKeyFileError(loadPublicKey(bad), /not the public key/)
   })
 })
+
+describe('loadOrCreateKeyPair', () => {
+  it('creates a key pair once and loads the same one afterwards', async () => {
+    const path = join(await tempDir(), 'sub', 'publisher.jwk')
+    const first = await loadOrCreateKeyPair(path)
+    expect(first.created).toBe(true)
+    const again = await loadOrCreateKeyPair(path)
+    expect(again.created).toBe(false)
+    expect(Buffer.from(again.keyPair.privateKey).equals(Buffer.from(first.keyPair.privateKey))).toBe(true)
+  })
+
+  it('refuses a broken key file instead of replacing it', async () => {
+    const path = join(await tempDir(), 'publisher.jwk')
+    await writeFile(path, '{"kty":"OKP"')
+    await expect(loadOrCreateKeyPair(path)).rejects.toBeInstanceOf(KeyFileError)
+    expect(await readFile(path, 'utf8')).toBe('{"kty":"OKP"')
+  })
+})
+

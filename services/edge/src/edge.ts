@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { chunksForRange, parseContentId, type Manifest } from '@codio/content'
+import { chunksForRange, parseContentId } from '@codio/content'
 import { CodioPeer, peerSettings, type ResolvedContent } from '@codio/peer'
 import { peerService, registerHealthRoutes, type PeerService } from '@codio/service'
 import { loadPublicKey, TrustedKeys } from '@codio/signing'
@@ -157,4 +157,3 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
 }
 
 
-export type { Manifest }

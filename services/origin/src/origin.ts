@@ -1,6 +1,6 @@
 import { CodioPeer, peerSettings } from '@codio/peer'
 import { peerService, registerHealthRoutes, type PeerService } from '@codio/service'
-import { generateKeyPair, loadKeyPair, loadPublicKey, saveKeyPair, TrustedKeys, type PublisherKeyPair } from '@codio/signing'
+import { loadOrCreateKeyPair, loadPublicKey, TrustedKeys } from '@codio/signing'
 import { createMetricsRegistry, Counter, Histogram, type Logger } from '@codio/telemetry'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { OriginConfig } from './config.js'
@@ -9,22 +9,11 @@ import { ingest } from './ingest.js'
 /** A running origin. */
 export type Origin = PeerService
 
-async function loadOrCreatePublisher (path: string, log: Logger): Promise<PublisherKeyPair> {
-  try {
-    return await loadKeyPair(path)
-  } catch (err: any) {
-    if (err.cause?.code !== 'ENOENT' && err.code !== 'ENOENT') throw err
-  }
-  const kp = await generateKeyPair()
-  await saveKeyPair(path, kp)
-  log.info({ keyFile: path }, 'created publisher key')
-  return kp
-}
-
 /** The origin: `PUT /content` ingest into a durable store, served and provided over libp2p. */
 export async function createOrigin (config: OriginConfig, log: Logger, version: string): Promise<Origin> {
   const registry = createMetricsRegistry({ role: 'origin' })
-  const publisher = await loadOrCreatePublisher(config.publisher.keyFile, log)
+  const { keyPair: publisher, created } = await loadOrCreateKeyPair(config.publisher.keyFile)
+  if (created) log.info({ keyFile: config.publisher.keyFile }, 'created publisher key')
   const trusted = new TrustedKeys([publisher.publicKey, ...await Promise.all(config.trust.publisherKeys.map(loadPublicKey))])
   const peer = await CodioPeer.create({ role: 'origin', ...peerSettings(config), trustedKeys: trusted, log, registry })
   const ingested = new Counter({ name: 'codio_origin_ingested_bytes_total', help: 'Bytes accepted by PUT /content', registers: [registry] })

@@ -6,7 +6,7 @@ import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadOrCreatePeerKey } from '@codio/p2p'
-import { encodePublicKey, generateKeyPair, loadKeyPair, saveKeyPair } from '@codio/signing'
+import { encodePublicKey, loadOrCreateKeyPair } from '@codio/signing'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { stringify } from 'smol-toml'
 import type { ClusterFile, ClusterProcess } from '../endpoints.js'
@@ -75,9 +75,7 @@ async function freeUdpPort (): Promise<number> {
 }
 
 async function publisherKey (dir: string): Promise<string> {
-  const path = join(dir, 'publisher.jwk')
-  if (!existsSync(path)) await saveKeyPair(path, await generateKeyPair())
-  return encodePublicKey((await loadKeyPair(path)).publicKey)
+  return encodePublicKey((await loadOrCreateKeyPair(join(dir, 'publisher.jwk'))).keyPair.publicKey)
 }
 
 async function plan (dir: string, role: Role, index: number, logLevel: string): Promise<Planned> {
