@@ -15,6 +15,12 @@ export interface StatusInfo {
   contents: number
   uptimeSeconds: number
   version: string
+  /** data chunks rebuilt from FEC parity since start */
+  chunksRebuilt: number
+  /** parity chunks fetched for rebuilds since start */
+  parityChunksFetched: number
+  /** FEC groups repaired since start */
+  fecGroupsRepaired: number
 }
 
 export interface PrefetchResult {
@@ -48,7 +54,14 @@ export function adminRoutes (backend: AdminBackend): (router: ConnectRouter) => 
     router.service(AdminService, {
       getStatus: async () => guard(async () => {
         const s = await backend.status()
-        return { ...s, storedBlocks: BigInt(s.storedBlocks), storedBytes: BigInt(s.storedBytes) }
+        return {
+          ...s,
+          storedBlocks: BigInt(s.storedBlocks),
+          storedBytes: BigInt(s.storedBytes),
+          chunksRebuilt: BigInt(s.chunksRebuilt),
+          parityChunksFetched: BigInt(s.parityChunksFetched),
+          fecGroupsRepaired: BigInt(s.fecGroupsRepaired)
+        }
       }),
       getPeerStats: async () => guard(async () => ({ peers: await backend.peerStats() })),
       prefetch: async (req, ctx) => guard(async () => {

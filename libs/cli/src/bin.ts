@@ -44,10 +44,11 @@ program.command('publish')
   .option('--origin <url>', 'origin URL (default: $CODIO_ORIGIN, else the origin in .codio/cluster.json)')
   .option('--type <media>', 'media type (default: guessed from the file extension)')
   .option('--chunk-size <bytes>', 'chunk size the origin splits the content into (k/m suffixes allowed)', sizeArg)
+  .option('--fec <k+m>', 'Reed-Solomon protection: k data chunks + m parity chunks per group (e.g. 10+4), or "none" (default: the origin\'s)')
   .option('-q, --quiet', 'no progress output')
-  .action(action('publish', async (file: string, opts: { origin?: string, type?: string, chunkSize?: number, quiet?: boolean }) => {
+  .action(action('publish', async (file: string, opts: { origin?: string, type?: string, chunkSize?: number, fec?: string, quiet?: boolean }) => {
     const origin = await resolveEndpoint('origin', { flag: opts.origin })
-    const result = await publish(file, { origin, type: opts.type, chunkSize: opts.chunkSize, quiet: opts.quiet, signal: abort.signal })
+    const result = await publish(file, { origin, type: opts.type, chunkSize: opts.chunkSize, fec: opts.fec, quiet: opts.quiet, signal: abort.signal })
     process.stdout.write(`${result.cid}\n`)
   }))
 

@@ -29,6 +29,8 @@ export interface ChunkExchangeInit {
   admit?(peer: PeerId): RefusalCode | undefined
   /** Called after each block is written to a peer (for metrics). */
   onServed?(peer: PeerId, bytes: number): void
+  /** Called when a block fetched from `peer` does not hash to the CID it was asked for. */
+  onVerificationFailure?(peer: PeerId, cid: CID): void
 }
 
 export interface ChunkExchangeComponents {
@@ -144,6 +146,7 @@ export class ChunkExchange implements Startable {
       const data = payload.value.data
       if (!blockMatchesCid(cid, data)) {
         stats.verificationFailures++
+        this.init.onVerificationFailure?.(peer, cid)
         throw new BlockVerificationError(`block from ${peer} does not match ${cid}`)
       }
       stats.chunksReceived++

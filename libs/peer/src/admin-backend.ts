@@ -16,7 +16,10 @@ export function peerAdminBackend (peer: CodioPeer, version: string): AdminBacken
         storedBytes: stats.bytes,
         contents: (await peer.store.listContents()).length,
         uptimeSeconds: (Date.now() - peer.startedAt) / 1000,
-        version
+        version,
+        chunksRebuilt: peer.fecTotals.chunksRebuilt,
+        parityChunksFetched: peer.fecTotals.parityChunksFetched,
+        fecGroupsRepaired: peer.fecTotals.groupsRepaired
       }
     },
     async peerStats () {

@@ -7,6 +7,9 @@ export interface PeerMetrics {
   chunksServed: Counter
   bytesServed: Counter
   verificationFailures: Counter
+  chunksRebuilt: Counter
+  parityChunksReceived: Counter
+  fecGroupsRepaired: Counter
   connectedPeers: Gauge
   contents: Gauge
 }
@@ -19,6 +22,9 @@ export function createPeerMetrics (role: string, registry: Registry): PeerMetric
     chunksServed: new Counter({ name: `${p}_chunks_served_total`, help: 'Blocks served to peers over /codio/chunk', registers: [registry] }),
     bytesServed: new Counter({ name: `${p}_served_bytes_total`, help: 'Block bytes served to peers', registers: [registry] }),
     verificationFailures: new Counter({ name: `${p}_chunk_verification_failures_total`, help: 'Blocks from peers that did not match their CID', registers: [registry] }),
+    chunksRebuilt: new Counter({ name: `${p}_chunks_rebuilt_total`, help: 'Data chunks rebuilt from FEC parity instead of fetched', registers: [registry] }),
+    parityChunksReceived: new Counter({ name: `${p}_parity_chunks_received_total`, help: 'Verified FEC parity chunks fetched from peers to rebuild data chunks', registers: [registry] }),
+    fecGroupsRepaired: new Counter({ name: `${p}_fec_groups_repaired_total`, help: 'FEC groups whose missing data chunks were rebuilt', registers: [registry] }),
     connectedPeers: new Gauge({ name: `${p}_connected_peers`, help: 'Open libp2p connections', registers: [registry] }),
     contents: new Gauge({ name: `${p}_contents`, help: 'Contents held completely and provided', registers: [registry] })
   }

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { decodeManifest, verifyManifest, type Manifest } from '@codio/content'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { createP2PNode, loadOrCreatePeerKey, type P2PNode } from '@codio/p2p'
+import { fecPlan } from '@codio/fec'
 import { BlockStore } from '@codio/store'
 import { Download } from '@codio/swarm'
 import type { TrustedKeys } from '@codio/signing'
@@ -60,6 +61,8 @@ export class CodioPeer {
   private readonly downloads = new Map<string, { dl: Download, complete: Promise<void> }>()
   readonly metrics: PeerMetrics
   readonly startedAt = Date.now()
+  /** FEC repair totals since start (also in {@link metrics}). */
+  readonly fecTotals = { chunksRebuilt: 0, parityChunksFetched: 0, groupsRepaired: 0 }
   private metricsTimer?: NodeJS.Timeout
   private announceTimer?: NodeJS.Timeout
   /** Contents to provide once the DHT has a peer to hold the records. */
@@ -86,7 +89,8 @@ export class CodioPeer {
           onServed: (_peer, bytes) => {
             metrics.chunksServed.inc()
             metrics.bytesServed.inc(bytes)
-          }
+          },
+          onVerificationFailure: () => metrics.verificationFailures.inc()
         })
       }
     })
@@ -310,7 +314,8 @@ export class CodioPeer {
   /**
    * The download of a resolved content's chunks `first..last` (default all). A whole-content
    * download is shared by every reader and, once complete, marks the content held and
-   * provides it. A range download fetches only the chunks it needs.
+   * provides it. A range download fetches only the chunks it needs. When the manifest carries
+   * FEC groups, a chunk no provider can supply is rebuilt from its group's parity.
    */
   download (resolved: ResolvedContent, range?: { first: number, last: number }): Download {
     const key = resolved.contentId.toString()
@@ -325,9 +330,21 @@ export class CodioPeer {
       sink: this.store,
       perPeerInFlight: this.init.perPeerInFlight,
       maxInFlight: this.init.maxInFlight,
-      onChunk: (_peer, _index, bytes) => {
+      fec: fecPlan(resolved.manifest),
+      onChunk: (_peer, index, bytes) => {
         this.metrics.chunksReceived.inc()
         this.metrics.bytesReceived.inc(bytes)
+        if (index >= resolved.manifest.chunks.length) {
+          this.metrics.parityChunksReceived.inc()
+          this.fecTotals.parityChunksFetched++
+        }
+      },
+      onRebuilt: (group, chunks) => {
+        this.metrics.chunksRebuilt.inc(chunks.length)
+        this.metrics.fecGroupsRepaired.inc()
+        this.fecTotals.chunksRebuilt += chunks.length
+        this.fecTotals.groupsRepaired++
+        this.init.log.info({ contentId: key, group, chunks }, 'rebuilt chunks from FEC parity')
       }
     })
     const search = resolved.search ?? new ProviderSearch(this.node, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000)

@@ -16,4 +16,4 @@
  */
 export * from './constants.js'
 export * from './errors.js'
-export { Download, type BlockFetcher, type ChunkSink, type DownloadInit, type DownloadProgress } from './download.js'
+export { Download, type BlockFetcher, type ChunkSink, type DownloadInit, type DownloadProgress, type FecRepair } from './download.js'

@@ -1,4 +1,16 @@
 import { byteSize, z } from '@codio/config'
+import { DEFAULT_DATA_SHARDS, DEFAULT_PARITY_SHARDS, parseFecSpec } from '@codio/fec'
+
+const DEFAULT_FEC = `${DEFAULT_DATA_SHARDS}+${DEFAULT_PARITY_SHARDS}`
+
+/** `"k+m"` or `"none"`, checked as the config loads. */
+const fecSpec = z.string().superRefine((s, ctx) => {
+  try {
+    parseFecSpec(s)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+  }
+})
 import { peerServiceConfig } from '@codio/peer'
 
 /** The origin's configuration: TOML file + `CODIO_*` environment overrides. */
@@ -12,8 +24,13 @@ export const originConfigSchema = z.strictObject({
     /** Largest upload accepted; larger ones get 413. */
     maxUploadBytes: byteSize.default(16 * 1024 ** 3),
     /** Default chunk size; `?chunkSize=` may override per upload. */
-    chunkSize: byteSize.default(1024 * 1024)
-  }).default({ maxUploadBytes: 16 * 1024 ** 3, chunkSize: 1024 * 1024 })
+    chunkSize: byteSize.default(1024 * 1024),
+    /**
+     * Default Reed-Solomon protection, `"k+m"` (k data chunks, m parity chunks per group) or
+     * `"none"`; `?fec=` may override per upload.
+     */
+    fec: fecSpec.default(DEFAULT_FEC)
+  }).default({ maxUploadBytes: 16 * 1024 ** 3, chunkSize: 1024 * 1024, fec: DEFAULT_FEC })
 })
 
 export type OriginConfig = z.infer<typeof originConfigSchema>

@@ -1,8 +1,13 @@
 import { chunkCid, chunkStream, encodeManifest, manifestCid, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, signManifest } from '@codio/content'
+import { FecEncoder, fecGroupCount, type FecCode } from '@codio/fec'
+import type { FecParams } from '@codio/content'
 import type { BlockStore } from '@codio/store'
 import type { PublisherKeyPair } from '@codio/signing'
 import type { CID } from 'multiformats/cid'
 import { BadRequestError, UploadIncompleteError, UploadTooLargeError } from './errors.js'
+
+/** Largest FEC group (k × chunk size, bytes) an ingest accepts: it keeps one group in memory. */
+export const MAX_FEC_GROUP_BYTES = 256 * 1024 * 1024
 
 export interface IngestInit {
   store: BlockStore
@@ -16,18 +21,24 @@ export interface IngestRequest {
   chunkSize: number
   /** Announced length, when the client sent Content-Length. */
   expectedSize?: number
+  /** Reed-Solomon k+m to protect the content with; none when undefined. */
+  fec?: FecCode
 }
 
 export interface IngestResult {
   contentId: CID
   size: number
   chunks: number
+  /** parity chunks stored (0 without FEC) */
+  parityChunks: number
 }
 
 /**
  * Stream an upload into the store: cut it into chunks, hash each one (CIDv1 raw sha2-256),
- * stage it, then sign and stage the manifest and commit everything at once. Memory stays at
- * about one chunk whatever the upload's size. If anything fails — the client goes away, the
+ * stage it, then sign and stage the manifest and commit everything at once. With `fec`, every
+ * k chunks are Reed-Solomon coded as they arrive (off the JavaScript thread) and their m parity
+ * chunks staged too, named in the manifest's `fec.groups`. Memory stays at about one chunk
+ * (one FEC group with `fec`) whatever the upload's size. If anything fails — the client goes away, the
  * upload exceeds the limit or its Content-Length — the staging area is removed and nothing
  * becomes visible.
  *
@@ -37,6 +48,9 @@ export async function ingest (init: IngestInit, req: IngestRequest): Promise<Ing
   if (!Number.isInteger(req.chunkSize) || req.chunkSize < MIN_CHUNK_SIZE || req.chunkSize > MAX_CHUNK_SIZE) {
     throw new BadRequestError(`chunk size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes`)
   }
+  if (req.fec != null && req.fec.dataShards * req.chunkSize > MAX_FEC_GROUP_BYTES) {
+    throw new BadRequestError(`an FEC group of ${req.fec.dataShards} chunks of ${req.chunkSize} bytes exceeds ${MAX_FEC_GROUP_BYTES} bytes (ingest holds one group in memory): lower k or the chunk size`)
+  }
   if (req.expectedSize != null && req.expectedSize > init.maxUploadBytes) {
     throw new UploadTooLargeError(`upload of ${req.expectedSize} bytes exceeds the limit of ${init.maxUploadBytes} bytes`)
   }
@@ -44,6 +58,14 @@ export async function ingest (init: IngestInit, req: IngestRequest): Promise<Ing
   try {
     let size = 0
     const chunks: CID[] = []
+    const encoder = req.fec == null ? undefined : new FecEncoder(req.fec)
+    const groups: FecParams['groups'] = []
+    const stageParity = async (parity: Uint8Array[] | undefined): Promise<void> => {
+      if (parity == null) return
+      const cids = parity.map(chunkCid)
+      await Promise.all(parity.map(async (p, j) => await staging.put(cids[j], p)))
+      groups.push({ parity: cids })
+    }
     const limited = async function * (): AsyncGenerator<Uint8Array> {
       for await (const piece of req.body) {
         size += piece.byteLength
@@ -55,7 +77,9 @@ export async function ingest (init: IngestInit, req: IngestRequest): Promise<Ing
       const cid = chunkCid(chunk)
       await staging.put(cid, chunk)
       chunks.push(cid)
+      if (encoder != null) await stageParity(await encoder.push(chunk))
     }
+    if (encoder != null) await stageParity(await encoder.flush())
     if (req.expectedSize != null && size !== req.expectedSize) {
       throw new UploadIncompleteError(`upload ended after ${size} of ${req.expectedSize} bytes`)
     }
@@ -65,6 +89,7 @@ export async function ingest (init: IngestInit, req: IngestRequest): Promise<Ing
       mediaType: req.mediaType,
       chunkSize: req.chunkSize,
       chunks,
+      ...(req.fec == null || chunks.length === 0 ? {} : { fec: { ...req.fec, groups } }),
       createdAt: Date.now(),
       publisher: init.publisher.publicKey
     }, init.publisher)
@@ -72,7 +97,8 @@ export async function ingest (init: IngestInit, req: IngestRequest): Promise<Ing
     const contentId = manifestCid(bytes)
     await staging.put(contentId, bytes)
     await staging.commit()
-    return { contentId, size, chunks: chunks.length }
+    if (req.fec != null && groups.length !== fecGroupCount(chunks.length, req.fec.dataShards)) throw new Error('FEC groups out of step with chunks')
+    return { contentId, size, chunks: chunks.length, parityChunks: groups.length * (req.fec?.parityShards ?? 0) }
   } catch (err: any) {
     await staging.abort()
     if (err.code === 'ECONNRESET' || err.message === 'aborted') {

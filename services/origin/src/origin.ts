@@ -1,3 +1,4 @@
+import { formatFecSpec, parseFecSpec } from '@codio/fec'
 import { CodioPeer, peerSettings } from '@codio/peer'
 import { peerService, registerHealthRoutes, type PeerService } from '@codio/service'
 import { loadOrCreateKeyPair, loadPublicKey, TrustedKeys } from '@codio/signing'
@@ -35,19 +36,21 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
     const lengthHeader = request.headers['content-length']
     const t0 = performance.now()
     try {
+      const fec = parseFecSpec(query.fec ?? config.ingest.fec)
       const result = await ingest({ store: peer.store, publisher, maxUploadBytes: config.ingest.maxUploadBytes }, {
         body: request.raw,
         mediaType: (request.headers['content-type'] ?? 'application/octet-stream').split(';')[0].trim() || 'application/octet-stream',
         chunkSize,
-        expectedSize: lengthHeader == null ? undefined : Number(lengthHeader)
+        expectedSize: lengthHeader == null ? undefined : Number(lengthHeader),
+        fec
       })
       await peer.markComplete(result.contentId)
       ingested.inc(result.size)
       ingestSeconds.observe((performance.now() - t0) / 1000)
-      log.info({ contentId: result.contentId.toString(), size: result.size, chunks: result.chunks }, 'published')
-      return reply.code(201).send({ cid: result.contentId.toString(), size: result.size, chunks: result.chunks })
+      log.info({ contentId: result.contentId.toString(), size: result.size, chunks: result.chunks, parityChunks: result.parityChunks }, 'published')
+      return reply.code(201).send({ cid: result.contentId.toString(), size: result.size, chunks: result.chunks, parityChunks: result.parityChunks, fec: formatFecSpec(fec) })
     } catch (err: any) {
-      const status = err.name === 'UploadTooLargeError' ? 413 : err.name === 'BadRequestError' || err.name === 'InvalidChunkSizeError' ? 400 : err.name === 'UploadIncompleteError' ? 400 : 500
+      const status = err.name === 'UploadTooLargeError' ? 413 : err.name === 'BadRequestError' || err.name === 'InvalidChunkSizeError' || err.name === 'InvalidFecParamsError' ? 400 : err.name === 'UploadIncompleteError' ? 400 : 500
       rejected.inc({ reason: err.name })
       log.warn({ err: err.message }, 'upload refused')
       if (status === 413) reply.header('connection', 'close')

@@ -5,6 +5,7 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeManifest, parseContentId } from '@codio/content'
+import { fecPlan } from '@codio/fec'
 import { createLogger } from '@codio/telemetry'
 import { createOrigin, type Origin } from '../src/origin.js'
 import { originConfigSchema } from '../src/config.js'
@@ -26,8 +27,8 @@ function makeOrigin (dir: string, maxUploadBytes = 8 * 1024 * 1024): Promise<Ori
   }), log, 'test')
 }
 
-async function put (url: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number, json: any }> {
-  const res = await fetch(`${url}/content`, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream', ...headers } })
+async function put (url: string, body: Uint8Array, headers: Record<string, string> = {}, query = ''): Promise<{ status: number, json: any }> {
+  const res = await fetch(`${url}/content${query}`, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream', ...headers } })
   return { status: res.status, json: await res.json() }
 }
 
@@ -44,6 +45,43 @@ describe('origin ingest over HTTP', () => {
   afterAll(async () => {
     await origin.stop()
     await rm(dir, { recursive: true, force: true })
+  })
+
+  it('protects an upload with the requested FEC code: parity stored and named, any k of k+m rebuild a group', async () => {
+    const body = randomBytes(7 * 65536 + 1234) // 8 chunks: groups of 3, 3, 2 at 3+2
+    const { status, json } = await put(origin.httpUrl, body, {}, '?fec=3%2B2')
+    expect(status).toBe(201)
+    expect(json).toMatchObject({ chunks: 8, parityChunks: 6, fec: '3+2' })
+    const manifest = decodeManifest((await origin.peer.store.get(parseContentId(json.cid)))!)
+    expect(manifest.fec).toMatchObject({ dataShards: 3, parityShards: 2 })
+    const plan = fecPlan(manifest)!
+    expect(plan.groupCount).toBe(3)
+    for (let g = 0; g < plan.groupCount; g++) {
+      const { first, last } = plan.layout(g)
+      const data = await Promise.all(manifest.chunks.slice(first, last + 1).map(async c => (await origin.peer.store.get(c))!))
+      const parity = await Promise.all(plan.parity(g).map(async c => (await origin.peer.store.get(c))!))
+      // lose the first two data chunks of every group: parity alone must bring them back
+      const rebuilt = await plan.rebuild(g, [undefined, undefined, ...data.slice(2), ...parity])
+      rebuilt.forEach((c, i) => expect(Buffer.compare(c, data[i])).toBe(0))
+    }
+  })
+
+  it('uses the configured FEC code by default and none on request; refuses a bad one with 400', async () => {
+    const body = randomBytes(200_000)
+    const byDefault = await put(origin.httpUrl, body)
+    expect(byDefault.json).toMatchObject({ fec: '10+4', chunks: 4, parityChunks: 4 })
+    const none = await put(origin.httpUrl, body, {}, '?fec=none')
+    expect(none.json).toMatchObject({ fec: 'none', parityChunks: 0 })
+    expect(decodeManifest((await origin.peer.store.get(parseContentId(none.json.cid)))!).fec).toBeUndefined()
+    for (const bad of ['10', '0%2B4', '250%2B10']) {
+      const r = await put(origin.httpUrl, body, {}, `?fec=${bad}`)
+      expect(r.status).toBe(400)
+      expect(r.json.error).toBe('InvalidFecParamsError')
+    }
+    // k × chunk size above the ingest's one-group memory bound
+    const big = await put(origin.httpUrl, body, {}, '?fec=200%2B4&chunkSize=8388608')
+    expect(big.status).toBe(400)
+    expect(big.json.message).toMatch(/FEC group/)
   })
 
   it('stores an upload, answers 201 with its content ID, and signs a manifest of its chunks', async () => {

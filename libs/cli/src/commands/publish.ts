@@ -14,6 +14,11 @@ export interface PublishOptions {
   type?: string
   /** Chunk size in bytes the origin should split the content into; sent as `?chunkSize=`. */
   chunkSize?: number
+  /**
+   * Reed-Solomon protection, `"k+m"` (e.g. `"10+4"`) or `"none"`; sent as `?fec=`. Default: the
+   * origin's configured default. The origin validates it (400 with the reason).
+   */
+  fec?: string
   /** No progress output. */
   quiet?: boolean
   /** Where progress goes. Default `process.stderr`. */
@@ -29,6 +34,10 @@ export interface PublishResult {
   size: number
   /** Number of chunks the content was split into. */
   chunks: number
+  /** Parity chunks the origin stored for it (0 without FEC). */
+  parityChunks: number
+  /** The FEC code applied, `"k+m"` or `"none"`. */
+  fec: string
 }
 
 /**
@@ -58,6 +67,7 @@ export async function publish (file: string, options: PublishOptions): Promise<P
 
   const url = contentUrl(options.origin)
   if (options.chunkSize != null) url.searchParams.set('chunkSize', String(options.chunkSize))
+  if (options.fec != null) url.searchParams.set('fec', options.fec)
 
   const progress = createProgress({ label: 'publish', total: size, quiet: options.quiet, stream: options.stderr })
   const body = createReadStream(file)
@@ -98,7 +108,7 @@ export async function publish (file: string, options: PublishOptions): Promise<P
     }
     progress.update(sent)
     progress.done()
-    return { cid: parsed.cid, size: Number(parsed.size ?? size), chunks: Number(parsed.chunks ?? 0) }
+    return { cid: parsed.cid, size: Number(parsed.size ?? size), chunks: Number(parsed.chunks ?? 0), parityChunks: Number(parsed.parityChunks ?? 0), fec: String(parsed.fec ?? 'none') }
   } catch (err) {
     progress.fail()
     body.destroy()
