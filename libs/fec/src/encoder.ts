@@ -8,7 +8,7 @@ import { assertFecCode, type FecCode } from './params.js'
  * group. Memory is one group (k chunks). Coding runs off the JavaScript thread in the native
  * addon (GF(2^8), Backblaze/klauspost Vandermonde construction, poly 0x11D), and follows
  * {@link FecGroupLayout}: shards are as long as the group's first chunk, a shorter final chunk
- * is zero-padded, a final partial group is a (k', m) code with k' < k.
+ * is zero-padded, a final partial group is shortened (its absent data shards are zeros).
  */
 export class FecEncoder {
   readonly code: FecCode
@@ -47,7 +47,9 @@ export class FecEncoder {
     const data = this.group
     this.group = []
     const shardSize = data[0].byteLength
-    return await rsEncode(data.map(d => padded(d, shardSize)), this.code.parityShards)
+    const shards = data.map(d => padded(d, shardSize))
+    while (shards.length < this.code.dataShards) shards.push(Buffer.alloc(shardSize))
+    return await rsEncode(shards, this.code.parityShards)
   }
 }
 

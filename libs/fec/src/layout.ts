@@ -3,17 +3,19 @@ import { chunkCount } from '@codio/content'
 
 /**
  * Where one FEC group sits in a content. Group `g` protects data chunks
- * `first = g·k … last = min((g+1)·k, n) − 1`; it is a (`dataCount`, m) Reed-Solomon code whose
- * shards are all `shardSize` bytes: the length of the group's first chunk, which every chunk of
- * the group has except the content's last chunk, zero-padded to `shardSize` for coding. The
- * last group may have fewer than k data shards (`dataCount < k`): it is coded as such, with
- * the same m.
+ * `first = g·k … last = min((g+1)·k, n) − 1` with a (k, m) Reed-Solomon code whose shards are
+ * all `shardSize` bytes: the length of the group's first chunk, which every chunk of the group
+ * has except the content's last chunk, zero-padded to `shardSize` for coding. The last group
+ * may hold fewer than k data chunks (`dataCount < k`): it is a shortened code, the absent data
+ * shards being all-zero shards that are never stored nor sent. (Coding it as a (dataCount, m)
+ * code instead would be degenerate for one chunk: every parity shard of a systematic
+ * Vandermonde code with k = 1 is a copy of the data.)
  */
 export interface FecGroupLayout {
   group: number
   first: number
   last: number
-  /** data shards of this group: `last − first + 1`, ≤ k */
+  /** data chunks of this group: `last − first + 1`, ≤ k (the rest are implicit zero shards) */
   dataCount: number
   /** bytes per shard (data shards padded to it; parity shards are exactly this long) */
   shardSize: number

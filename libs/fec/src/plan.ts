@@ -68,13 +68,15 @@ async function rebuildGroup (manifest: FecManifest, code: FecCode, layout: FecGr
     return padded(s, shardSize)
   })
   if (present < dataCount) throw new FecRebuildError(`group ${layout.group} needs ${dataCount} of its ${total} shards to rebuild, has ${present}`)
+  // a shortened last group: its absent data shards are known zeros
+  const zeros = Array.from({ length: code.dataShards - dataCount }, () => Buffer.alloc(shardSize))
   let data: Buffer[]
   try {
-    data = await rsReconstruct(input, dataCount)
+    data = await rsReconstruct([...input.slice(0, dataCount), ...zeros, ...input.slice(dataCount)], code.dataShards)
   } catch (cause) {
     throw new FecRebuildError(`group ${layout.group}: ${(cause as Error).message}`, { cause })
   }
-  return data.map((d, i) => {
+  return data.slice(0, dataCount).map((d, i) => {
     const chunk = d.byteLength === lengths[i] ? d : d.subarray(0, lengths[i])
     if (shards[i] == null && !verifyChunk(manifest.chunks[first + i], chunk)) {
       throw new FecRebuildError(`group ${layout.group}: rebuilt chunk ${first + i} does not match ${manifest.chunks[first + i]} (parity does not belong to this content)`)

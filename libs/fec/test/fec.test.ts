@@ -66,6 +66,19 @@ describe('FEC groups', () => {
     }
   })
 
+  it('codes a one-chunk last group as a shortened code: its parity blocks are not copies of the chunk', async () => {
+    const { manifest, data, parity } = await publish(10 * CHUNK + 100, 10, 4)
+    const last = parity[1]
+    const cids = new Set([chunkCid(data[10]).toString(), ...last.map(p => chunkCid(p).toString())])
+    expect(cids.size).toBe(5)
+    const plan = fecPlan(manifest)!
+    for (let j = 0; j < 4; j++) {
+      const shards: Array<Uint8Array | undefined> = [undefined, undefined, undefined, undefined, undefined]
+      shards[1 + j] = last[j]
+      expect(Buffer.compare((await plan.rebuild(1, shards))[0], data[10])).toBe(0)
+    }
+  })
+
   it('refuses more than m erasures with a typed error', async () => {
     const { manifest, data, parity } = await publish(10 * CHUNK, 10, 4)
     const plan = fecPlan(manifest)!

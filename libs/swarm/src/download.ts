@@ -405,6 +405,7 @@ export class Download {
         this.repairBlocks.delete(b)
       }
       r.done = true
+      r.rebuilding = false
       this.chunksRebuilt += rebuilt.length
       if (rebuilt.length > 0) this.init.onRebuilt?.(r.group, rebuilt, bytes)
       this.settleIfDone()
