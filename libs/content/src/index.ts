@@ -31,6 +31,7 @@ export {
   InvalidSignatureError, InvalidCidError, InvalidRangeError
 } from './errors.js'
 export { chunkCid, verifyChunk, parseChunkId } from './chunk-cid.js'
+export { sha256, sha256Async, OFF_THREAD_HASH_BYTES } from './sha256.js'
 export { manifestCid, parseContentId } from './content-id.js'
 export { chunkStream, assertChunkSize } from './chunk-stream.js'
 export { chunkCount, type FecGroup, type FecParams, type UnsignedManifest, type Manifest } from './manifest.js'

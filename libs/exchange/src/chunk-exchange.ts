@@ -144,7 +144,7 @@ export class ChunkExchange implements Startable {
         throw new ProtocolError(`peer ${peer} answered request ${id} with ${payload.case ?? 'nothing'}`)
       }
       const data = payload.value.data
-      if (!blockMatchesCid(cid, data)) {
+      if (!(await blockMatchesCid(cid, data))) {
         stats.verificationFailures++
         this.init.onVerificationFailure?.(peer, cid)
         throw new BlockVerificationError(`block from ${peer} does not match ${cid}`)

@@ -60,11 +60,23 @@ export async function ingest (init: IngestInit, req: IngestRequest): Promise<Ing
     const chunks: CID[] = []
     const encoder = req.fec == null ? undefined : new FecEncoder(req.fec)
     const groups: FecParams['groups'] = []
-    const stageParity = async (parity: Uint8Array[] | undefined): Promise<void> => {
-      if (parity == null) return
-      const cids = parity.map(chunkCid)
-      await Promise.all(parity.map(async (p, j) => await staging.put(cids[j], p)))
-      groups.push({ parity: cids })
+    // a group's parity is coded and written while the next group streams in (at most one
+    // group behind, so memory stays at about two groups)
+    let parityJob: Promise<void> = Promise.resolve()
+    let groupsStarted = 0
+    const stageParity = (coded: Promise<Uint8Array[] | undefined>): Promise<void> => {
+      const previous = parityJob
+      const g = groupsStarted++
+      const job = (async () => {
+        const parity = await coded
+        if (parity == null) return
+        const cids = parity.map(chunkCid)
+        groups[g] = { parity: cids }
+        await Promise.all(parity.map(async (p, j) => await staging.put(cids[j], p)))
+      })()
+      parityJob = Promise.all([previous, job]).then(() => {})
+      parityJob.catch(() => {})
+      return previous
     }
     const limited = async function * (): AsyncGenerator<Uint8Array> {
       for await (const piece of req.body) {
@@ -77,9 +89,13 @@ export async function ingest (init: IngestInit, req: IngestRequest): Promise<Ing
       const cid = chunkCid(chunk)
       await staging.put(cid, chunk)
       chunks.push(cid)
-      if (encoder != null) await stageParity(await encoder.push(chunk))
+      if (encoder != null && (chunks.length % req.fec!.dataShards === 0)) await stageParity(encoder.push(chunk))
+      else if (encoder != null) await encoder.push(chunk)
     }
-    if (encoder != null) await stageParity(await encoder.flush())
+    if (encoder != null) {
+      if (chunks.length % req.fec!.dataShards !== 0) await stageParity(encoder.flush())
+      await parityJob
+    }
     if (req.expectedSize != null && size !== req.expectedSize) {
       throw new UploadIncompleteError(`upload ended after ${size} of ${req.expectedSize} bytes`)
     }
