@@ -8,7 +8,7 @@ import { publish } from '../src/commands/publish.js'
 import { FileNotFoundError, ServerError } from '../src/errors.js'
 import { lastLine, randomFile, runCli, sendJson, sha256, startServer, tempDir, type TempDir, type TestServer } from './helpers.js'
 
-interface Received { sha256: string, bytes: number, contentType?: string, contentLength?: string, chunkSize: string | null }
+interface Received { sha256: string, bytes: number, contentType?: string, contentLength?: string, chunkSize: string | null, fec: string | null }
 
 /** Origin stand-in: streams `PUT /content` to a temp file while hashing it. */
 async function startOrigin (dir: string): Promise<{ server: TestServer, received: Received[] }> {
@@ -23,8 +23,11 @@ async function startOrigin (dir: string): Promise<{ server: TestServer, received
     req.on('data', (b: Buffer) => { hash.update(b); bytes += b.length })
     pipeline(req, sink).then(() => {
       const digest = hash.digest('hex')
-      received.push({ sha256: digest, bytes, contentType: req.headers['content-type'], contentLength: req.headers['content-length'], chunkSize: url.searchParams.get('chunkSize') })
-      sendJson(res, 201, { cid: `bafk${digest.slice(0, 32)}`, size: bytes, chunks: Math.ceil(bytes / 262144) })
+      received.push({ sha256: digest, bytes, contentType: req.headers['content-type'], contentLength: req.headers['content-length'], chunkSize: url.searchParams.get('chunkSize'), fec: url.searchParams.get('fec') })
+      const fec = url.searchParams.get('fec') ?? '10+4'
+      const chunks = Math.ceil(bytes / 262144)
+      const parityChunks = fec === 'none' ? 0 : Math.ceil(chunks / Number(fec.split('+')[0])) * Number(fec.split('+')[1])
+      sendJson(res, 201, { cid: `bafk${digest.slice(0, 32)}`, size: bytes, chunks, parityChunks, fec })
     }, () => {})
   })
   return { server, received }
@@ -46,7 +49,7 @@ describe('publish', () => {
   it('streams a multi-megabyte file byte-identically and prints the cid as the last stdout line', async () => {
     const { path, data } = await randomFile(tmp.path, 'clip.mp4', 12 * 1024 * 1024 + 17)
     const before = origin.received.length
-    const r = await runCli(['publish', path, '--origin', origin.server.url, '--chunk-size', '256k'])
+    const r = await runCli(['publish', path, '--origin', origin.server.url, '--chunk-size', '256k', '--fec', '8+2'])
     expect(r.stderr).toMatch(/publish: .*MB in [\d.]+ s \([\d.]+ MB\/s\)/)
     expect(r.code).toBe(0)
     const got = origin.received[before]
@@ -55,6 +58,7 @@ describe('publish', () => {
     expect(got.contentLength).toBe(String(data.length))
     expect(got.contentType).toBe('video/mp4')
     expect(got.chunkSize).toBe('262144')
+    expect(got.fec).toBe('8+2')
     expect(lastLine(r.stdout)).toBe(`bafk${sha256(data).slice(0, 32)}`)
   })
 
@@ -105,7 +109,7 @@ describe('publish', () => {
   it('as a function: returns the origin\'s answer and throws typed errors', async () => {
     const { path, data } = await randomFile(tmp.path, 'page.html', 300_000)
     const result = await publish(path, { origin: origin.server.url, quiet: true })
-    expect(result).toEqual({ cid: `bafk${sha256(data).slice(0, 32)}`, size: data.length, chunks: 2 })
+    expect(result).toEqual({ cid: `bafk${sha256(data).slice(0, 32)}`, size: data.length, chunks: 2, parityChunks: 4, fec: '10+4' })
     await expect(publish(join(tmp.path, 'missing'), { origin: origin.server.url })).rejects.toBeInstanceOf(FileNotFoundError)
     const err = await publish(path, { origin: origin.server.url + '/nowhere', quiet: true }).catch(e => e)
     expect(err).toBeInstanceOf(ServerError)
