@@ -12,3 +12,12 @@ export const DEFAULT_MAX_INBOUND_STREAMS = 64
 
 /** Default number of outbound block streams per connection. */
 export const DEFAULT_MAX_OUTBOUND_STREAMS = 64
+
+/**
+ * Protocol id of swarm sessions: one long-lived stream per peer and content carrying the BEP 3
+ * state messages (bitfield, have, choke / unchoke, interested / not interested).
+ */
+export const SWARM_PROTOCOL = '/codio/swarm/1.0.0'
+
+/** Largest session message: a bitfield of 2^24 chunks (16 TiB of 1 MiB chunks) plus framing. */
+export const MAX_SESSION_MESSAGE_BYTES = 2 * 1024 * 1024 + 1024

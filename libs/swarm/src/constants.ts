@@ -12,3 +12,13 @@ export const DEFAULT_MAX_BAD_CHUNKS = 2
 
 /** Shortest time a request is outstanding before endgame may ask a second peer (ms). */
 export const ENDGAME_MIN_DELAY_MS = 250
+
+/** Adaptive queue depth: a peer's queue holds this much time of its measured rate (ms). */
+export const ADAPTIVE_QUEUE_TIME_MS = 500
+
+/** Adaptive queue depth bounds (requests in flight per peer). */
+export const ADAPTIVE_MIN_DEPTH = 2
+export const ADAPTIVE_MAX_DEPTH = 16
+
+/** A peer that refused with CHOKED and has no session to unchoke us is asked again after this (ms). */
+export const CHOKED_RETRY_MS = 2000

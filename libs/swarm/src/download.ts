@@ -1,7 +1,9 @@
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT } from './constants.js'
+import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT, ADAPTIVE_QUEUE_TIME_MS, ADAPTIVE_MIN_DEPTH, ADAPTIVE_MAX_DEPTH, CHOKED_RETRY_MS } from './constants.js'
 import { ChunkUnavailableError, DownloadAbortedError } from './errors.js'
+import type { Bitfield } from './bitfield.js'
+import { PiecePicker, type PickStrategy } from './picker.js'
 
 /** Fetches one verified block from one peer (see `ChunkExchange.fetch` in @codio/exchange). */
 export interface BlockFetcher {
@@ -46,7 +48,25 @@ export interface DownloadInit {
    * download once no more peers can come.
    */
   fec?: FecRepair
-  perPeerInFlight?: number
+  /** Order of the chunks beyond the streaming window. Default `'rarest-first'` (BEP 3). */
+  strategy?: PickStrategy
+  /**
+   * Chunks from the reader's position ({@link Download.prioritize}) requested first, in
+   * order, before the strategy picks the rest. Default 8.
+   */
+  streamingWindow?: number
+  /**
+   * Requests in flight per peer: a number, or `'adaptive'` to size each peer's queue to its
+   * measured rate × {@link ADAPTIVE_QUEUE_TIME_MS} (libtorrent's request queue sizing), within
+   * [{@link ADAPTIVE_MIN_DEPTH}, {@link ADAPTIVE_MAX_DEPTH}]. Default {@link DEFAULT_PER_PEER_IN_FLIGHT}.
+   */
+  perPeerInFlight?: number | 'adaptive'
+  /** Waited on before every request, with the chunk's size (a download rate limit). */
+  throttle?(bytes: number, signal: AbortSignal): Promise<void>
+  /** Bytes of a data chunk, for the throttle and adaptive depth. Default 1 MiB. */
+  chunkSize?: number
+  /** Content length in bytes, for `bytesTotal` (default: chunks × chunkSize). */
+  size?: number
   maxInFlight?: number
   maxPeerFailures?: number
   maxBadChunks?: number
@@ -70,6 +90,12 @@ export interface DownloadProgress {
   chunksByPeer: Record<string, number>
   /** Data chunks rebuilt from FEC parity instead of fetched. */
   chunksRebuilt: number
+  /** Bytes of the wanted chunks in all. */
+  bytesTotal: number
+  /** Receive rate over the last few seconds, bytes/s. */
+  rate: number
+  /** Peers that choke us now. */
+  peersChoking: number
   /** Parity chunks fetched to rebuild them. */
   parityFetched: number
 }
@@ -80,6 +106,12 @@ interface PeerState {
   failuresInARow: number
   badChunks: number
   chunks: number
+  /** the peer chokes us: no new requests until it unchokes */
+  choked: boolean
+  chokedTimer?: NodeJS.Timeout
+  /** receive rate from this peer, bytes/s (EWMA of completed requests) */
+  rate: number
+  bytes: number
 }
 
 /** A FEC group being repaired: its member blocks (data, then parity) and where it stands. */
@@ -94,6 +126,9 @@ interface Repair {
 }
 
 const enum BlockState { Unwanted, Missing, InFlight, Done }
+
+/** `RefusalCode.CHOKED` of codio.exchange.v1 (the wire value; this package does not import the protos). */
+const REFUSAL_CHOKED = 3
 
 /**
  * One content download from a set of peers: every wanted chunk is requested from the peers
@@ -128,8 +163,13 @@ export class Download {
   /** Moving average of a successful chunk fetch (ms), for telling a late request. */
   private fetchMs = 0
   private endgameTimer: NodeJS.Timeout | undefined
-  private readonly perPeer: number
+  private readonly perPeer: number | 'adaptive'
   private readonly maxInFlight: number
+  private readonly picker: PiecePicker
+  private readonly chunkBytes: number
+  private readonly startedAt = performance.now()
+  /** recent receive samples for the rate: [time ms, bytes] */
+  private readonly recent: Array<[number, number]> = []
   private inFlight = 0
   private cursor: number
   private remaining: number
@@ -157,6 +197,8 @@ export class Download {
     this.cursor = this.first
     this.perPeer = init.perPeerInFlight ?? DEFAULT_PER_PEER_IN_FLIGHT
     this.maxInFlight = init.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
+    this.chunkBytes = init.chunkSize ?? 1024 * 1024
+    this.picker = new PiecePicker({ pieces: this.dataCount, strategy: init.strategy ?? 'rarest-first', streamingWindow: init.streamingWindow ?? 8 })
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve
       this.rejectFinished = reject
@@ -179,11 +221,47 @@ export class Download {
     return this.finished
   }
 
-  /** Add a provider (duplicates are ignored). */
-  addPeer (peer: PeerId): void {
+  /**
+   * Add a provider (duplicates are ignored) and what it holds: its bitfield from the session
+   * handshake, or `'all'` (the default) for a peer known to hold the whole content.
+   */
+  addPeer (peer: PeerId, has: Bitfield | 'all' = 'all'): void {
     const key = peer.toString()
     if (this.peers.has(key) || this.failure != null) return
-    this.peers.set(key, { id: peer, inFlight: 0, failuresInARow: 0, badChunks: 0, chunks: 0 })
+    this.peers.set(key, { id: peer, inFlight: 0, failuresInARow: 0, badChunks: 0, chunks: 0, choked: false, rate: 0, bytes: 0 })
+    this.picker.addPeer(key, has)
+    this.schedule()
+  }
+
+  /** `peer` now holds data chunk `index` (BEP 3 `have`). */
+  have (peer: PeerId, index: number): void {
+    const key = peer.toString()
+    if (!this.peers.has(key) || index < 0 || index >= this.dataCount) return
+    this.picker.have(key, index)
+    this.schedule()
+  }
+
+  /** `peer` choked (`true`) or unchoked us: a choked peer gets no new requests. */
+  setChoked (peer: PeerId, choked: boolean): void {
+    const p = this.peers.get(peer.toString())
+    if (p == null) return
+    clearTimeout(p.chokedTimer)
+    p.choked = choked
+    if (!choked) this.schedule()
+  }
+
+  /**
+   * `peer` is gone (disconnected, session closed): its requests in flight are cancelled at once
+   * and go to other peers.
+   */
+  removePeer (peer: PeerId): void {
+    const key = peer.toString()
+    const p = this.peers.get(key)
+    if (p == null) return
+    clearTimeout(p.chokedTimer)
+    this.banned.add(key)
+    this.picker.removePeer(key)
+    for (const asked of this.requesters.values()) asked.get(key)?.cancel.abort(new Error(`peer ${key} is gone`))
     this.schedule()
   }
 
@@ -193,9 +271,10 @@ export class Download {
     this.schedule()
   }
 
-  /** Move the scheduling cursor: chunks from `index` on are requested first. */
+  /** Move the reader's position: the streaming window from `index` on is requested first. */
   prioritize (index: number): void {
     this.cursor = Math.min(Math.max(index, this.first), this.last)
+    this.picker.setCursor(this.cursor)
     this.schedule()
   }
 
@@ -219,7 +298,12 @@ export class Download {
   progress (): DownloadProgress {
     const chunksByPeer: Record<string, number> = {}
     for (const [k, p] of this.peers) chunksByPeer[k] = p.chunks
+    let peersChoking = 0
+    for (const p of this.peers.values()) if (p.choked) peersChoking++
     return {
+      bytesTotal: this.bytesTotal(),
+      rate: this.rate(),
+      peersChoking,
       chunksTotal: this.last - this.first + 1,
       chunksDone: this.last - this.first + 1 - this.remaining,
       bytesDone: this.bytesDone,
@@ -235,10 +319,34 @@ export class Download {
     if (this.failure != null || this.remaining === 0) return
     this.failure = err
     clearTimeout(this.endgameTimer)
+    for (const p of this.peers.values()) clearTimeout(p.chokedTimer)
     this.abort.abort(err)
     for (const list of this.waiters.values()) for (const w of list) w.reject(err)
     this.waiters.clear()
     this.rejectFinished(err)
+  }
+
+  private bytesTotal (): number {
+    if (this.last < this.first) return 0
+    const end = Math.min(this.init.size ?? Infinity, (this.last + 1) * this.chunkBytes)
+    return end - this.first * this.chunkBytes
+  }
+
+  /** Receive rate over the last 5 s (or since the start), bytes/s. */
+  private rate (): number {
+    const now = performance.now()
+    while (this.recent.length > 0 && now - this.recent[0][0] > 5000) this.recent.shift()
+    const bytes = this.recent.reduce((n, [, b]) => n + b, 0)
+    const span = Math.min(5000, now - this.startedAt)
+    return span <= 0 ? 0 : bytes / (span / 1000)
+  }
+
+  /** Requests `peer` may have in flight now. */
+  private depth (peer: PeerState): number {
+    if (this.perPeer !== 'adaptive') return this.perPeer
+    // libtorrent: queue = download rate × request queue time / block size
+    const want = Math.ceil(peer.rate * (ADAPTIVE_QUEUE_TIME_MS / 1000) / this.chunkBytes)
+    return Math.min(ADAPTIVE_MAX_DEPTH, Math.max(ADAPTIVE_MIN_DEPTH, want))
   }
 
   private counted (index: number): boolean {
@@ -249,6 +357,7 @@ export class Download {
     if (this.state[index] === BlockState.Done) return
     this.state[index] = BlockState.Done
     this.repairBlocks.delete(index)
+    if (index < this.dataCount) this.picker.weHave(index)
     if (!this.counted(index)) return
     this.remaining--
     this.bytesDone += bytes
@@ -262,6 +371,7 @@ export class Download {
   private settleIfDone (): void {
     if (this.remaining !== 0 || this.failure != null) return
     clearTimeout(this.endgameTimer)
+    for (const p of this.peers.values()) clearTimeout(p.chokedTimer)
     this.resolveFinished()
   }
 
@@ -269,26 +379,27 @@ export class Download {
     return !this.banned.has(peer) && this.excluded[index]?.has(peer) !== true
   }
 
-  /** Some known peer may still be asked for block `index`. */
+  /**
+   * Some known peer may still be asked for block `index` and holds it (for a data chunk, as
+   * its bitfield says; parity chunks are not in bitfields, so any peer may have them).
+   */
   private askable (index: number): boolean {
-    for (const key of this.peers.keys()) if (this.mayAsk(index, key)) return true
+    for (const key of this.peers.keys()) {
+      if (this.mayAsk(index, key) && (index >= this.dataCount || this.picker.peerHas(key, index))) return true
+    }
     return false
   }
 
   /**
    * The next block `peer` may be asked for: repair blocks first (they unblock a chunk nobody
-   * else has), then the first missing chunk at or after the cursor (wrapping).
+   * else has), then the piece picker's choice among the chunks the peer holds — the streaming
+   * window from the reader's position, then rarest-first (or the configured strategy).
    */
   private nextChunkFor (peer: string): number | undefined {
     for (const i of this.repairBlocks) {
-      if (this.state[i] === BlockState.Missing && this.mayAsk(i, peer)) return i
+      if (this.state[i] === BlockState.Missing && this.mayAsk(i, peer) && (i >= this.dataCount || this.picker.peerHas(peer, i))) return i
     }
-    const span = this.last - this.first + 1
-    for (let n = 0; n < span; n++) {
-      const i = this.first + ((this.cursor - this.first + n) % span)
-      if (this.state[i] === BlockState.Missing && this.mayAsk(i, peer)) return i
-    }
-    return undefined
+    return this.picker.pick(peer, i => this.state[i] === BlockState.Missing && this.mayAsk(i, peer))
   }
 
   private schedule (): void {
@@ -299,7 +410,7 @@ export class Download {
       progressed = false
       // least-loaded peer first spreads requests across every provider
       const candidates = [...this.peers.values()]
-        .filter(p => p.inFlight < this.perPeer && !this.banned.has(p.id.toString()))
+        .filter(p => !p.choked && p.inFlight < this.depth(p) && !this.banned.has(p.id.toString()))
         .sort((a, b) => a.inFlight - b.inFlight || Math.random() - 0.5)
       for (const peer of candidates) {
         if (this.inFlight >= this.maxInFlight) break
@@ -431,12 +542,13 @@ export class Download {
     let nextCheck = Infinity
     for (const peer of this.peers.values()) {
       const key = peer.id.toString()
-      if (this.banned.has(key)) continue
-      while (peer.inFlight < this.perPeer) {
+      if (this.banned.has(key) || peer.choked) continue
+      while (peer.inFlight < this.depth(peer)) {
         let best: number | undefined
         let oldest = Infinity
         for (const [index, asked] of this.requesters) {
           if (this.state[index] !== BlockState.InFlight || asked.size >= 2 || asked.has(key) || !this.mayAsk(index, key)) continue
+          if (index < this.dataCount && !this.picker.peerHas(key, index)) continue
           const startedAt = Math.min(...[...asked.values()].map(r => r.startedAt))
           if (now - startedAt < late) {
             nextCheck = Math.min(nextCheck, startedAt + late - now)
@@ -491,11 +603,19 @@ export class Download {
     this.state[index] = BlockState.InFlight
     peer.inFlight++
     this.inFlight++
-    this.init.fetcher.fetch(peer.id, cid, { signal: AbortSignal.any([this.abort.signal, cancel.signal]) })
+    const signal = AbortSignal.any([this.abort.signal, cancel.signal])
+    const throttled = this.init.throttle == null ? Promise.resolve() : this.init.throttle(this.chunkBytes, signal)
+    throttled.then(async () => await this.init.fetcher.fetch(peer.id, cid, { signal }))
       .then(async bytes => {
         if (this.state[index] === BlockState.Done) return
-        const took = performance.now() - startedAt
+        const now = performance.now()
+        const took = now - startedAt
         this.fetchMs = this.fetchMs === 0 ? took : 0.8 * this.fetchMs + 0.2 * took
+        // a peer's rate: bytes over time with its queue as deep as it is (EWMA)
+        const sample = bytes.byteLength * Math.max(1, peer.inFlight) / Math.max(took, 1) * 1000
+        peer.rate = peer.rate === 0 ? sample : 0.7 * peer.rate + 0.3 * sample
+        peer.bytes += bytes.byteLength
+        this.recent.push([now, bytes.byteLength])
         await this.init.sink.put(cid, bytes)
         peer.failuresInARow = 0
         peer.chunks++
@@ -515,6 +635,15 @@ export class Download {
           this.state[index] = this.counted(index) || this.repairBlocks.has(index) ? BlockState.Missing : BlockState.Unwanted
         }
         if (cancel.signal.aborted) return
+        if (err.name === 'BlockRefusedError' && (err as any).code === REFUSAL_CHOKED) {
+          // choked: not the chunk's fault nor a failure; wait for its unchoke (or retry later
+          // when no session will tell us)
+          peer.choked = true
+          clearTimeout(peer.chokedTimer)
+          peer.chokedTimer = setTimeout(() => { peer.choked = false; this.schedule() }, CHOKED_RETRY_MS)
+          peer.chokedTimer.unref()
+          return
+        }
         if (err.name === 'BlockVerificationError' || err.name === 'BlockRefusedError') {
           // this peer lacks the chunk or lied about it: ask someone else for it
           let set = this.excluded[index]

@@ -17,3 +17,5 @@
 export * from './constants.js'
 export * from './errors.js'
 export { Download, type BlockFetcher, type ChunkSink, type DownloadInit, type DownloadProgress, type FecRepair } from './download.js'
+export { Bitfield } from './bitfield.js'
+export { PiecePicker, type PickStrategy } from './picker.js'

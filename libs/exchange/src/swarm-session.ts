@@ -1,0 +1,264 @@
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf'
+import { MessageSchema, RefusalCode, type Message } from '@codio/proto'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { CID } from 'multiformats/cid'
+import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { MAX_SESSION_MESSAGE_BYTES, SWARM_PROTOCOL } from './constants.js'
+import { BlockRefusedError, ProtocolError } from './errors.js'
+
+/** What a session tells its owner as the remote peer speaks. */
+export interface SessionEvents {
+  /** The remote now holds these chunks (BEP 3 `have`). */
+  onHave?(indexes: number[]): void
+  /** The remote choked (`true`) or unchoked (`false`) us. */
+  onChoke?(choked: boolean): void
+  /** The remote became interested (`true`) or not interested in our chunks. */
+  onInterest?(interested: boolean): void
+  /** The stream ended, for whatever reason. */
+  onClose?(): void
+}
+
+/**
+ * One swarm session: a peer and a content, over one `/codio/swarm/1.0.0` stream. Both sides
+ * open with their bitfield (BEP 3: bit i, most significant bit first, = chunk i held), then
+ * send `have` as chunks arrive and `choke` / `unchoke` / `interested` / `not interested` as
+ * their state changes. A session starts choked and not interested in both directions (BEP 3).
+ */
+export class SwarmSession {
+  /** The remote's chunks at the handshake (later ones arrive as `have`). */
+  readonly remoteBitfield: Uint8Array
+  /** Whether the remote chokes us. */
+  remoteChoking = true
+  /** Whether the remote is interested in our chunks. */
+  remoteInterested = false
+  /** Whether we choke the remote. */
+  amChoking = true
+  private events: SessionEvents = {}
+  private closed = false
+
+  constructor (readonly peer: PeerId, readonly contentId: CID, readonly outbound: boolean, remoteBitfield: Uint8Array,
+    private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly log: Logger) {
+    this.remoteBitfield = remoteBitfield
+  }
+
+  /** Set the callbacks; events that arrive before this are applied to the state only. */
+  listen (events: SessionEvents): void {
+    this.events = events
+  }
+
+  get isClosed (): boolean {
+    return this.closed
+  }
+
+  sendHave (indexes: number[]): void {
+    if (indexes.length === 0) return
+    this.send({ case: 'have', value: { contentId: this.contentId.bytes, indexes } })
+  }
+
+  /** Choke (`true`) or unchoke the remote; sends only on a change. */
+  setChoking (choke: boolean): void {
+    if (choke === this.amChoking) return
+    this.amChoking = choke
+    this.send(choke ? { case: 'choke', value: {} } : { case: 'unchoke', value: {} })
+  }
+
+  /** Tell the remote we are (or are no longer) interested in its chunks. */
+  setInterested (interested: boolean): void {
+    this.send(interested
+      ? { case: 'interested', value: { contentId: this.contentId.bytes } }
+      : { case: 'notInterested', value: { contentId: this.contentId.bytes } })
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    this.stream.close().catch(() => this.stream.abort(new Error('session closed')))
+    this.events.onClose?.()
+  }
+
+  private send (payload: MessageInitShape<typeof MessageSchema>['payload']): void {
+    if (this.closed) return
+    this.lp.write(toBinary(MessageSchema, create(MessageSchema, { payload }))).catch((err: Error) => {
+      this.log('session with %p: write failed - %s', this.peer, err.message)
+      this.abort(err)
+    })
+  }
+
+  private abort (err: Error): void {
+    if (this.closed) return
+    this.closed = true
+    this.stream.abort(err)
+    this.events.onClose?.()
+  }
+
+  /** @internal reads the remote's messages until the stream ends */
+  async run (): Promise<void> {
+    try {
+      while (!this.closed) {
+        const msg = await readMessage(this.lp)
+        const p = msg.payload
+        switch (p.case) {
+          case 'have': {
+            const n = 8 * this.remoteBitfield.length
+            const bad = p.value.indexes.find(i => i >= n)
+            if (bad !== undefined) throw new ProtocolError(`have ${bad} beyond the bitfield of ${n} bits`)
+            this.events.onHave?.(p.value.indexes)
+            break
+          }
+          case 'choke': this.remoteChoking = true; this.events.onChoke?.(true); break
+          case 'unchoke': this.remoteChoking = false; this.events.onChoke?.(false); break
+          case 'interested': this.remoteInterested = true; this.events.onInterest?.(true); break
+          case 'notInterested': this.remoteInterested = false; this.events.onInterest?.(false); break
+          default: throw new ProtocolError(`unexpected ${p.case ?? 'empty message'} in a swarm session`)
+        }
+      }
+    } catch (err: any) {
+      if (!(err instanceof ProtocolError && err.message === 'stream ended')) this.log('session with %p ended - %s', this.peer, err.message)
+      this.abort(err)
+    }
+  }
+}
+
+/** Which chunks of a content this node holds, for the session handshake. */
+export interface SessionHost {
+  /**
+   * Our bitfield for `contentId`, or `undefined` when we hold none of it and are not fetching
+   * it (the session is then refused with NOT_FOUND).
+   */
+  bitfield(contentId: CID): Uint8Array | undefined
+  /** A remote opened a session with us (its bitfield is on it). */
+  onInboundSession(session: SwarmSession): void
+}
+
+export interface SwarmSessionsInit {
+  host?: SessionHost
+  protocol?: string
+  maxInboundStreams?: number
+  maxOutboundStreams?: number
+  /** Handshake time limit (ms). Default 10 000. */
+  handshakeTimeout?: number
+}
+
+export interface SwarmSessionsComponents {
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+}
+
+/**
+ * The swarm-session libp2p service (`/codio/swarm/1.0.0`): opens sessions to peers and
+ * accepts theirs. The handshake is a `Bitfield` each way (the opener's first, carrying the
+ * content ID); a peer with nothing to say about the content answers a `Refusal` NOT_FOUND.
+ */
+export class SwarmSessions implements Startable {
+  readonly protocol: string
+  private readonly log: Logger
+  private host?: SessionHost
+  private started = false
+
+  constructor (private readonly components: SwarmSessionsComponents, private readonly init: SwarmSessionsInit) {
+    this.protocol = init.protocol ?? SWARM_PROTOCOL
+    this.log = components.logger.forComponent('codio:swarm-session')
+    this.host = init.host
+  }
+
+  readonly [Symbol.toStringTag] = '@codio/swarm-sessions'
+
+  /** Set who answers handshakes and receives inbound sessions (before any arrives). */
+  setHost (host: SessionHost): void {
+    this.host = host
+  }
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(this.protocol, (stream, connection) => {
+      this.accept(stream, connection).catch(err => {
+        this.log('session from %p failed - %e', connection.remotePeer, err)
+        stream.abort(err)
+      })
+    }, {
+      maxInboundStreams: this.init.maxInboundStreams ?? 256,
+      maxOutboundStreams: this.init.maxOutboundStreams ?? 256
+    })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    await this.components.registrar.unhandle(this.protocol)
+    this.started = false
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  /**
+   * Open a session with `peer` about `contentId`, sending our bitfield.
+   *
+   * @throws BlockRefusedError the peer holds none of the content (NOT_FOUND)
+   * @throws ProtocolError the peer broke the handshake
+   */
+  async open (peer: PeerId, contentId: CID, bitfield: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<SwarmSession> {
+    const timeout = AbortSignal.timeout(this.init.handshakeTimeout ?? 10_000)
+    const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
+    const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_SESSION_MESSAGE_BYTES })
+      await lp.write(toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'bitfield', value: { contentId: contentId.bytes, bits: bitfield } } })), { signal })
+      const reply = (await readMessage(lp, signal)).payload
+      if (reply.case === 'refusal') throw new BlockRefusedError(`peer ${peer} has no session for ${contentId}: ${reply.value.reason}`, reply.value.code)
+      if (reply.case !== 'bitfield') throw new ProtocolError(`peer ${peer} answered a session with ${reply.case ?? 'nothing'}`)
+      if (reply.value.bits.length !== bitfield.length) throw new ProtocolError(`peer ${peer} sent a bitfield of ${reply.value.bits.length} bytes, expected ${bitfield.length}`)
+      const session = new SwarmSession(peer, contentId, true, reply.value.bits, stream, lp, this.log)
+      void session.run()
+      return session
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
+    }
+  }
+
+  private async accept (stream: Stream, connection: Connection): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: MAX_SESSION_MESSAGE_BYTES })
+    const signal = AbortSignal.timeout(this.init.handshakeTimeout ?? 10_000)
+    const first = (await readMessage(lp, signal)).payload
+    const refuse = async (code: RefusalCode, reason: string): Promise<void> => {
+      await lp.write(toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'refusal', value: { id: 0n, code, reason } } })))
+      await stream.close().catch(() => {})
+    }
+    if (first.case !== 'bitfield') return await refuse(RefusalCode.BAD_REQUEST, `a session opens with a bitfield, got ${first.case ?? 'nothing'}`)
+    let contentId: CID
+    try {
+      contentId = CID.decode(first.value.contentId)
+    } catch {
+      return await refuse(RefusalCode.BAD_REQUEST, 'bitfield carries no valid content ID')
+    }
+    const ours = this.host?.bitfield(contentId)
+    if (ours == null) return await refuse(RefusalCode.NOT_FOUND, `no chunk of ${contentId.toString()} here`)
+    if (first.value.bits.length !== ours.length) return await refuse(RefusalCode.BAD_REQUEST, `bitfield of ${first.value.bits.length} bytes, expected ${ours.length}`)
+    await lp.write(toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'bitfield', value: { contentId: contentId.bytes, bits: ours } } })))
+    const session = new SwarmSession(connection.remotePeer, contentId, false, first.value.bits, stream, lp, this.log)
+    this.host?.onInboundSession(session)
+    await session.run()
+  }
+}
+
+async function readMessage (lp: LengthPrefixedStream<Stream>, signal?: AbortSignal): Promise<Message> {
+  let buf
+  try {
+    buf = await lp.read({ signal })
+  } catch (err: any) {
+    if (err.name === 'UnexpectedEOFError') throw new ProtocolError('stream ended', { cause: err })
+    throw err
+  }
+  try {
+    return fromBinary(MessageSchema, buf.subarray())
+  } catch (err: any) {
+    throw new ProtocolError(`malformed message: ${err.message}`, { cause: err })
+  }
+}
+
+/** Service factory: `services: { sessions: swarmSessions() }`, then `setHost` once the store is open. */
+export function swarmSessions (init: SwarmSessionsInit = {}): (components: SwarmSessionsComponents) => SwarmSessions {
+  return (components) => new SwarmSessions(components, init)
+}

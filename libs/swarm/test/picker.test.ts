@@ -1,0 +1,266 @@
+import { describe, expect, it } from '@jest/globals'
+import { Bitfield } from '../src/bitfield.js'
+import { PiecePicker, type PickStrategy } from '../src/picker.js'
+
+/** mulberry32: a small seeded PRNG, uniform on [0, 1). */
+function seeded (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function field (size: number, pieces: Iterable<number>): Bitfield {
+  const bf = new Bitfield(size)
+  for (const i of pieces) bf.set(i)
+  return bf
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, k) => from + k)
+const any = (): boolean => true
+
+describe('PiecePicker', () => {
+  it('rarest-first: pieces only one peer has come before the common ones', () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const picker = new PiecePicker({ pieces: 4, random: seeded(seed) })
+      picker.addPeer('a', field(4, [0, 1, 2]))
+      picker.addPeer('b', field(4, [0, 1, 3]))
+      picker.addPeer('c', field(4, [0, 1]))
+      expect([0, 1, 2, 3].map(i => picker.availability(i))).toEqual([3, 3, 1, 1])
+      const taken = new Set<number>()
+      const order: number[] = []
+      for (const peer of ['a', 'b', 'a', 'b']) {
+        const i = picker.pick(peer, i => !taken.has(i))!
+        taken.add(i)
+        order.push(i)
+      }
+      expect(order.slice(0, 2)).toEqual([2, 3])
+      expect(order.slice(2).sort()).toEqual([0, 1])
+      expect(picker.pick('c', i => !taken.has(i))).toBeUndefined()
+    }
+  })
+
+  it('rarest-first breaks ties uniformly at random, whether it probes classes or walks a sparse peer', () => {
+    // 200 pieces all held by one rich peer (class walk), and a sparse peer holding 10 of 1000
+    for (const [pieces, held] of [[200, range(0, 200)], [1000, range(0, 10).map(k => k * 97)]] as const) {
+      const random = seeded(pieces)
+      const firsts = new Map<number, number>()
+      const trials = 4000
+      for (let t = 0; t < trials; t++) {
+        const picker = new PiecePicker({ pieces, random })
+        picker.addPeer('p', field(pieces, held))
+        const i = picker.pick('p', any)!
+        firsts.set(i, (firsts.get(i) ?? 0) + 1)
+      }
+      // every tied piece comes first sometimes, none much more than its share
+      expect(firsts.size).toBe(held.length)
+      const share = trials / held.length
+      for (const n of firsts.values()) expect(n).toBeLessThan(share * 3 + 10)
+    }
+  })
+
+  it('always returns a piece of least availability among the candidates (checked against brute force)', () => {
+    const random = seeded(7)
+    for (let round = 0; round < 60; round++) {
+      const pieces = 1 + Math.floor(random() * 300)
+      const picker = new PiecePicker({ pieces, random })
+      const holds = new Map<string, Set<number> | 'all'>()
+      const peerCount = 1 + Math.floor(random() * 12)
+      for (let p = 0; p < peerCount; p++) {
+        const density = random() < 0.3 ? 0.03 : random()
+        const set = new Set(range(0, pieces).filter(() => random() < density))
+        if (random() < 0.1) {
+          holds.set(`p${p}`, 'all')
+          picker.addPeer(`p${p}`, 'all')
+        } else {
+          holds.set(`p${p}`, set)
+          picker.addPeer(`p${p}`, field(pieces, set))
+        }
+      }
+      for (let h = 0; h < 50; h++) { // some `have`s
+        const p = `p${Math.floor(random() * peerCount)}`
+        const i = Math.floor(random() * pieces)
+        picker.have(p, i)
+        const s = holds.get(p)
+        if (s !== 'all') s!.add(i)
+      }
+      const avail = (i: number): number => [...holds.values()].filter(s => s === 'all' || s.has(i)).length
+      for (let i = 0; i < pieces; i++) expect(picker.availability(i)).toBe(avail(i))
+      const ours = new Set(range(0, pieces).filter(() => random() < 0.2))
+      for (const i of ours) picker.weHave(i)
+      const inFlight = new Set(range(0, pieces).filter(() => random() < 0.2))
+      const eligible = (i: number): boolean => !inFlight.has(i)
+      for (const [peer, s] of holds) {
+        const candidates = range(0, pieces).filter(i => (s === 'all' || s.has(i)) && !ours.has(i) && eligible(i))
+        const got = picker.pick(peer, eligible)
+        if (candidates.length === 0) {
+          expect(got).toBeUndefined()
+          continue
+        }
+        expect(candidates).toContain(got)
+        expect(avail(got!)).toBe(Math.min(...candidates.map(avail)))
+      }
+    }
+  })
+
+  it('sequential: lowest eligible index from the cursor on, then from the start', () => {
+    for (const pieces of [40, 4000]) { // a dense peer and, at 4000, a sparse one
+      const picker = new PiecePicker({ pieces, strategy: 'sequential', random: seeded(1) })
+      picker.addPeer('p', field(pieces, [3, 5, 6, 9, 20, 30]))
+      picker.addPeer('s', 'all')
+      const taken = new Set<number>()
+      const next = (peer: string): number | undefined => {
+        const i = picker.pick(peer, i => !taken.has(i))
+        if (i !== undefined) taken.add(i)
+        return i
+      }
+      expect([next('p'), next('p'), next('p')]).toEqual([3, 5, 6])
+      expect([next('s'), next('s'), next('s')]).toEqual([0, 1, 2])
+      picker.setCursor(10)
+      expect([next('p'), next('p'), next('p'), next('p')]).toEqual([20, 30, 9, undefined])
+      expect(next('s')).toBe(10)
+      picker.weHave(11)
+      expect(next('s')).toBe(12)
+    }
+  })
+
+  it('random: every candidate equally likely', () => {
+    const random = seeded(9)
+    const pieces = 60
+    const counts = new Array(pieces).fill(0)
+    const picker = new PiecePicker({ pieces, strategy: 'random', random })
+    picker.addPeer('p', field(pieces, range(0, pieces)))
+    picker.addPeer('q', field(pieces, range(0, 30))) // availability must not matter
+    const eligible = (i: number): boolean => i % 3 !== 0
+    for (let t = 0; t < 20_000; t++) counts[picker.pick('p', eligible)!]++
+    for (let i = 0; i < pieces; i++) {
+      if (i % 3 === 0) expect(counts[i]).toBe(0)
+      else expect(Math.abs(counts[i] - 500)).toBeLessThan(100) // 40 candidates, 20 000 picks
+    }
+  })
+
+  it('serves the streaming window in order first, then rarest-first for the rest', () => {
+    const pieces = 100
+    const picker = new PiecePicker({ pieces, streamingWindow: 4, random: seeded(3) })
+    picker.addPeer('seed', 'all')
+    picker.addPeer('a', field(pieces, [...range(0, 100)].filter(i => i !== 12)))
+    picker.addPeer('b', field(pieces, range(0, 90))) // 90–99 are the rare ones
+    picker.setCursor(10)
+    const taken = new Set<number>()
+    const order: number[] = []
+    for (let k = 0; k < 13; k++) {
+      const i = picker.pick('a', i => !taken.has(i))!
+      taken.add(i)
+      order.push(i)
+    }
+    expect(order.slice(0, 3)).toEqual([10, 11, 13]) // `a` lacks 12
+    expect(order.slice(3).sort((x, y) => x - y)).toEqual(range(90, 100))
+    expect(picker.pick('seed', i => !taken.has(i))).toBe(12) // the window's hole, from someone who has it
+  })
+
+  it('have() raises availability and removePeer() lowers it, seeders counted once each', () => {
+    const picker = new PiecePicker({ pieces: 5, random: seeded(4) })
+    picker.addPeer('a', field(5, [0]))
+    picker.addPeer('s1', 'all')
+    picker.addPeer('s2', Bitfield.full(5)) // a full field is a seeder
+    expect(range(0, 5).map(i => picker.availability(i))).toEqual([3, 2, 2, 2, 2])
+    picker.have('a', 3)
+    picker.have('a', 3)
+    picker.have('s1', 4) // no-op for a seeder
+    picker.have('late', 1) // a peer that never sent a bitfield
+    expect(range(0, 5).map(i => picker.availability(i))).toEqual([3, 3, 2, 3, 2])
+    expect(picker.peerHas('late', 1)).toBe(true)
+    expect(picker.peerHas('late', 2)).toBe(false)
+    expect(picker.peerHas('s1', 2)).toBe(true)
+    expect(picker.peerHas('nobody', 2)).toBe(false)
+    picker.removePeer('a')
+    picker.removePeer('s2')
+    picker.removePeer('nobody')
+    expect(range(0, 5).map(i => picker.availability(i))).toEqual([1, 2, 1, 1, 1])
+    expect(picker.peerCount).toBe(2)
+    // now 1 is the common piece: the seeder is asked for the rarer ones first
+    const taken = new Set<number>()
+    for (let k = 0; k < 4; k++) taken.add(picker.pick('s1', i => !taken.has(i))!)
+    expect(taken.has(1)).toBe(false)
+  })
+
+  it('re-adding a peer replaces its pieces', () => {
+    const picker = new PiecePicker({ pieces: 3 })
+    picker.addPeer('a', field(3, [0, 1]))
+    picker.addPeer('a', field(3, [2]))
+    expect(range(0, 3).map(i => picker.availability(i))).toEqual([0, 0, 1])
+    picker.addPeer('a', 'all')
+    picker.addPeer('a', field(3, [1]))
+    expect(range(0, 3).map(i => picker.availability(i))).toEqual([0, 1, 0])
+  })
+
+  it('respects eligibility and what we already have', () => {
+    for (const strategy of ['rarest-first', 'sequential', 'random'] as PickStrategy[]) {
+      const picker = new PiecePicker({ pieces: 50, strategy, streamingWindow: 5, random: seeded(5) })
+      picker.addPeer('p', 'all')
+      picker.addPeer('d', field(50, range(0, 40)))
+      expect(picker.pick('p', () => false)).toBeUndefined()
+      expect(picker.pick('d', () => false)).toBeUndefined()
+      expect(picker.pick('d', i => i >= 39)).toBe(39)
+      expect(picker.pick('p', i => i === 33)).toBe(33)
+      picker.weHave(33)
+      expect(picker.pick('p', i => i === 33)).toBeUndefined()
+      picker.weDontHave(33)
+      expect(picker.pick('p', i => i === 33)).toBe(33)
+      for (let i = 0; i < 50; i++) picker.weHave(i)
+      expect(picker.pick('p', any)).toBeUndefined()
+      expect(picker.pick('stranger', any)).toBeUndefined()
+    }
+  })
+
+  it('refuses bad input with typed errors', () => {
+    expect(() => new PiecePicker({ pieces: -1 })).toThrow(RangeError)
+    expect(() => new PiecePicker({ pieces: 10, strategy: 'fastest' as PickStrategy })).toThrow(RangeError)
+    expect(() => new PiecePicker({ pieces: 10, streamingWindow: -2 })).toThrow(RangeError)
+    const picker = new PiecePicker({ pieces: 10 })
+    expect(() => picker.addPeer('a', new Bitfield(11))).toThrow(RangeError)
+    expect(() => picker.addPeer('a', [1, 2] as unknown as Bitfield)).toThrow(TypeError)
+    expect(() => picker.have('a', 10)).toThrow(RangeError)
+    expect(() => picker.availability(-1)).toThrow(RangeError)
+    expect(() => picker.setCursor(11)).toThrow(RangeError)
+    picker.setCursor(10) // past the end is allowed: no window
+    expect(picker.cursor).toBe(10)
+    expect(() => picker.pick('a', undefined as unknown as () => boolean)).toThrow(TypeError)
+  })
+
+  it('stays fast at 20 000 pieces and 50 peers (10 000 picks)', () => {
+    const random = seeded(1234)
+    const pieces = 20_000
+    const picker = new PiecePicker({ pieces, streamingWindow: 8, random })
+    const peers = range(0, 50).map(p => `peer${p}`)
+    for (const [k, p] of peers.entries()) {
+      if (k < 5) picker.addPeer(p, 'all')
+      else picker.addPeer(p, field(pieces, range(0, pieces).filter(() => random() < (k < 25 ? 0.6 : 0.05))))
+    }
+    const inFlight = new Set<number>()
+    const eligible = (i: number): boolean => !inFlight.has(i)
+    const started = performance.now()
+    let picked = 0
+    for (let n = 0; n < 10_000; n++) {
+      const peer = peers[Math.floor(random() * peers.length)]
+      const i = picker.pick(peer, eligible)
+      if (i === undefined) continue
+      picked++
+      inFlight.add(i)
+      if (inFlight.size > 32) { // completions: the oldest request lands
+        const done = inFlight.values().next().value!
+        inFlight.delete(done)
+        picker.weHave(done)
+      }
+      if (n % 10 === 0) picker.have(peers[5 + (n % 45)], Math.floor(random() * pieces))
+    }
+    const ms = performance.now() - started
+    console.log(`picker: ${picked} picks in ${ms.toFixed(1)} ms`)
+    expect(picked).toBeGreaterThan(9000)
+    expect(ms).toBeLessThan(1000)
+  })
+})
