@@ -26,7 +26,12 @@ export interface ChunkExchangeInit {
    * Called before a block is served; return a refusal code to refuse (for example
    * `RefusalCode.CHOKED` from a choker). Default: serve everyone.
    */
-  admit?(peer: PeerId): RefusalCode | undefined
+  admit?(peer: PeerId, cid: CID): RefusalCode | undefined
+  /**
+   * Awaited before a block of `bytes` is written to `peer` (an upload rate limit). Serving
+   * waits on it, never the event loop.
+   */
+  beforeServe?(peer: PeerId, bytes: number): Promise<void>
   /** Called after each block is written to a peer (for metrics). */
   onServed?(peer: PeerId, bytes: number): void
   /** Called when a block fetched from `peer` does not hash to the CID it was asked for. */
@@ -190,7 +195,7 @@ export class ChunkExchange implements Startable {
         await lp.write(refusal(id, RefusalCode.BAD_REQUEST, 'request carries no valid CID'))
         continue
       }
-      const refused = this.init.admit?.(peer)
+      const refused = this.init.admit?.(peer, cid)
       if (refused != null) {
         await lp.write(refusal(id, refused, 'not admitted'))
         continue
@@ -207,6 +212,7 @@ export class ChunkExchange implements Startable {
         await lp.write(refusal(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
         continue
       }
+      await this.init.beforeServe?.(peer, data.byteLength)
       await lp.write(toBinary(MessageSchema, create(MessageSchema, {
         payload: { case: 'piece', value: { id, cid: cid.bytes, data } }
       })))

@@ -126,7 +126,7 @@ export interface SessionHost {
    * Our bitfield for `contentId`, or `undefined` when we hold none of it and are not fetching
    * it (the session is then refused with NOT_FOUND).
    */
-  bitfield(contentId: CID): Uint8Array | undefined
+  bitfield(contentId: CID): Promise<Uint8Array | undefined>
   /** A remote opened a session with us (its bitfield is on it). */
   onInboundSession(session: SwarmSession): void
 }
@@ -233,7 +233,7 @@ export class SwarmSessions implements Startable {
     } catch {
       return await refuse(RefusalCode.BAD_REQUEST, 'bitfield carries no valid content ID')
     }
-    const ours = this.host?.bitfield(contentId)
+    const ours = await this.host?.bitfield(contentId)
     if (ours == null) return await refuse(RefusalCode.NOT_FOUND, `no chunk of ${contentId.toString()} here`)
     if (first.value.bits.length !== ours.length) return await refuse(RefusalCode.BAD_REQUEST, `bitfield of ${first.value.bits.length} bytes, expected ${ours.length}`)
     await lp.write(toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'bitfield', value: { contentId: contentId.bytes, bits: ours } } })))

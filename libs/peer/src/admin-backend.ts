@@ -23,7 +23,12 @@ export function peerAdminBackend (peer: CodioPeer, version: string): AdminBacken
       }
     },
     async peerStats () {
+      const states = peer.swarm.peerStates()
       return [...peer.exchange.peerStats()].map(([peerId, s]) => ({
+        uploadRate: peer.swarm.rates.up(peerId),
+        downloadRate: peer.swarm.rates.down(peerId),
+        choked: states.get(peerId)?.choked ?? false,
+        interested: states.get(peerId)?.interested ?? false,
         peerId,
         chunksReceived: BigInt(s.chunksReceived),
         bytesReceived: BigInt(s.bytesReceived),

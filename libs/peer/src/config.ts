@@ -1,4 +1,4 @@
-import { duration, z } from '@codio/config'
+import { byteSize, duration, z } from '@codio/config'
 
 /**
  * Settings every Codio peer shares (the `[p2p]`, `[trust]` and `[fetch]` tables of a
@@ -24,10 +24,35 @@ export const fetchConfigSchema = z.strictObject({
   lookupTimeout: duration.default(10_000),
   /** Longest a single chunk request may take before it goes to another peer. */
   requestTimeout: duration.default(30_000),
-  /** Requests in flight per peer. */
-  perPeerInFlight: z.number().int().min(1).max(64).default(4),
+  /**
+   * Requests in flight per peer: a number, or "adaptive" to size each peer's queue to its
+   * measured rate (libtorrent's request queue sizing).
+   */
+  perPeerInFlight: z.union([z.number().int().min(1).max(64), z.literal('adaptive')]).default(4),
+  /** Order of the chunks beyond the streaming window: BEP 3 rarest-first (ties at random), sequential or random. */
+  strategy: z.enum(['rarest-first', 'sequential', 'random']).default('rarest-first'),
+  /** Chunks ahead of an HTTP reader's position fetched first, in order. */
+  streamingWindow: z.number().int().min(0).max(1024).default(8),
   /** Requests in flight per download across all peers. */
   maxInFlight: z.number().int().min(1).max(1024).default(32)
+})
+
+/** Rates are bytes per second ("25MB" = 25 000 000 B/s, "0" = unlimited). */
+export const swarmConfigSchema = z.strictObject({
+  /** Upload limit over all peers, bytes/s (token bucket); 0 = unlimited. */
+  maxUploadRate: byteSize.default(0),
+  /** Download limit over all downloads, bytes/s (token bucket); 0 = unlimited. */
+  maxDownloadRate: byteSize.default(0),
+  /** Tit-for-tat choking (BEP 3): chunk requests from swarm peers not unchoked are refused CHOKED. */
+  choking: z.boolean().default(true),
+  /** Peers unchoked for the rate they upload to us (or we upload to them, when seeding). */
+  regularUnchokeSlots: z.number().int().min(0).max(1000).default(4),
+  /** Peers unchoked at random on top, favouring new ones. */
+  optimisticUnchokeSlots: z.number().int().min(0).max(100).default(1),
+  /** How often the regular unchoke slots are recomputed. */
+  unchokeInterval: duration.default(10_000),
+  /** How often the optimistic unchoke rotates. */
+  optimisticUnchokeInterval: duration.default(30_000)
 })
 
 export const listenerSchema = (port: number) => z.strictObject({
@@ -51,20 +76,24 @@ export function peerServiceConfig (role: string, httpPort: number, adminPort: nu
     admin: listenerSchema(adminPort).default({ host: '127.0.0.1', port: adminPort }),
     p2p: p2pConfigSchema.default(p2pConfigSchema.parse({})),
     trust: trustConfigSchema.default(trustConfigSchema.parse({})),
-    fetch: fetchConfigSchema.default(fetchConfigSchema.parse({}))
+    fetch: fetchConfigSchema.default(fetchConfigSchema.parse({})),
+    swarm: swarmConfigSchema.default(swarmConfigSchema.parse({}))
   }
 }
 
 type PeerServiceConfig = { [K in keyof ReturnType<typeof peerServiceConfig>]: z.infer<ReturnType<typeof peerServiceConfig>[K]> }
 
 /** The {@link PeerInit} fields a service's parsed configuration determines. */
-export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' | 'fetch'>) {
+export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' | 'fetch' | 'swarm'>) {
   return {
     dataDir: config.dataDir,
     ...config.p2p,
     lookupTimeoutMs: config.fetch.lookupTimeout,
     requestTimeoutMs: config.fetch.requestTimeout,
     perPeerInFlight: config.fetch.perPeerInFlight,
-    maxInFlight: config.fetch.maxInFlight
+    maxInFlight: config.fetch.maxInFlight,
+    strategy: config.fetch.strategy,
+    streamingWindow: config.fetch.streamingWindow,
+    swarm: config.swarm
   }
 }

@@ -14,7 +14,8 @@
  * ```
  */
 export * from './errors.js'
-export { CodioPeer, type CodioNode, type PeerInit, type ResolvedContent } from './peer.js'
+export { CodioPeer, DEFAULT_SWARM_POLICY, type CodioNode, type PeerInit, type ResolvedContent } from './peer.js'
+export { SwarmHost, type SwarmPolicy } from './swarm-host.js'
 export { ProviderSearch } from './provider-search.js'
 export { createPeerMetrics, type PeerMetrics } from './metrics.js'
 export { peerAdminBackend } from './admin-backend.js'

@@ -1,10 +1,10 @@
 import { join } from 'node:path'
 import { decodeManifest, verifyManifest, type Manifest } from '@codio/content'
-import { chunkExchange, type ChunkExchange } from '@codio/exchange'
+import { chunkExchange, swarmSessions, type ChunkExchange, type SwarmSessions } from '@codio/exchange'
 import { createP2PNode, loadOrCreatePeerKey, type P2PNode } from '@codio/p2p'
 import { fecPlan } from '@codio/fec'
 import { BlockStore } from '@codio/store'
-import { Download } from '@codio/swarm'
+import { Download, type PickStrategy } from '@codio/swarm'
 import type { TrustedKeys } from '@codio/signing'
 import type { Logger, Registry } from '@codio/telemetry'
 import type { PeerId } from '@libp2p/interface'
@@ -12,6 +12,7 @@ import type { CID } from 'multiformats/cid'
 import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
 import { createPeerMetrics, type PeerMetrics } from './metrics.js'
 import { ProviderSearch } from './provider-search.js'
+import { SwarmHost, type SwarmPolicy } from './swarm-host.js'
 
 /** How often announcements that found no DHT peer are tried again (ms). */
 export const ANNOUNCE_RETRY_MS = 1000
@@ -33,13 +34,30 @@ export interface PeerInit {
   lookupTimeoutMs?: number
   /** Per-request time limit (ms). Default 30 000. */
   requestTimeoutMs?: number
-  perPeerInFlight?: number
+  perPeerInFlight?: number | 'adaptive'
   maxInFlight?: number
+  /** Piece order beyond the streaming window. Default rarest-first. */
+  strategy?: PickStrategy
+  /** Chunks ahead of an HTTP reader fetched first. Default 8. */
+  streamingWindow?: number
+  /** Rate limits and choking (config `[swarm]`). Default: unlimited, choking on, 4 + 1 slots, 10 s / 30 s. */
+  swarm?: Partial<SwarmPolicy>
   log: Logger
   registry: Registry
 }
 
-export type CodioNode = P2PNode<{ exchange: ChunkExchange }>
+export type CodioNode = P2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>
+
+/** The swarm policy when a service sets none: no rate limits, BEP 3 choking with 4 + 1 slots. */
+export const DEFAULT_SWARM_POLICY: SwarmPolicy = {
+  maxUploadRate: 0,
+  maxDownloadRate: 0,
+  choking: true,
+  regularUnchokeSlots: 4,
+  optimisticUnchokeSlots: 1,
+  unchokeInterval: 10_000,
+  optimisticUnchokeInterval: 30_000
+}
 
 /** A resolved content: its verified manifest and the provider lookup still feeding peers. */
 export interface ResolvedContent {
@@ -68,15 +86,19 @@ export class CodioPeer {
   /** Contents to provide once the DHT has a peer to hold the records. */
   private readonly unannounced = new Map<string, CID>()
 
-  private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore, metrics: PeerMetrics) {
+  readonly swarm: SwarmHost
+
+  private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore, metrics: PeerMetrics, swarm: SwarmHost) {
     this.metrics = metrics
+    this.swarm = swarm
   }
 
   static async create (init: PeerInit): Promise<CodioPeer> {
     const store = await BlockStore.open(join(init.dataDir, 'store'))
     const privateKey = await loadOrCreatePeerKey(join(init.dataDir, 'peer.key'))
     const metrics = createPeerMetrics(init.role, init.registry)
-    const node = await createP2PNode<{ exchange: ChunkExchange }>({
+    let host: SwarmHost | undefined
+    const node = await createP2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({
       privateKey,
       listen: init.listen,
       announce: init.announce,
@@ -86,15 +108,20 @@ export class CodioPeer {
         exchange: chunkExchange({
           blocks: store,
           requestTimeout: init.requestTimeoutMs,
-          onServed: (_peer, bytes) => {
+          admit: (peer, cid) => host?.admit(peer, cid),
+          beforeServe: async (_peer, bytes) => { await host?.upload.take(bytes) },
+          onServed: (peer, bytes) => {
             metrics.chunksServed.inc()
             metrics.bytesServed.inc(bytes)
+            host?.rates.recordUp(peer.toString(), bytes)
           },
           onVerificationFailure: () => metrics.verificationFailures.inc()
-        })
+        }),
+        sessions: swarmSessions()
       }
     })
-    return new CodioPeer(init, node, store, metrics)
+    host = new SwarmHost(store, node.services.sessions, { ...DEFAULT_SWARM_POLICY, ...init.swarm }, init.log)
+    return new CodioPeer(init, node, store, metrics, host)
   }
 
   get peerId (): PeerId {
@@ -116,6 +143,7 @@ export class CodioPeer {
 
   async start (): Promise<void> {
     await this.node.start()
+    this.swarm.start()
     this.metricsTimer = setInterval(() => this.updateGauges(), 5000)
     this.metricsTimer.unref()
     this.announceTimer = setInterval(() => { void this.announcePending() }, ANNOUNCE_RETRY_MS)
@@ -127,6 +155,7 @@ export class CodioPeer {
     clearInterval(this.metricsTimer)
     clearInterval(this.announceTimer)
     for (const { dl } of this.downloads.values()) dl.fail(new Error('peer stopping'))
+    this.swarm.stop()
     await this.node.stop()
   }
 
@@ -322,21 +351,30 @@ export class CodioPeer {
     const whole = range == null || (range.first === 0 && range.last === resolved.manifest.chunks.length - 1)
     const existing = this.downloads.get(key)
     if (existing != null) return existing.dl
+    const manifest = resolved.manifest
     const dl = new Download({
-      chunks: resolved.manifest.chunks,
+      chunks: manifest.chunks,
       first: whole ? undefined : range.first,
       last: whole ? undefined : range.last,
       fetcher: this.exchange,
       sink: this.store,
+      size: manifest.size,
+      chunkSize: manifest.chunkSize,
       perPeerInFlight: this.init.perPeerInFlight,
       maxInFlight: this.init.maxInFlight,
-      fec: fecPlan(resolved.manifest),
-      onChunk: (_peer, index, bytes) => {
+      strategy: this.init.strategy,
+      streamingWindow: this.init.streamingWindow,
+      throttle: this.swarm.download.rate === Infinity ? undefined : async (bytes, signal) => { await this.swarm.download.take(bytes, signal) },
+      fec: fecPlan(manifest),
+      onChunk: (peer, index, bytes) => {
         this.metrics.chunksReceived.inc()
         this.metrics.bytesReceived.inc(bytes)
-        if (index >= resolved.manifest.chunks.length) {
+        this.swarm.rates.recordDown(peer.toString(), bytes)
+        if (index >= manifest.chunks.length) {
           this.metrics.parityChunksReceived.inc()
           this.fecTotals.parityChunksFetched++
+        } else {
+          this.swarm.chunkStored(resolved.contentId, index)
         }
       },
       onRebuilt: (group, chunks) => {
@@ -344,22 +382,37 @@ export class CodioPeer {
         this.metrics.fecGroupsRepaired.inc()
         this.fecTotals.chunksRebuilt += chunks.length
         this.fecTotals.groupsRepaired++
+        for (const i of chunks) this.swarm.chunkStored(resolved.contentId, i)
         this.init.log.info({ contentId: key, group, chunks }, 'rebuilt chunks from FEC parity')
       }
     })
     const search = resolved.search ?? new ProviderSearch(this.node, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000)
-    void (async () => {
-      for await (const p of search.providers()) dl.addPeer(p)
-      dl.noMorePeers()
-    })()
     if (whole) {
+      // a whole download joins the content's swarm: sessions with every provider (bitfields,
+      // have, chokes), and a provider record so that peers fetching it at the same time find
+      // us and trade chunks (BEP 3 peers announce themselves as they start)
+      const attached = this.swarm.attach(resolved.contentId, manifest.chunks, dl)
+      void (async () => {
+        await attached
+        void this.provide(resolved.contentId)
+        const connecting: Array<Promise<void>> = []
+        for await (const p of search.providers()) connecting.push(this.swarm.connect(p, resolved.contentId))
+        await Promise.allSettled(connecting)
+        dl.noMorePeers()
+      })().catch(err => dl.fail(err))
       const complete = dl.done.then(async () => this.markComplete(resolved.contentId))
       this.downloads.set(key, { dl, complete })
       complete
         .catch((err: Error) => this.init.log.warn({ contentId: key, err: err.message }, 'download failed'))
         .finally(() => this.downloads.delete(key))
+      void attached.then(async () => await dl.start()).catch(err => dl.fail(err))
+    } else {
+      void (async () => {
+        for await (const p of search.providers()) dl.addPeer(p)
+        dl.noMorePeers()
+      })()
+      void dl.start().catch(err => dl.fail(err))
     }
-    void dl.start().catch(err => dl.fail(err))
     return dl
   }
 

@@ -171,6 +171,7 @@ export class Download {
   /** recent receive samples for the rate: [time ms, bytes] */
   private readonly recent: Array<[number, number]> = []
   private inFlight = 0
+  private started = false
   private cursor: number
   private remaining: number
   private bytesDone = 0
@@ -212,6 +213,7 @@ export class Download {
     for (let i = this.first; i <= this.last; i++) {
       if (await this.init.sink.has(this.blocks[i])) this.markDone(i, 0)
     }
+    this.started = true
     this.settleIfDone()
     this.schedule()
   }
@@ -403,7 +405,8 @@ export class Download {
   }
 
   private schedule (): void {
-    if (this.failure != null || this.remaining === 0) return
+    // nothing is requested before start() knows what the sink already holds
+    if (!this.started || this.failure != null || this.remaining === 0) return
     if (this.init.fec != null) this.planRepairs()
     let progressed = true
     while (progressed && this.inFlight < this.maxInFlight) {
