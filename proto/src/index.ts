@@ -12,3 +12,5 @@
  */
 export * from './gen/codio/exchange/v1/exchange_pb.js'
 export * from './gen/codio/admin/v1/admin_pb.js'
+export * from './gen/codio/tracker/v1/gossip_pb.js'
+export * from './gen/codio/tracker/v1/tracker_pb.js'

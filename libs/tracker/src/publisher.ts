@@ -1,0 +1,213 @@
+import type { NatsConnection } from 'nats'
+import { DEFAULT_GOSSIP_DEBOUNCE_MS, DEFAULT_GOSSIP_INTERVAL_MS, DEFAULT_SUBJECT_PREFIX } from './constants.js'
+import { encodeAvailability, encodeMetrics, type HoldingInit } from './gossip-codec.js'
+import { keepNatsConnection, type NatsKeeper } from './nats-connect.js'
+import { availabilitySubject, metricsSubject } from './subjects.js'
+import type { Observation } from './types.js'
+
+/** A node's own counters, cumulative since it started (see `MetricsReport` in gossip.proto). */
+export interface NodeMetrics {
+  uptimeSeconds: number
+  chunksServed: number
+  chunksFailed: number
+  bytesServed: number
+  /** What it measured of the peers it downloaded from since the previous report. */
+  observations?: Observation[]
+}
+
+/** The subset of a pino logger the publisher uses. */
+export interface PublisherLog {
+  warn(obj: object, msg: string): void
+  debug(obj: object, msg: string): void
+}
+
+export interface GossipPublisherInit {
+  /** A connection to share (left open on stop), or server URL(s) to connect to (closed on stop). */
+  nats: NatsConnection | string | string[]
+  /** This node's libp2p peer ID. */
+  peerId: string
+  /** e.g. `['edge']`. */
+  roles?: string[]
+  /** The node's dialable multiaddrs, read at each publication. */
+  multiaddrs?: () => string[]
+  /** What the node holds now. */
+  availability(): HoldingInit[] | Promise<HoldingInit[]>
+  /** The node's counters now. */
+  metrics(): NodeMetrics | Promise<NodeMetrics>
+  /** Publish every this many ms. Default 30 000. */
+  intervalMs?: number
+  /** `changed()` publishes within this many ms, coalescing changes meanwhile. Default 1000. */
+  debounceMs?: number
+  /** Default `codio.gossip`. */
+  subjectPrefix?: string
+  /** Clock for message timestamps, Unix ms. Default `Date.now`. */
+  now?: () => number
+  log?: PublisherLog
+}
+
+export interface PublisherStats {
+  /** Messages handed to NATS. */
+  published: number
+  /** Messages not sent: not connected, a callback threw, invalid input, NATS refused. */
+  failed: number
+}
+
+const quiet: PublisherLog = { warn: () => {}, debug: () => {} }
+
+/**
+ * Publishes a node's gossip for the tracker: an `Availability` snapshot on
+ * `codio.gossip.availability.<peerId>` and a `MetricsReport` on `codio.gossip.metrics.<peerId>`,
+ * every `intervalMs` and within `debounceMs` of `changed()`.
+ *
+ * It never throws into the node: a callback that throws, invalid data or a lost connection is
+ * logged and counted in `stats.failed`, and the next round tries again. Given a URL it
+ * connects in the background (retrying every second until the server answers) and then lets
+ * nats.js reconnect forever (`maxReconnectAttempts: -1`), buffering what is published while
+ * disconnected, so a NATS restart costs at most a round.
+ *
+ * @example
+ * ```ts
+ * const gossip = new GossipPublisher({ nats: 'nats://127.0.0.1:4222', peerId, roles: ['edge'],
+ *   availability: () => store.holdings(), metrics: () => stats.snapshot() })
+ * gossip.start()
+ * store.on('stored', () => gossip.changed())
+ * await gossip.stop()
+ * ```
+ */
+export class GossipPublisher {
+  private readonly init: GossipPublisherInit
+  private readonly prefix: string
+  private readonly now: () => number
+  private readonly log: PublisherLog
+  private readonly shared: NatsConnection | undefined
+  private keeper: NatsKeeper | undefined
+  private sequence = 0
+  private interval: NodeJS.Timeout | undefined
+  private debounce: NodeJS.Timeout | undefined
+  private running: Promise<boolean> | undefined
+  private again = false
+  private started = false
+  private stopped = false
+  private readonly counts: PublisherStats = { published: 0, failed: 0 }
+
+  constructor (init: GossipPublisherInit) {
+    this.init = init
+    this.prefix = init.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX
+    this.now = init.now ?? Date.now
+    this.log = init.log ?? quiet
+    if (typeof init.nats !== 'string' && !Array.isArray(init.nats)) this.shared = init.nats
+  }
+
+  /** Counters since construction. */
+  get stats (): PublisherStats { return { ...this.counts } }
+
+  /** Whether a NATS connection is open (it may be reconnecting). */
+  get connected (): boolean {
+    const nc = this.nc
+    return nc !== undefined && !nc.isClosed()
+  }
+
+  private get nc (): NatsConnection | undefined { return this.shared ?? this.keeper?.connection }
+
+  /** Start publishing: now (once connected), then every interval. Never throws; idempotent. */
+  start (): void {
+    if (this.started || this.stopped) return
+    this.started = true
+    this.interval = setInterval(() => { void this.publishNow() }, this.init.intervalMs ?? DEFAULT_GOSSIP_INTERVAL_MS)
+    this.interval.unref()
+    if (this.shared !== undefined) void this.publishNow()
+    else {
+      this.keeper = keepNatsConnection({
+        servers: this.init.nats as string | string[],
+        name: `codio-gossip-${this.init.peerId}`,
+        onConnect: () => { void this.publishNow() },
+        onRetry: (err) => this.log.debug({ err: err.message }, 'gossip: NATS not reachable yet, retrying')
+      })
+    }
+  }
+
+  /**
+   * Something the node gossips about changed: publish `debounceMs` from now, together with
+   * whatever else changes meanwhile (a burst of changes costs one round, and a steady stream
+   * of them still goes out every `debounceMs`).
+   */
+  changed (): void {
+    if (!this.started || this.stopped || this.debounce !== undefined) return
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined
+      void this.publishNow()
+    }, this.init.debounceMs ?? DEFAULT_GOSSIP_DEBOUNCE_MS)
+    this.debounce.unref()
+  }
+
+  /**
+   * Publish both messages now; a round already running is followed by exactly one more.
+   * Resolves true when both were handed to NATS; never rejects.
+   */
+  async publishNow (): Promise<boolean> {
+    if (this.stopped) return false
+    if (this.running !== undefined) {
+      this.again = true
+      return this.running
+    }
+    this.running = this.round().finally(() => {
+      this.running = undefined
+      if (this.again && !this.stopped) {
+        this.again = false
+        void this.publishNow()
+      }
+    })
+    return this.running
+  }
+
+  /** Stop publishing; close the connection if this publisher opened it. Never throws. */
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    clearInterval(this.interval)
+    clearTimeout(this.debounce)
+    await this.running
+    await this.keeper?.close()
+  }
+
+  private async round (): Promise<boolean> {
+    const ok = await Promise.all([this.publishAvailability(), this.publishMetrics()])
+    return ok[0] && ok[1]
+  }
+
+  private async publishAvailability (): Promise<boolean> {
+    return this.publish('availability', async () => {
+      const contents = await this.init.availability()
+      return [availabilitySubject(this.init.peerId, this.prefix), encodeAvailability({
+        peerId: this.init.peerId,
+        multiaddrs: this.init.multiaddrs?.() ?? [],
+        roles: this.init.roles ?? [],
+        contents,
+        sequence: ++this.sequence,
+        timestampMs: this.now()
+      })]
+    })
+  }
+
+  private async publishMetrics (): Promise<boolean> {
+    return this.publish('metrics', async () => {
+      const m = await this.init.metrics()
+      return [metricsSubject(this.init.peerId, this.prefix), encodeMetrics({ ...m, peerId: this.init.peerId, sequence: ++this.sequence, timestampMs: this.now() })]
+    })
+  }
+
+  private async publish (kind: string, build: () => Promise<[string, Uint8Array]>): Promise<boolean> {
+    try {
+      const nc = this.nc
+      if (nc === undefined || nc.isClosed()) throw new Error('not connected to NATS')
+      const [subject, data] = await build()
+      nc.publish(subject, data)
+      this.counts.published++
+      return true
+    } catch (err) {
+      this.counts.failed++
+      this.log.warn({ kind, err: (err as Error).message }, 'gossip: not published')
+      return false
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { duration, z } from '@codio/config'
+import { DEFAULT_KEY_PREFIX, DEFAULT_LOAD_HALF, DEFAULT_SUBJECT_PREFIX, isPeerId } from '@codio/tracker'
+
+const listener = (port: number) => z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(port)
+}).prefault({})
+
+/** The tracker's configuration: TOML file + `CODIO_*` environment overrides (e.g. `CODIO_REDIS__URL`). */
+export const trackerConfigSchema = z.strictObject({
+  /** Process name, carried in logs. */
+  name: z.string().default('tracker'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `/healthz`, `/readyz`, `/metrics`. */
+  http: listener(7090),
+  /** ConnectRPC `codio.tracker.v1.TrackerService` (Connect, gRPC-web and gRPC over HTTP/1.1). */
+  rpc: listener(7091),
+  nats: z.strictObject({
+    /** Server URL or URLs. */
+    servers: z.union([z.string(), z.array(z.string()).min(1)]).default('nats://127.0.0.1:4222'),
+    /** Gossip subjects are `<prefix>.availability.<peerId>` and `<prefix>.metrics.<peerId>`. */
+    subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens without wildcards').default(DEFAULT_SUBJECT_PREFIX),
+    /**
+     * NATS queue group: replicas share the gossip, each message applied by one of them (the
+     * state they all read is in Redis). Empty = every replica applies every message.
+     */
+    queueGroup: z.string().default('codio-tracker')
+  }).prefault({}),
+  redis: z.strictObject({
+    url: z.string().default('redis://127.0.0.1:6379'),
+    /** Every key starts with this; replicas that should agree share it. */
+    keyPrefix: z.string().min(1).default(DEFAULT_KEY_PREFIX),
+    /** A Redis command not answered within this fails (RPCs then answer Unavailable). */
+    commandTimeout: duration.prefault('1s')
+  }).prefault({}),
+  /** A peer not heard from within this is offline; every key expires after it. */
+  peerTimeout: duration.prefault('5m'),
+  selection: z.strictObject({
+    /** Window in which hand-outs of a peer are counted to spread load. */
+    loadWindow: duration.prefault('30s'),
+    /** Hand-outs in the window that halve a peer's score. */
+    loadHalf: z.number().positive().default(DEFAULT_LOAD_HALF)
+  }).prefault({}),
+  gossip: z.strictObject({
+    /** Gossip messages applied to Redis at once. */
+    concurrency: z.number().int().min(1).max(1024).default(64)
+  }).prefault({}),
+  /** Peer IDs never handed out (added to the shared banned set at start). */
+  bannedPeers: z.array(z.string().refine(isPeerId, 'not a peer ID')).default([])
+})
+
+export type TrackerConfig = z.infer<typeof trackerConfigSchema>

@@ -1,0 +1,124 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { listen, registerHealthRoutes } from '@codio/service/health'
+import { createMetricsRegistry, type Logger, type Registry } from '@codio/telemetry'
+import { createTrackerRedis, keepNatsConnection, redisReady, TrackerStore, type NatsKeeper } from '@codio/tracker'
+import { connectNodeAdapter } from '@connectrpc/connect-node'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
+import type { TrackerConfig } from './config.js'
+import { consumeGossip, type GossipConsumer } from './gossip-consumer.js'
+import { trackerMetrics } from './metrics.js'
+import { trackerRoutes } from './routes.js'
+
+/** How long start() waits for Redis and NATS before going on without them, ms. */
+const STARTUP_WAIT_MS = 5000
+
+const redactUrl = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@')
+
+/** A tracker process's parts, started and stopped in order. */
+export interface Tracker {
+  readonly store: TrackerStore
+  readonly registry: Registry
+  /** `http://host:port` of /healthz, /readyz, /metrics (after start). */
+  readonly httpUrl: string
+  /** `http://host:port` of TrackerService (after start). */
+  readonly rpcUrl: string
+  /** NATS connected and Redis answering a PING. */
+  ready(): Promise<boolean>
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface TrackerOverrides {
+  /** Clock, Unix ms (tests move it instead of sleeping). */
+  now?: () => number
+}
+
+/**
+ * The tracker: NATS gossip in → Redis state → ConnectRPC `TrackerService` out, plus health and
+ * metrics over HTTP. Neither NATS nor Redis has to be up at start: it connects in the background,
+ * `/readyz` answers 503 until both answer, and RPCs answer Unavailable while Redis is away.
+ * Start: Redis client → NATS (then the gossip subscription) → HTTP → RPC; stop in reverse.
+ */
+export function createTracker (config: TrackerConfig, log: Logger, overrides: TrackerOverrides = {}): Tracker {
+  const registry = createMetricsRegistry({ role: 'tracker' })
+  const metrics = trackerMetrics(registry)
+  let redisDown = false
+  const redis = createTrackerRedis(config.redis.url, {
+    lazyConnect: true,
+    commandTimeoutMs: config.redis.commandTimeout,
+    onError: (err) => {
+      if (!redisDown) log.warn({ err: err.message }, 'redis connection lost; retrying')
+      redisDown = true
+    }
+  })
+  const store = new TrackerStore({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    peerTimeoutMs: config.peerTimeout,
+    loadWindowMs: config.selection.loadWindow,
+    loadHalf: config.selection.loadHalf,
+    now: overrides.now
+  })
+  redis.on('ready', () => {
+    if (redisDown) log.info('redis connection back')
+    redisDown = false
+    // again on every (re)connection: a Redis restarted without persistence has lost the set
+    for (const p of config.bannedPeers) store.ban(p).catch((err: Error) => log.warn({ peer: p, err: err.message }, 'ban not applied'))
+  })
+
+  const natsServers = [config.nats.servers].flat().map(redactUrl)
+  let nats: NatsKeeper | undefined
+  let consumer: GossipConsumer | undefined
+  const ready = async (): Promise<boolean> => nats?.connected === true && await store.ping().then(() => true, () => false)
+
+  const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
+  registerHealthRoutes(app, { ready, registry })
+  let rpc: Server | undefined
+  let httpUrl = ''
+  let rpcUrl = ''
+
+  return {
+    store,
+    registry,
+    get httpUrl () { return httpUrl },
+    get rpcUrl () { return rpcUrl },
+    ready,
+    async start () {
+      redis.connect().catch(() => {}) // failures show as 'error' events, and ioredis retries
+      nats = keepNatsConnection({
+        servers: config.nats.servers,
+        name: config.name,
+        onConnect: (nc) => {
+          log.info({ servers: natsServers }, 'nats connected')
+          consumer = consumeGossip({ nc, store, subjectPrefix: config.nats.subjectPrefix, queueGroup: config.nats.queueGroup, concurrency: config.gossip.concurrency, metrics, log })
+        },
+        onStatus: (up) => up ? log.info('nats reconnected') : log.warn('nats connection lost; reconnecting'),
+        onRetry: (err) => log.warn({ err: err.message }, 'nats not reachable; retrying')
+      })
+      // give both a moment so that a healthy start is ready at once; a missing one is not fatal
+      const [redisUp, natsUp] = await Promise.all([redisReady(redis, STARTUP_WAIT_MS), nats.waitConnected(STARTUP_WAIT_MS)])
+      if (!redisUp) log.warn({ url: redactUrl(config.redis.url) }, 'redis not answering yet; RPCs answer Unavailable until it does')
+      if (!natsUp) log.warn({ servers: natsServers }, 'nats not reachable yet; retrying in the background')
+      httpUrl = await listen(app, config.http.host, config.http.port)
+      rpc = createServer(connectNodeAdapter({ routes: trackerRoutes(store, metrics, log) }))
+      await new Promise<void>((resolve, reject) => {
+        rpc!.once('error', reject)
+        rpc!.listen(config.rpc.port, config.rpc.host, () => resolve())
+      })
+      rpcUrl = `http://${config.rpc.host}:${(rpc.address() as AddressInfo).port}`
+      log.info({ http: httpUrl, rpc: rpcUrl, redis: redactUrl(config.redis.url), subjects: `${config.nats.subjectPrefix}.>` }, 'tracker started')
+    },
+    async stop () {
+      if (rpc !== undefined) {
+        const server = rpc
+        server.closeAllConnections()
+        await new Promise<void>(resolve => server.close(() => resolve()))
+      }
+      await app.close()
+      await consumer?.stop()
+      await nats?.close()
+      redis.disconnect()
+    }
+  }
+}

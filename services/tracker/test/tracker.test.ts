@@ -1,0 +1,198 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { connect, type NatsConnection } from 'nats'
+import { Redis } from 'ioredis'
+import { Code, ConnectError, createClient } from '@connectrpc/connect'
+import { createConnectTransport } from '@connectrpc/connect-node'
+import { TrackerService } from '@codio/proto'
+import { startNats, startRedis, type Sidecar } from '@codio/sidecars'
+import { encodeAvailability, TrackerClient, TrackerUnavailableError, type GossipPublisher } from '@codio/tracker'
+import type { Tracker } from '../src/index.js'
+import { contentId, counter, node, peerId, startTracker, until } from './helpers.js'
+
+let nats: Sidecar
+let redis: Sidecar
+const cleanup: Array<() => Promise<void>> = []
+const later = <T extends { stop: () => Promise<void> }>(x: T): T => { cleanup.push(() => x.stop()); return x }
+
+beforeAll(async () => {
+  // a local NATS of our own (not NATS_URL, not a container whose port may move): one test restarts it
+  ;[nats, redis] = await Promise.all([startNats({ env: { PATH: process.env.PATH }, containers: false }), startRedis()])
+})
+
+afterEach(async () => {
+  for (const stop of cleanup.splice(0).reverse()) await stop()
+})
+
+afterAll(async () => {
+  await Promise.all([nats.stop(), redis.stop()])
+})
+
+const rpc = (t: Tracker) => createClient(TrackerService, createConnectTransport({ baseUrl: t.rpcUrl, httpVersion: '1.1' }))
+const codeOf = async (p: Promise<unknown>): Promise<Code | undefined> => p.then(() => undefined, (e: unknown) => ConnectError.from(e).code)
+const metricsText = async (t: Tracker): Promise<string> => (await fetch(`${t.httpUrl}/metrics`)).text()
+
+describe('tracker service with real NATS and Redis', () => {
+  it('hears gossip from two nodes and answers SelectPeers, GetPeerMetrics and ListAvailability from it', async () => {
+    const t = later(await startTracker(nats.url, redis.url))
+    const cid = contentId()
+    const [good, flaky] = [peerId(), peerId()]
+    later(node(nats.url, good, [cid], { chunksServed: 100, chunksFailed: 1 }))
+    later(node(nats.url, flaky, [cid, contentId()], { chunksServed: 100, chunksFailed: 60 }))
+    const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
+    await until(async () => (await client.selectPeers(cid, 5)).length === 2, 5000, 'both nodes to be known')
+    const peers = await client.selectPeers(cid, 5)
+    expect(peers.map(p => p.peerId)).toEqual([good, flaky])
+    expect(peers[0]).toMatchObject({ complete: true, chunkCount: 32, haveCount: 32, multiaddrs: [`/ip4/127.0.0.1/tcp/4001/p2p/${good}`] })
+    expect((await client.selectPeers(cid, 1, { requesterPeerId: good })).map(p => p.peerId)).toEqual([flaky])
+    expect(await client.selectPeers(contentId(), 3)).toEqual([])
+
+    const m = await client.getPeerMetrics(good)
+    expect(m).toMatchObject({ peerId: good, online: true, reliability: 'reliable', chunksServed: 100, chunksFailed: 1, roles: ['edge'], contentCount: 1 })
+    expect((await client.getPeerMetrics(flaky)).reputation).toBeLessThan(m.reputation)
+    expect((await client.listAvailability({ contentId: cid })).map(e => e.peerId).sort()).toEqual([good, flaky].sort())
+    expect(await client.listAvailability({ peerId: flaky })).toHaveLength(2)
+    expect(await t.ready()).toBe(true)
+    expect((await fetch(`${t.httpUrl}/readyz`)).status).toBe(200)
+  })
+
+  it('gives the same answers from two replicas over one Redis, sharing the gossip', async () => {
+    const a = later(await startTracker(nats.url, redis.url))
+    const b = later(await startTracker(nats.url, redis.url, { redis: { url: redis.url, keyPrefix: a.config.redis.keyPrefix } }))
+    const cid = contentId()
+    const ids = Array.from({ length: 6 }, () => peerId())
+    ids.forEach((id, i) => later(node(nats.url, id, [cid], { chunksFailed: i * 7 })))
+    const [ca, cb] = [new TrackerClient({ baseUrl: a.rpcUrl, timeoutMs: 2000 }), new TrackerClient({ baseUrl: b.rpcUrl, timeoutMs: 2000 })]
+    await until(async () => (await ca.listAvailability({ contentId: cid })).length === 6, 5000, 'all six nodes')
+    await until(async () => counter(await metricsText(a), 'codio_tracker_gossip_applied_total') > 0 && counter(await metricsText(b), 'codio_tracker_gossip_applied_total') > 0, 5000, 'both replicas to apply gossip')
+
+    const direct = new Redis(redis.url)
+    try {
+      const handedOut = async (): Promise<void> => { const k = await direct.keys(`${a.config.redis.keyPrefix}h:*`); if (k.length > 0) await direct.del(...k) }
+      await handedOut()
+      const fromA = await ca.selectPeers(cid, 3, { requesterPeerId: 'QmRequester' })
+      await handedOut()
+      const fromB = await cb.selectPeers(cid, 3, { requesterPeerId: 'QmRequester' })
+      expect(fromB.map(p => p.peerId)).toEqual(fromA.map(p => p.peerId))
+      expect(fromA.map(p => p.peerId)).toEqual(ids.slice(0, 3))
+    } finally {
+      direct.disconnect()
+    }
+    expect(await cb.getPeerMetrics(ids[4])).toEqual(await ca.getPeerMetrics(ids[4]))
+  })
+
+  it('drops and counts a malformed gossip message, and keeps going', async () => {
+    const t = later(await startTracker(nats.url, redis.url))
+    const nc: NatsConnection = await connect({ servers: nats.url })
+    try {
+      const liar = peerId()
+      nc.publish(`codio.gossip.availability.${peerId()}`, new Uint8Array([0xff, 0xff, 0xff]))
+      nc.publish(`codio.gossip.metrics.${peerId()}`, new TextEncoder().encode('{"json": "is not protobuf"}'))
+      // a well-formed message on another peer's subject
+      nc.publish(`codio.gossip.availability.${peerId()}`, encodeAvailability({ peerId: liar, contents: [], sequence: 1, timestampMs: Date.now() }))
+      nc.publish('codio.gossip.bogus.x', new Uint8Array([1]))
+      await nc.flush()
+      await until(async () => counter(await metricsText(t), 'codio_tracker_gossip_malformed_total') >= 4, 5000, 'the malformed counter')
+      const text = await metricsText(t)
+      expect(counter(text, 'codio_tracker_gossip_malformed_total', 'kind="availability"')).toBe(2)
+      expect(counter(text, 'codio_tracker_gossip_malformed_total', 'kind="metrics"')).toBe(1)
+      expect(counter(text, 'codio_tracker_gossip_malformed_total', 'kind="unknown"')).toBe(1)
+      await expect(new TrackerClient({ baseUrl: t.rpcUrl }).getPeerMetrics(liar)).rejects.toMatchObject({ name: 'PeerNotFoundError' })
+      // still serving and still applying gossip
+      const id = peerId()
+      const cid = contentId()
+      later(node(nats.url, id, [cid]))
+      await until(async () => (await new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 }).selectPeers(cid, 1)).length === 1, 5000, 'gossip after the bad messages')
+      expect((await fetch(`${t.httpUrl}/healthz`)).status).toBe(200)
+    } finally {
+      await nc.close()
+    }
+  })
+
+  it('refuses bad RPC input with InvalidArgument (and an unknown peer with NotFound)', async () => {
+    const t = later(await startTracker(nats.url, redis.url))
+    const c = rpc(t)
+    expect(await codeOf(c.selectPeers({ contentId: '', count: 3 }))).toBe(Code.InvalidArgument)
+    expect(await codeOf(c.selectPeers({ contentId: contentId(), count: 0 }))).toBe(Code.InvalidArgument)
+    expect(await codeOf(c.selectPeers({ contentId: contentId(), count: 101 }))).toBe(Code.InvalidArgument)
+    expect(await codeOf(c.selectPeers({ contentId: 'no spaces please', count: 1 }))).toBe(Code.InvalidArgument)
+    expect(await codeOf(c.selectPeers({ contentId: contentId(), count: 1, exclude: ['/ip4/1.2.3.4'] }))).toBe(Code.InvalidArgument)
+    expect(await codeOf(c.getPeerMetrics({ peerId: '' }))).toBe(Code.InvalidArgument)
+    expect(await codeOf(c.getPeerMetrics({ peerId: peerId() }))).toBe(Code.NotFound)
+    expect(await codeOf(c.listAvailability({}))).toBe(Code.InvalidArgument)
+    expect(await codeOf(c.listAvailability({ key: { case: 'contentId', value: '' } }))).toBe(Code.InvalidArgument)
+    expect(await codeOf(c.selectPeers({ contentId: contentId(), count: 100 }))).toBeUndefined()
+    const text = await metricsText(t)
+    expect(counter(text, 'codio_tracker_rpc_requests_total', 'code="InvalidArgument"')).toBe(8)
+  })
+
+  it('absorbs a NATS restart: gossip resumes and the tracker stays up', async () => {
+    const t = later(await startTracker(nats.url, redis.url))
+    const id = peerId()
+    const cid = contentId()
+    later(node(nats.url, id, [cid]))
+    const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
+    await until(async () => (await client.selectPeers(cid, 1)).length === 1, 5000, 'gossip before the restart')
+    const applied = async (): Promise<number> => counter(await metricsText(t), 'codio_tracker_gossip_applied_total')
+    await nats.restart()
+    const before = await applied()
+    await until(async () => await applied() >= before + 4, 10_000, 'gossip after the restart')
+    expect(await t.ready()).toBe(true)
+    expect((await client.selectPeers(cid, 1)).map(p => p.peerId)).toEqual([id])
+  })
+
+  it('never hands out a peer banned in its configuration, also after Redis lost its data', async () => {
+    const own = await startRedis({ env: { PATH: process.env.PATH }, containers: false })
+    try {
+      const [good, bad] = [peerId(), peerId()]
+      const t = later(await startTracker(nats.url, own.url, { bannedPeers: [bad] }))
+      const cid = contentId()
+      later(node(nats.url, good, [cid], { chunksFailed: 50 }))
+      later(node(nats.url, bad, [cid]))
+      const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
+      await until(async () => (await client.listAvailability({ contentId: cid })).length === 2, 5000, 'both nodes')
+      expect((await client.selectPeers(cid, 5)).map(p => p.peerId)).toEqual([good])
+      expect((await client.getPeerMetrics(bad)).banned).toBe(true)
+      await own.restart() // no persistence: everything is gone, gossip and the configured bans come back
+      await until(async () => (await client.trySelectPeers(cid, 5))?.length === 1 && (await client.listAvailability({ contentId: cid })).length === 2, 5000, 'gossip after the Redis restart')
+      expect((await client.selectPeers(cid, 5)).map(p => p.peerId)).toEqual([good])
+    } finally {
+      await own.stop()
+    }
+  })
+
+  it('answers Unavailable (not a hang) while Redis is down or hung, and recovers', async () => {
+    const own = await startRedis({ env: { PATH: process.env.PATH }, containers: false })
+    try {
+      const t = later(await startTracker(nats.url, own.url))
+      const id = peerId()
+      const cid = contentId()
+      later(node(nats.url, id, [cid]))
+      const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 3000 })
+      await until(async () => (await client.selectPeers(cid, 1)).length === 1, 5000, 'gossip')
+
+      // hung: the process stops answering; commands time out after 300 ms
+      process.kill(own.pid as number, 'SIGSTOP')
+      const t0 = Date.now()
+      const err = await rpc(t).selectPeers({ contentId: cid, count: 1 }, { timeoutMs: 3000 }).catch((e: unknown) => ConnectError.from(e))
+      expect(err).toBeInstanceOf(ConnectError)
+      expect((err as ConnectError).code).toBe(Code.Unavailable)
+      expect((err as ConnectError).rawMessage).toMatch(/Redis unavailable/)
+      expect(Date.now() - t0).toBeLessThan(2000)
+      expect((await fetch(`${t.httpUrl}/readyz`)).status).toBe(503)
+      process.kill(own.pid as number, 'SIGCONT')
+      await until(async () => (await client.trySelectPeers(cid, 1))?.length === 1, 5000, 'recovery after SIGCONT')
+
+      // down: connection refused; the client sees TrackerUnavailableError
+      await own.stop()
+      await expect(client.selectPeers(cid, 1)).rejects.toBeInstanceOf(TrackerUnavailableError)
+      expect(await codeOf(rpc(t).getPeerMetrics({ peerId: id }))).toBe(Code.Unavailable)
+      expect((await fetch(`${t.httpUrl}/readyz`)).status).toBe(503)
+      expect((await fetch(`${t.httpUrl}/healthz`)).status).toBe(200)
+      await new Promise(resolve => setTimeout(resolve, 300)) // gossip keeps arriving meanwhile
+      expect(counter(await metricsText(t), 'codio_tracker_gossip_apply_failures_total')).toBeGreaterThan(0)
+    } finally {
+      if (own.pid !== undefined) try { process.kill(own.pid, 'SIGCONT') } catch {}
+      await own.stop()
+    }
+  })
+})
