@@ -17,6 +17,9 @@ import { SwarmHost, type SwarmPolicy } from './swarm-host.js'
 /** How often announcements that found no DHT peer are tried again (ms). */
 export const ANNOUNCE_RETRY_MS = 1000
 
+/** Period of the provider lookups that find peers which started fetching a content after us (ms). */
+export const REDISCOVER_MS = 1000
+
 /** Head start a provider gets before the next one is also asked for a manifest (ms). */
 export const MANIFEST_HEDGE_MS = 300
 
@@ -399,6 +402,7 @@ export class CodioPeer {
         for await (const p of search.providers()) connecting.push(this.swarm.connect(p, resolved.contentId))
         await Promise.allSettled(connecting)
         dl.noMorePeers()
+        await this.rediscover(resolved.contentId, dl)
       })().catch(err => dl.fail(err))
       const complete = dl.done.then(async () => this.markComplete(resolved.contentId))
       this.downloads.set(key, { dl, complete })
@@ -414,6 +418,26 @@ export class CodioPeer {
       void dl.start().catch(err => dl.fail(err))
     }
     return dl
+  }
+
+  /**
+   * While `dl` runs, look the content's providers up again every {@link REDISCOVER_MS}: peers
+   * that started fetching it after us announce themselves as they start, and trading chunks
+   * with them is what takes load off the origin (BitTorrent clients re-announce to their
+   * tracker for the same reason). New ones get a session; known ones are skipped.
+   */
+  private async rediscover (contentId: CID, dl: Download): Promise<void> {
+    let finished = false
+    dl.done.then(() => { finished = true }, () => { finished = true })
+    while (!finished && this.node.status === 'started') {
+      await new Promise(resolve => setTimeout(resolve, REDISCOVER_MS).unref())
+      if (finished) return
+      const search = new ProviderSearch(this.node, contentId, REDISCOVER_MS)
+      for await (const p of search.providers()) {
+        if (finished) break
+        void this.swarm.connect(p, contentId)
+      }
+    }
   }
 
   /** Fetch a whole content into the store and provide it (the admin Prefetch call). */

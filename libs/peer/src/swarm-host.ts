@@ -141,6 +141,8 @@ export class SwarmHost implements SessionHost {
     const swarm = this.contents.get(contentId.toString())
     const dl = swarm?.download
     if (swarm == null || dl == null) return
+    const key = peer.toString()
+    for (const s of swarm.sessions) if (s.peer.toString() === key) return
     try {
       const session = await this.sessions.open(peer, contentId, swarm.have.toBytes())
       this.join(swarm, session)

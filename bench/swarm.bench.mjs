@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/**
+ * Swarm benchmark: one origin and N downloaders (N = 4, 8, 16), each its own OS process on
+ * loopback, with upload limits set through the normal config (`[swarm] maxUploadRate`). All N
+ * fetch the same F-byte content at once (the admin Prefetch call: a whole-content swarm
+ * download, every chunk verified). Printed per N: the time until all N hold the whole file,
+ * the fluid-model minimum T_min = max(F/u_s, F/d_min, N·F/(u_s + Σu_i)) (Kumar & Ross 2006;
+ * d_min = ∞ here, downloads are not limited), their ratio, the bytes the origin uploaded, and
+ * the same download with peers not uploading to each other (the origin alone).
+ *
+ *   npm run bench:swarm
+ *   BENCH_SWARM_N=4,8,16 BENCH_SWARM_MIB=128 BENCH_SWARM_ORIGIN_MBPS=50 BENCH_SWARM_PEER_MBPS=25
+ *   BENCH_SWARM_DEPTH=4|adaptive BENCH_SWARM_ORIGIN_ONLY=4,8 (N values for the contrast run)
+ *   BENCH_SWARM_DIR=/dev/shm (stores on tmpfs: takes per-chunk fsync out of the figures)
+ *
+ * Prints a table, then one JSON line of every figure.
+ */
+import { spawn } from 'node:child_process'
+import { randomFillSync } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { stringify } from 'smol-toml'
+import { createAdminClient } from '@codio/admin'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const MB = 1e6
+const MiB = 1024 * 1024
+const Ns = (process.env.BENCH_SWARM_N ?? '4,8,16').split(',').map(Number)
+const F = Number(process.env.BENCH_SWARM_MIB ?? 128) * MiB
+const U_S = Number(process.env.BENCH_SWARM_ORIGIN_MBPS ?? 50) * MB
+const U_I = Number(process.env.BENCH_SWARM_PEER_MBPS ?? 25) * MB
+const DEPTH = process.env.BENCH_SWARM_DEPTH ?? '4'
+const ORIGIN_ONLY = new Set((process.env.BENCH_SWARM_ORIGIN_ONLY ?? '4').split(',').filter(Boolean).map(Number))
+
+async function freePort () {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) })
+  })
+}
+
+async function start (dir, role, name, config) {
+  const dataDir = join(dir, name)
+  await mkdir(dataDir, { recursive: true })
+  const [http, admin, tcp] = [await freePort(), await freePort(), await freePort()]
+  const full = {
+    name,
+    dataDir,
+    logLevel: 'warn',
+    http: { host: '127.0.0.1', port: http },
+    admin: { host: '127.0.0.1', port: admin },
+    ...config,
+    p2p: { listen: [`/ip4/127.0.0.1/tcp/${tcp}`], quic: false, ...config.p2p }
+  }
+  const configPath = join(dataDir, 'config.toml')
+  await writeFile(configPath, stringify(full))
+  const child = spawn(process.execPath, [join(root, `services/${role}/dist/main.js`), '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  child.stderr.on('data', b => { err += b.toString() })
+  const deadline = Date.now() + 180_000
+  while (true) {
+    if (child.exitCode != null) throw new Error(`${name} exited: ${err}`)
+    try {
+      if ((await fetch(`http://127.0.0.1:${http}/readyz`)).ok) break
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${name} not ready: ${err}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  const status = await createAdminClient(`http://127.0.0.1:${admin}`).getStatus({})
+  return { name, child, http: `http://127.0.0.1:${http}`, admin: `http://127.0.0.1:${admin}`, multiaddr: `/ip4/127.0.0.1/tcp/${tcp}/p2p/${status.peerId}` }
+}
+
+async function stop (procs) {
+  await Promise.all(procs.map(async p => {
+    if (p.child.exitCode != null) return
+    const exited = new Promise(resolve => p.child.once('exit', resolve))
+    p.child.kill('SIGTERM')
+    await exited
+  }))
+}
+
+async function metric (url, name) {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const line = text.split('\n').find(l => l.startsWith(name))
+  return line == null ? 0 : Number(line.split(' ').pop())
+}
+
+const payload = Buffer.alloc(F)
+randomFillSync(payload)
+
+async function run (n, originOnly) {
+  const dir = await mkdtemp(join(process.env.BENCH_SWARM_DIR ?? tmpdir(), 'codio-swarm-bench-'))
+  const procs = []
+  try {
+    const keyFile = join(dir, 'publisher.jwk')
+    const origin = await start(dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S } })
+    procs.push(origin)
+    const put = await fetch(`${origin.http}/content?fec=none`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/octet-stream' } })
+    const { cid } = await put.json()
+    // started four at a time: 16 node processes booting at once on 2 cores time out
+    const peers = []
+    for (let i = 0; i < n; i += 4) {
+      const batch = await Promise.all(Array.from({ length: Math.min(4, n - i) }, async (_, j) => await start(dir, 'relay', `peer-${i + j + 1}`, {
+        p2p: { bootstrap: [origin.multiaddr] },
+        trust: { publisherKeys: [keyFile] },
+        fetch: { perPeerInFlight: DEPTH === 'adaptive' ? 'adaptive' : Number(DEPTH) },
+        swarm: originOnly
+          ? { maxUploadRate: U_I, regularUnchokeSlots: 0, optimisticUnchokeSlots: 0 }
+          : { maxUploadRate: U_I }
+      })))
+      peers.push(...batch)
+      procs.push(...batch)
+    }
+    const servedBefore = await metric(origin.http, 'codio_origin_served_bytes_total')
+    const t0 = performance.now()
+    const done = await Promise.all(peers.map(async p => {
+      await createAdminClient(p.admin).prefetch({ contentId: cid })
+      return (performance.now() - t0) / 1000
+    }))
+    const seconds = Math.max(...done)
+    for (const p of peers) {
+      const held = (await createAdminClient(p.admin).listContent({})).contentIds
+      if (!held.includes(cid)) throw new Error(`${p.name} does not hold the content`)
+    }
+    const originBytes = await metric(origin.http, 'codio_origin_served_bytes_total') - servedBefore
+    return { seconds, originBytes, perPeer: done }
+  } finally {
+    await stop(procs)
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const rows = []
+for (const n of Ns) {
+  const tMin = Math.max(F / U_S, n * F / (U_S + n * U_I))
+  const swarm = await run(n, false)
+  const alone = ORIGIN_ONLY.has(n) ? await run(n, true) : undefined
+  rows.push({
+    n,
+    seconds: Math.round(swarm.seconds * 100) / 100,
+    tMinSeconds: Math.round(tMin * 100) / 100,
+    ratio: Math.round(swarm.seconds / tMin * 100) / 100,
+    originUploadF: Math.round(swarm.originBytes / F * 100) / 100,
+    medianPeerSeconds: Math.round([...swarm.perPeer].sort((a, b) => a - b)[Math.floor(n / 2)] * 100) / 100,
+    originAloneSeconds: alone == null ? null : Math.round(alone.seconds * 100) / 100,
+    originAloneBoundSeconds: Math.round(n * F / U_S * 100) / 100
+  })
+  const r = rows.at(-1)
+  console.error(`N=${n}: ${r.seconds} s (T_min ${r.tMinSeconds} s, ratio ${r.ratio}), origin uploaded ${r.originUploadF}·F${alone ? `, origin alone ${r.originAloneSeconds} s` : ''}`)
+}
+
+console.log(`Swarm distribution, F = ${F / MiB} MiB, origin ${U_S / MB} MB/s, peers ${U_I / MB} MB/s each, queue depth ${DEPTH}, stores in ${process.env.BENCH_SWARM_DIR ?? tmpdir()}, separate processes on loopback (this machine)`)
+console.log('   N   all hold F (s)   T_min (s)   ratio   origin upload   median peer (s)   origin alone (s)   N·F/u_s (s)')
+for (const r of rows) {
+  console.log([
+    String(r.n).padStart(4),
+    String(r.seconds).padStart(16),
+    String(r.tMinSeconds).padStart(11),
+    String(r.ratio).padStart(7),
+    `${r.originUploadF}·F`.padStart(15),
+    String(r.medianPeerSeconds).padStart(17),
+    String(r.originAloneSeconds ?? '-').padStart(18),
+    String(r.originAloneBoundSeconds).padStart(13)
+  ].join(' '))
+}
+console.log(JSON.stringify({ bench: 'swarm', fileMiB: F / MiB, originMBps: U_S / MB, peerMBps: U_I / MB, depth: DEPTH, storeDir: process.env.BENCH_SWARM_DIR ?? tmpdir(), rows }))
