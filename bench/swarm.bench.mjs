@@ -43,7 +43,8 @@ async function freePort () {
   })
 }
 
-async function start (dir, role, name, config) {
+/** Spawn a service; it joins `procs` at once, so a failure anywhere still stops it. */
+async function start (procs, dir, role, name, config) {
   const dataDir = join(dir, name)
   await mkdir(dataDir, { recursive: true })
   const [http, admin, tcp] = [await freePort(), await freePort(), await freePort()]
@@ -59,6 +60,8 @@ async function start (dir, role, name, config) {
   const configPath = join(dataDir, 'config.toml')
   await writeFile(configPath, stringify(full))
   const child = spawn(process.execPath, [join(root, `services/${role}/dist/main.js`), '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const proc = { name, child }
+  procs.push(proc)
   let err = ''
   child.stderr.on('data', b => { err += b.toString() })
   const deadline = Date.now() + 180_000
@@ -71,12 +74,12 @@ async function start (dir, role, name, config) {
     await new Promise(resolve => setTimeout(resolve, 100))
   }
   const status = await createAdminClient(`http://127.0.0.1:${admin}`).getStatus({})
-  return { name, child, http: `http://127.0.0.1:${http}`, admin: `http://127.0.0.1:${admin}`, multiaddr: `/ip4/127.0.0.1/tcp/${tcp}/p2p/${status.peerId}` }
+  return Object.assign(proc, { http: `http://127.0.0.1:${http}`, admin: `http://127.0.0.1:${admin}`, multiaddr: `/ip4/127.0.0.1/tcp/${tcp}/p2p/${status.peerId}` })
 }
 
 async function stop (procs) {
   await Promise.all(procs.map(async p => {
-    if (p.child.exitCode != null) return
+    if (p.child.exitCode != null || p.child.signalCode != null) return
     const exited = new Promise(resolve => p.child.once('exit', resolve))
     p.child.kill('SIGTERM')
     await exited
@@ -97,14 +100,13 @@ async function run (n, originOnly) {
   const procs = []
   try {
     const keyFile = join(dir, 'publisher.jwk')
-    const origin = await start(dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S } })
-    procs.push(origin)
+    const origin = await start(procs, dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S } })
     const put = await fetch(`${origin.http}/content?fec=none`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/octet-stream' } })
     const { cid } = await put.json()
     // started four at a time: 16 node processes booting at once on 2 cores time out
     const peers = []
     for (let i = 0; i < n; i += 4) {
-      const batch = await Promise.all(Array.from({ length: Math.min(4, n - i) }, async (_, j) => await start(dir, 'relay', `peer-${i + j + 1}`, {
+      const batch = await Promise.all(Array.from({ length: Math.min(4, n - i) }, async (_, j) => await start(procs, dir, 'relay', `peer-${i + j + 1}`, {
         p2p: { bootstrap: [origin.multiaddr] },
         trust: { publisherKeys: [keyFile] },
         fetch: { perPeerInFlight: DEPTH === 'adaptive' ? 'adaptive' : Number(DEPTH) },
@@ -113,7 +115,6 @@ async function run (n, originOnly) {
           : { maxUploadRate: U_I }
       })))
       peers.push(...batch)
-      procs.push(...batch)
     }
     const servedBefore = await metric(origin.http, 'codio_origin_served_bytes_total')
     const t0 = performance.now()

@@ -87,13 +87,15 @@ program.command('cluster')
   .option('--sample <file>', 'file to publish once the cluster is ready (default: the Node.js binary)')
   .option('--no-sample', 'publish nothing at start')
   .option('--log-level <level>', 'log level of the services', 'info')
-  .action(action('cluster', async (opts: { edges: number, relays: number, dir: string, sample?: string | boolean, logLevel: string }) => {
+  .option('--no-tracker', 'run without the tracker, NATS and Redis (edges use the DHT alone)')
+  .action(action('cluster', async (opts: { edges: number, relays: number, dir: string, sample?: string | boolean, logLevel: string, tracker: boolean }) => {
     await runCluster({
       edges: opts.edges,
       relays: opts.relays,
       dir: opts.dir,
       sample: opts.sample === false ? false : typeof opts.sample === 'string' ? opts.sample : undefined,
-      logLevel: opts.logLevel
+      logLevel: opts.logLevel,
+      tracker: opts.tracker
     })
   }))
 

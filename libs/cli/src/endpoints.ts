@@ -22,6 +22,8 @@ export interface ClusterFile {
   sample?: { cid: string, path: string }
   /** The base64url Ed25519 key the origin signs manifests with (trusted by every node). */
   publisherKey?: string
+  /** The tracker and its NATS and Redis, when the cluster runs them. */
+  tracker?: { pid: number, http: string, rpc: string, nats: string, redis: string, natsPid?: number, redisPid?: number, log?: string }
 }
 
 /** Where `npm start` records the running cluster, relative to the working directory. */

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -190,6 +190,31 @@ describe('local cluster end to end', () => {
     const fromHolders = [byName('edge-1').peerId, byName('edge-2').peerId, byName('relay-1').peerId]
       .reduce((n, p) => n + (after.get(p) ?? 0) - (before.get(p) ?? 0), 0)
     expect(fromHolders).toBeGreaterThan(0)
+  }, 120_000)
+
+  it('runs the tracker: edges learn providers from it, and fall back to the DHT when its Redis is down', async () => {
+    const tracker = file.tracker
+    expect(tracker).toBeDefined()
+    const lookups = async (edge: ClusterProcess, result: string): Promise<number> => {
+      const text = await (await fetch(`${edge.http}/metrics`)).text()
+      const m = new RegExp(`codio_edge_tracker_lookups_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`).exec(text)
+      return m == null ? 0 : Number(m[1])
+    }
+    // the holders gossiped what they hold: the tracker named providers to the edges that fetched
+    await until(async () => (await lookups(byName('edge-2'), 'peers')) + (await lookups(byName('edge-3'), 'peers')) > 0, 30_000, 'a tracker-answered lookup')
+    // Redis goes away: the tracker answers Unavailable, the edge serves through the DHT
+    process.kill(tracker!.redisPid!, 'SIGKILL')
+    const edge = byName('edge-2')
+    const before = await lookups(edge, 'unavailable')
+    const bytes = randomBytes(3 * 1024 * 1024)
+    const path = join(dir, 'after-redis.bin')
+    await writeFile(path, bytes)
+    const { stdout } = await exec(process.execPath, [bin, 'publish', path, '--quiet'], { cwd: dir })
+    const fresh = stdout.toString().trim().split('\n').pop()!
+    const out = join(dir, 'after-redis.out')
+    await curl(['-f', '-o', out, `${edge.http}/content/${fresh}`])
+    expect(Buffer.compare(await readFile(out), bytes)).toBe(0)
+    expect(await lookups(edge, 'unavailable')).toBeGreaterThan(before)
   }, 120_000)
 
   it('stops every process on SIGTERM', async () => {

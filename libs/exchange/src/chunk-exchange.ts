@@ -74,6 +74,8 @@ export class ChunkExchange implements Startable {
   private readonly stats = new Map<string, PeerTransferStats>()
   private nextId = 1n
   private started = false
+  /** Requests we could not serve because of our own failure (store error, write failure). */
+  serveFailures = 0
 
   constructor (private readonly components: ChunkExchangeComponents, private readonly init: ChunkExchangeInit) {
     this.protocol = init.protocol ?? CHUNK_PROTOCOL
@@ -85,6 +87,7 @@ export class ChunkExchange implements Startable {
   async start (): Promise<void> {
     await this.components.registrar.handle(this.protocol, (stream, connection) => {
       this.serve(stream, connection).catch(err => {
+        this.serveFailures++
         this.log.error('serving %p failed - %e', connection.remotePeer, err)
         stream.abort(err)
       })
@@ -205,6 +208,7 @@ export class ChunkExchange implements Startable {
         data = await this.init.blocks.get(cid)
       } catch (err: any) {
         this.log.error('reading %s failed - %e', cid, err)
+        this.serveFailures++
         await lp.write(refusal(id, RefusalCode.INTERNAL, 'block store error'))
         continue
       }

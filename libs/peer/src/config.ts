@@ -55,6 +55,17 @@ export const swarmConfigSchema = z.strictObject({
   optimisticUnchokeInterval: duration.default(30_000)
 })
 
+export const trackerConfigSchema = z.strictObject({
+  /** TrackerService URL (e.g. http://127.0.0.1:7091), asked for providers before the DHT; "" = none. */
+  url: z.string().default(''),
+  /** NATS servers to gossip availability and metrics to; empty = no gossip. */
+  nats: z.array(z.string()).default([]),
+  /** How often availability and metrics are gossiped (also on change). */
+  gossipInterval: duration.default(30_000),
+  /** Longest wait for the tracker before falling back to the DHT. */
+  timeout: duration.default(500)
+})
+
 export const listenerSchema = (port: number) => z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(port)
@@ -77,14 +88,15 @@ export function peerServiceConfig (role: string, httpPort: number, adminPort: nu
     p2p: p2pConfigSchema.default(p2pConfigSchema.parse({})),
     trust: trustConfigSchema.default(trustConfigSchema.parse({})),
     fetch: fetchConfigSchema.default(fetchConfigSchema.parse({})),
-    swarm: swarmConfigSchema.default(swarmConfigSchema.parse({}))
+    swarm: swarmConfigSchema.default(swarmConfigSchema.parse({})),
+    tracker: trackerConfigSchema.default(trackerConfigSchema.parse({}))
   }
 }
 
 type PeerServiceConfig = { [K in keyof ReturnType<typeof peerServiceConfig>]: z.infer<ReturnType<typeof peerServiceConfig>[K]> }
 
 /** The {@link PeerInit} fields a service's parsed configuration determines. */
-export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' | 'fetch' | 'swarm'>) {
+export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' | 'fetch' | 'swarm' | 'tracker'>) {
   return {
     dataDir: config.dataDir,
     ...config.p2p,
@@ -94,6 +106,7 @@ export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' 
     maxInFlight: config.fetch.maxInFlight,
     strategy: config.fetch.strategy,
     streamingWindow: config.fetch.streamingWindow,
-    swarm: config.swarm
+    swarm: config.swarm,
+    tracker: { url: config.tracker.url, nats: config.tracker.nats, gossipIntervalMs: config.tracker.gossipInterval, timeoutMs: config.tracker.timeout }
   }
 }

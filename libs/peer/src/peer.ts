@@ -11,7 +11,11 @@ import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
 import { createPeerMetrics, type PeerMetrics } from './metrics.js'
-import { ProviderSearch } from './provider-search.js'
+import { ProviderSearch, type ProviderSource } from './provider-search.js'
+import { GossipPublisher, TrackerClient } from '@codio/tracker'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { Counter } from '@codio/telemetry'
 import { SwarmHost, type SwarmPolicy } from './swarm-host.js'
 
 /** How often announcements that found no DHT peer are tried again (ms). */
@@ -45,6 +49,11 @@ export interface PeerInit {
   streamingWindow?: number
   /** Rate limits and choking (config `[swarm]`). Default: unlimited, choking on, 4 + 1 slots, 10 s / 30 s. */
   swarm?: Partial<SwarmPolicy>
+  /**
+   * The tracker (config `[tracker]`): `url` of its TrackerService, asked for providers before
+   * the DHT; `nats` servers this peer gossips its availability and metrics to.
+   */
+  tracker?: { url?: string, nats?: string[], gossipIntervalMs?: number, timeoutMs?: number }
   log: Logger
   registry: Registry
 }
@@ -90,10 +99,32 @@ export class CodioPeer {
   private readonly unannounced = new Map<string, CID>()
 
   readonly swarm: SwarmHost
+  private readonly providerSource?: ProviderSource
+  private gossip?: GossipPublisher
+  private readonly trackerLookups: Counter
 
   private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore, metrics: PeerMetrics, swarm: SwarmHost) {
     this.metrics = metrics
     this.swarm = swarm
+    this.trackerLookups = new Counter({ name: `codio_${init.role}_tracker_lookups_total`, help: 'Provider lookups asked of the tracker, by outcome (peers, empty, unavailable)', labelNames: ['result'], registers: [init.registry] })
+    const url = init.tracker?.url
+    if (url != null && url !== '') {
+      const client = new TrackerClient({ baseUrl: url, timeoutMs: init.tracker?.timeoutMs ?? 500 })
+      this.providerSource = {
+        select: async (cid, signal) => {
+          const peers = await client.trySelectPeers(cid.toString(), 20, { requesterPeerId: this.peerId.toString(), signal })
+          this.trackerLookups.inc({ result: peers == null ? 'unavailable' : peers.length === 0 ? 'empty' : 'peers' })
+          if (peers == null) return undefined
+          return peers.flatMap(p => {
+            try {
+              return [{ id: peerIdFromString(p.peerId), multiaddrs: p.multiaddrs.map(a => multiaddr(a)) }]
+            } catch {
+              return []
+            }
+          })
+        }
+      }
+    }
   }
 
   static async create (init: PeerInit): Promise<CodioPeer> {
@@ -152,6 +183,37 @@ export class CodioPeer {
     this.announceTimer = setInterval(() => { void this.announcePending() }, ANNOUNCE_RETRY_MS)
     this.announceTimer.unref()
     void this.reprovideAll()
+    this.startGossip()
+  }
+
+  /** Gossip availability and metrics to the tracker over NATS, when configured. */
+  private startGossip (): void {
+    const nats = this.init.tracker?.nats
+    if (nats == null || nats.length === 0) return
+    const log = this.init.log.child({ component: 'gossip' })
+    this.gossip = new GossipPublisher({
+      nats,
+      peerId: this.peerId.toString(),
+      roles: [this.init.role],
+      multiaddrs: () => this.node.getMultiaddrs().map(a => a.toString()),
+      availability: async () => await this.swarm.holdings(),
+      metrics: () => {
+        let chunksServed = 0
+        let bytesServed = 0
+        const observations = []
+        for (const [peerId, st] of this.exchange.peerStats()) {
+          chunksServed += st.chunksSent
+          bytesServed += st.bytesSent
+          if (st.chunksReceived + st.failures > 0) {
+            observations.push({ peerId, bytesPerSecond: this.swarm.rates.down(peerId), failures: st.failures + st.verificationFailures, successes: st.chunksReceived })
+          }
+        }
+        return { uptimeSeconds: (Date.now() - this.startedAt) / 1000, chunksServed, chunksFailed: this.exchange.serveFailures, bytesServed, observations }
+      },
+      intervalMs: this.init.tracker?.gossipIntervalMs,
+      log: { warn: (o, m) => log.warn(o, m), debug: (o, m) => log.debug(o, m) }
+    })
+    this.gossip.start()
   }
 
   async stop (): Promise<void> {
@@ -159,6 +221,7 @@ export class CodioPeer {
     clearInterval(this.announceTimer)
     for (const { dl } of this.downloads.values()) dl.fail(new Error('peer stopping'))
     this.swarm.stop()
+    await this.gossip?.stop()
     await this.node.stop()
   }
 
@@ -234,6 +297,7 @@ export class CodioPeer {
   /** Record a whole content as held and announce it. */
   async markComplete (contentId: CID): Promise<void> {
     await this.store.addContent(contentId)
+    this.gossip?.changed()
     this.metrics.contents.set((await this.store.listContents()).length)
     await this.provide(contentId)
   }
@@ -263,7 +327,7 @@ export class CodioPeer {
       await verifyManifest(manifest, this.init.trustedKeys)
       return { contentId, manifest, local: await this.store.hasContent(contentId) }
     }
-    const search = new ProviderSearch(this.node, contentId, this.init.lookupTimeoutMs ?? 10_000, signal)
+    const search = new ProviderSearch(this.node, contentId, this.init.lookupTimeoutMs ?? 10_000, signal, this.providerSource)
     const bytes = await this.fetchManifest(contentId, search, signal)
     const manifest = decodeManifest(bytes)
     await verifyManifest(manifest, this.init.trustedKeys)
@@ -389,12 +453,13 @@ export class CodioPeer {
         this.init.log.info({ contentId: key, group, chunks }, 'rebuilt chunks from FEC parity')
       }
     })
-    const search = resolved.search ?? new ProviderSearch(this.node, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000)
+    const search = resolved.search ?? new ProviderSearch(this.node, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000, undefined, this.providerSource)
     if (whole) {
       // a whole download joins the content's swarm: sessions with every provider (bitfields,
       // have, chokes), and a provider record so that peers fetching it at the same time find
       // us and trade chunks (BEP 3 peers announce themselves as they start)
       const attached = this.swarm.attach(resolved.contentId, manifest.chunks, dl)
+      void attached.then(() => this.gossip?.changed())
       void (async () => {
         await attached
         void this.provide(resolved.contentId)
@@ -421,7 +486,8 @@ export class CodioPeer {
   }
 
   /**
-   * While `dl` runs, look the content's providers up again every {@link REDISCOVER_MS}: peers
+   * While `dl` runs, look the content's providers up again, from {@link REDISCOVER_MS} on with
+   * exponential backoff: peers
    * that started fetching it after us announce themselves as they start, and trading chunks
    * with them is what takes load off the origin (BitTorrent clients re-announce to their
    * tracker for the same reason). New ones get a session; known ones are skipped.
@@ -429,10 +495,14 @@ export class CodioPeer {
   private async rediscover (contentId: CID, dl: Download): Promise<void> {
     let finished = false
     dl.done.then(() => { finished = true }, () => { finished = true })
+    // 1 s, 2 s, 4 s … at most 10 s: late joiners are found quickly, and a long download does
+    // not walk the DHT every second
+    let wait = REDISCOVER_MS
     while (!finished && this.node.status === 'started') {
-      await new Promise(resolve => setTimeout(resolve, REDISCOVER_MS).unref())
+      await new Promise(resolve => setTimeout(resolve, wait).unref())
+      wait = Math.min(wait * 2, 10 * REDISCOVER_MS)
       if (finished) return
-      const search = new ProviderSearch(this.node, contentId, REDISCOVER_MS)
+      const search = new ProviderSearch(this.node, contentId, REDISCOVER_MS, undefined, this.providerSource)
       for await (const p of search.providers()) {
         if (finished) break
         void this.swarm.connect(p, contentId)

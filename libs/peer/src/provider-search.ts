@@ -1,11 +1,22 @@
 import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import type { P2PNode } from '@codio/p2p'
 
 /**
- * One running DHT provider lookup (Kademlia paper §2.3; libp2p kad-dht GET_PROVIDERS) whose
- * results several consumers can follow while it is still running: the manifest fetch takes
- * the first provider, the download takes all of them.
+ * A faster source of providers than the DHT (the tracker): peers with their multiaddrs, or
+ * `undefined` when it is slow or unreachable.
+ */
+export interface ProviderSource {
+  select(cid: CID, signal: AbortSignal): Promise<Array<{ id: PeerId, multiaddrs: Multiaddr[] }> | undefined>
+}
+
+/**
+ * One running provider lookup whose results several consumers can follow while it is still
+ * running: the manifest fetch takes the first provider, the download takes all of them. With
+ * a {@link ProviderSource} (the tracker) it asks that first and uses its peers; only when it
+ * answers nothing, or is slow or unreachable, does it walk the DHT (Kademlia paper §2.3;
+ * libp2p kad-dht GET_PROVIDERS).
  */
 export class ProviderSearch {
   readonly found: PeerId[] = []
@@ -13,7 +24,10 @@ export class ProviderSearch {
   private readonly listeners = new Set<() => void>()
   private readonly controller = new AbortController()
 
-  constructor (private readonly node: P2PNode<any>, readonly cid: CID, timeoutMs: number, signal?: AbortSignal) {
+  /** Where the providers came from: `'tracker'`, `'dht'`, or undefined while still looking. */
+  source?: 'tracker' | 'dht'
+
+  constructor (private readonly node: P2PNode<any>, readonly cid: CID, timeoutMs: number, signal?: AbortSignal, private readonly tracker?: ProviderSource) {
     const signals = [this.controller.signal, AbortSignal.timeout(timeoutMs)]
     if (signal != null) signals.push(signal)
     void this.run(AbortSignal.any(signals))
@@ -26,6 +40,18 @@ export class ProviderSearch {
   private async run (signal: AbortSignal): Promise<void> {
     const seen = new Set<string>([this.node.peerId.toString()])
     try {
+      const selected = await this.tracker?.select(this.cid, signal).catch(() => undefined)
+      for (const peer of selected ?? []) {
+        const key = peer.id.toString()
+        if (seen.has(key)) continue
+        seen.add(key)
+        if (peer.multiaddrs.length > 0) await this.node.peerStore.merge(peer.id, { multiaddrs: peer.multiaddrs }).catch(() => {})
+        this.found.push(peer.id)
+        this.source = 'tracker'
+        this.notify()
+      }
+      if (this.found.length > 0) return
+      this.source = 'dht'
       for await (const info of this.node.contentRouting.findProviders(this.cid, { signal })) {
         const key = info.id.toString()
         if (seen.has(key)) continue

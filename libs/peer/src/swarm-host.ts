@@ -158,6 +158,26 @@ export class SwarmHost implements SessionHost {
     }
   }
 
+  /**
+   * What this node holds, for the tracker's availability gossip: every complete content, and
+   * the chunks of those being fetched (BEP 3 bitfields).
+   */
+  async holdings (): Promise<Array<{ contentId: string, chunkCount: number, complete?: boolean, bitfield?: Uint8Array }>> {
+    const out = new Map<string, { contentId: string, chunkCount: number, complete?: boolean, bitfield?: Uint8Array }>()
+    for (const cid of await this.store.listContents()) {
+      await this.bitfield(cid) // caches the chunk count
+      const swarm = this.contents.get(cid.toString())
+      if (swarm != null) out.set(cid.toString(), { contentId: cid.toString(), chunkCount: swarm.have.size, complete: true })
+    }
+    for (const [key, swarm] of this.contents) {
+      if (out.has(key) || swarm.have.count() === 0) continue
+      out.set(key, swarm.have.isFull()
+        ? { contentId: key, chunkCount: swarm.have.size, complete: true }
+        : { contentId: key, chunkCount: swarm.have.size, bitfield: swarm.have.toBytes() })
+    }
+    return [...out.values()]
+  }
+
   /** We now hold chunk `index` of `contentId`: tell every session peer (BEP 3 `have`). */
   chunkStored (contentId: CID, index: number): void {
     const swarm = this.contents.get(contentId.toString())

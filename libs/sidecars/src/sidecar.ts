@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { containerRuntimeAvailable, startContainer, type ContainerSpec } from './container.js'
@@ -93,6 +93,8 @@ export async function startSidecar (spec: SidecarSpec, options: SidecarOptions =
 
   const ownDir = options.dir === undefined
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), `codio-${spec.kind}-`))
+  // a given directory may not exist yet (the server's working directory must)
+  await mkdir(dir, { recursive: true })
   const local = spec.local(binary, dir)
   let server
   try {

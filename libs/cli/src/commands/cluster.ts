@@ -12,6 +12,7 @@ import { stringify } from 'smol-toml'
 import type { ClusterFile, ClusterProcess } from '../endpoints.js'
 import { ClusterStartError } from '../errors.js'
 import { publish } from './publish.js'
+import { startNats, startRedis, type Sidecar } from '@codio/sidecars'
 
 export interface ClusterOptions {
   /** Number of edges. Default 2. */
@@ -30,6 +31,12 @@ export interface ClusterOptions {
   out?: NodeJS.WritableStream
   /** Resolves when the cluster should stop (default: SIGINT or SIGTERM). */
   until?: Promise<void>
+  /**
+   * Run the tracker, with NATS and Redis (the `nats-server` / `redis-server` binaries on PATH,
+   * or `NATS_URL` / `REDIS_URL`). Without them the cluster says how to install them and runs
+   * with the DHT alone. Default true.
+   */
+  tracker?: boolean
 }
 
 type Role = 'origin' | 'relay' | 'edge'
@@ -106,7 +113,7 @@ async function plan (dir: string, role: Role, index: number, logLevel: string): 
   }
 }
 
-async function waitReady (p: Planned, child: ChildProcess, deadline: number): Promise<void> {
+async function waitReady (p: Pick<Planned, 'name' | 'http' | 'logPath'>, child: ChildProcess, deadline: number): Promise<void> {
   while (true) {
     if (child.exitCode != null || child.signalCode != null) {
       throw new ClusterStartError(`${p.name} exited (${child.exitCode ?? child.signalCode}) before it was ready; its log: ${p.logPath}\n${tail(p.logPath)}`)
@@ -178,15 +185,26 @@ export async function runCluster (options: ClusterOptions = {}): Promise<void> {
 
   const children: ChildProcess[] = []
   const all = [...relayPlans, origin, ...edgePlans]
+  const sidecars: Sidecar[] = []
+  const pids = new Map<string, number>()
+  let tracker: ClusterFile['tracker']
   let stopping = false
   const stop = async (): Promise<void> => {
     stopping = true
     await stopAll(children)
+    await Promise.allSettled(sidecars.map(async s => await s.stop()))
   }
   try {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000)
+    if (options.tracker !== false) {
+      tracker = await startTracker(dir, services, logLevel, children, sidecars, say, deadline)
+      if (tracker != null) {
+        for (const p of all) p.config.tracker = { url: tracker.rpc, nats: [tracker.nats] }
+      }
+    }
     for (const group of [relayPlans, [origin, ...edgePlans]]) {
       const started = group.map(p => ({ p, child: startProcess(p, services, children) }))
+      for (const { p, child } of started) pids.set(p.name, child.pid!)
       for (const { p, child } of started) {
         child.once('exit', (code, signal) => {
           if (!stopping) say(`${p.name} exited unexpectedly (${code ?? signal}); log: ${p.logPath}`)
@@ -195,10 +213,10 @@ export async function runCluster (options: ClusterOptions = {}): Promise<void> {
       await Promise.all(started.map(async ({ p, child }) => waitReady(p, child, deadline)))
     }
     const file: ClusterFile = {
-      processes: all.map((p, i) => ({
+      processes: all.map(p => ({
         role: p.role,
         name: p.name,
-        pid: children[i].pid!,
+        pid: pids.get(p.name)!,
         http: p.http,
         admin: p.admin,
         peerId: p.peerId,
@@ -206,11 +224,13 @@ export async function runCluster (options: ClusterOptions = {}): Promise<void> {
         log: p.logPath,
         dataDir: p.dataDir
       } satisfies ClusterProcess)),
-      publisherKey: publisher
+      publisherKey: publisher,
+      ...(tracker == null ? {} : { tracker })
     }
     await writeCluster(dir, file)
     say(`Codio local cluster is up: 1 origin, ${relays} relay${relays > 1 ? 's' : ''}, ${edges} edge${edges > 1 ? 's' : ''} (state in ${dir})`)
     for (const p of all) say(`  ${p.name.padEnd(9)} http ${p.http}  admin ${p.admin}  peer ${p.peerId}`)
+    if (tracker != null) say(`  tracker   http ${tracker.http}  rpc ${tracker.rpc}  (NATS ${tracker.nats}, Redis ${tracker.redis})`)
 
     if (options.sample !== false) {
       const sample = options.sample ?? process.execPath
@@ -235,7 +255,53 @@ export async function runCluster (options: ClusterOptions = {}): Promise<void> {
   say('stopped.')
 }
 
-function startProcess (p: Planned, services: string, children: ChildProcess[]): ChildProcess {
+/**
+ * NATS, Redis and the tracker for the cluster, or `undefined` (with the reason said) when
+ * NATS or Redis cannot be had: the nodes then find providers through the DHT alone.
+ */
+async function startTracker (dir: string, services: string, logLevel: string, children: ChildProcess[], sidecars: Sidecar[],
+  say: (line: string) => void, deadline: number): Promise<ClusterFile['tracker']> {
+  if (!existsSync(join(services, 'tracker', 'dist', 'main.js'))) {
+    say('tracker not built (services/tracker/dist/main.js): running without it, edges use the DHT alone')
+    return undefined
+  }
+  let nats: Sidecar
+  let redis: Sidecar
+  try {
+    nats = await startNats({ dir: join(dir, 'nats'), containers: false })
+    sidecars.push(nats)
+    redis = await startRedis({ dir: join(dir, 'redis'), containers: false })
+    sidecars.push(redis)
+  } catch (err: any) {
+    say(`no tracker: ${err.message}`)
+    say('  install NATS and Redis with `apt-get install -y nats-server redis-server` (or set NATS_URL and REDIS_URL); edges use the DHT alone')
+    await Promise.allSettled(sidecars.map(async s => await s.stop()))
+    sidecars.length = 0
+    return undefined
+  }
+  const [http, rpc] = [await freeTcpPort(), await freeTcpPort()]
+  const dataDir = join(dir, 'tracker')
+  await mkdir(dataDir, { recursive: true })
+  const p = {
+    name: 'tracker',
+    configPath: join(dataDir, 'config.toml'),
+    logPath: join(dir, 'logs', 'tracker.log'),
+    http: `http://127.0.0.1:${http}`,
+    config: {
+      name: 'tracker',
+      logLevel,
+      http: { host: '127.0.0.1', port: http },
+      rpc: { host: '127.0.0.1', port: rpc },
+      nats: { servers: nats.url },
+      redis: { url: redis.url }
+    }
+  }
+  const child = startProcess({ ...p, role: 'tracker' }, services, children)
+  await waitReady(p, child, deadline)
+  return { pid: child.pid!, http: p.http, rpc: `http://127.0.0.1:${rpc}`, nats: nats.url, redis: redis.url, natsPid: nats.pid ?? undefined, redisPid: redis.pid ?? undefined, log: p.logPath }
+}
+
+function startProcess (p: Pick<Planned, 'configPath' | 'logPath' | 'config'> & { role: string }, services: string, children: ChildProcess[]): ChildProcess {
   // tmp + rename: the child never reads a half-written config
   writeFileSync(`${p.configPath}.tmp`, stringify(p.config))
   renameSync(`${p.configPath}.tmp`, p.configPath)
