@@ -175,23 +175,6 @@ describe('local cluster end to end', () => {
     expect(status.storedBytes).toBeGreaterThanOrEqual(BigInt(sampleSize))
   }, 120_000)
 
-  it('after the origin stops, an edge without the content gets it from the peers that have it', async () => {
-    const origin = byName('origin-1')
-    const edge3 = byName('edge-3')
-    expect((await createAdminClient(edge3.admin).listContent({})).contentIds).not.toContain(cid)
-    const before = await chunksBySource(edge3)
-    process.kill(origin.pid, 'SIGTERM')
-    await until(() => !alive(origin.pid), 15_000, 'the origin to exit')
-    const out = join(dir, 'edge-3.bin')
-    await curl(['-f', '-o', out, `${edge3.http}/content/${cid}`])
-    expect(await sha256File(out)).toBe(expected)
-    const after = await chunksBySource(edge3)
-    expect(after.get(origin.peerId) ?? 0).toBe(before.get(origin.peerId) ?? 0)
-    const fromHolders = [byName('edge-1').peerId, byName('edge-2').peerId, byName('relay-1').peerId]
-      .reduce((n, p) => n + (after.get(p) ?? 0) - (before.get(p) ?? 0), 0)
-    expect(fromHolders).toBeGreaterThan(0)
-  }, 120_000)
-
   it('runs the tracker: edges learn providers from it, and fall back to the DHT when its Redis is down', async () => {
     const tracker = file.tracker
     expect(tracker).toBeDefined()
@@ -215,6 +198,23 @@ describe('local cluster end to end', () => {
     await curl(['-f', '-o', out, `${edge.http}/content/${fresh}`])
     expect(Buffer.compare(await readFile(out), bytes)).toBe(0)
     expect(await lookups(edge, 'unavailable')).toBeGreaterThan(before)
+  }, 120_000)
+
+  it('after the origin stops, an edge without the content gets it from the peers that have it', async () => {
+    const origin = byName('origin-1')
+    const edge3 = byName('edge-3')
+    expect((await createAdminClient(edge3.admin).listContent({})).contentIds).not.toContain(cid)
+    const before = await chunksBySource(edge3)
+    process.kill(origin.pid, 'SIGTERM')
+    await until(() => !alive(origin.pid), 15_000, 'the origin to exit')
+    const out = join(dir, 'edge-3.bin')
+    await curl(['-f', '-o', out, `${edge3.http}/content/${cid}`])
+    expect(await sha256File(out)).toBe(expected)
+    const after = await chunksBySource(edge3)
+    expect(after.get(origin.peerId) ?? 0).toBe(before.get(origin.peerId) ?? 0)
+    const fromHolders = [byName('edge-1').peerId, byName('edge-2').peerId, byName('relay-1').peerId]
+      .reduce((n, p) => n + (after.get(p) ?? 0) - (before.get(p) ?? 0), 0)
+    expect(fromHolders).toBeGreaterThan(0)
   }, 120_000)
 
   it('stops every process on SIGTERM', async () => {
