@@ -1,11 +1,12 @@
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import { create, toBinary } from '@bufbuild/protobuf'
 import { MessageSchema, RefusalCode, type Message } from '@codio/proto'
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { lpStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES } from './constants.js'
 import { BlockRefusedError, BlockVerificationError, ProtocolError, RequestTimeoutError } from './errors.js'
+import { readMessage } from './wire.js'
 import { blockMatchesCid } from './verify.js'
 
 /** Where served blocks come from: a block store, looked up by CID. */
@@ -232,20 +233,6 @@ function refusal (id: bigint, code: RefusalCode, reason: string): Uint8Array {
   return toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'refusal', value: { id, code, reason } } }))
 }
 
-async function readMessage (lp: LengthPrefixedStream<Stream>, signal?: AbortSignal): Promise<Message> {
-  let buf
-  try {
-    buf = await lp.read({ signal })
-  } catch (err: any) {
-    if (err.name === 'UnexpectedEOFError') throw new ProtocolError('stream ended', { cause: err })
-    throw err
-  }
-  try {
-    return fromBinary(MessageSchema, buf.subarray())
-  } catch (err: any) {
-    throw new ProtocolError(`malformed message: ${err.message}`, { cause: err })
-  }
-}
 
 /**
  * A libp2p service factory: pass it in `createLibp2p({ services: { exchange: chunkExchange({ blocks }) } })`.

@@ -1,11 +1,12 @@
-import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf'
-import { MessageSchema, RefusalCode, type Message } from '@codio/proto'
+import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf'
+import { MessageSchema, RefusalCode } from '@codio/proto'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_SESSION_MESSAGE_BYTES, SWARM_PROTOCOL } from './constants.js'
 import { BlockRefusedError, ProtocolError } from './errors.js'
+import { readMessage } from './wire.js'
 
 /** What a session tells its owner as the remote peer speaks. */
 export interface SessionEvents {
@@ -243,20 +244,6 @@ export class SwarmSessions implements Startable {
   }
 }
 
-async function readMessage (lp: LengthPrefixedStream<Stream>, signal?: AbortSignal): Promise<Message> {
-  let buf
-  try {
-    buf = await lp.read({ signal })
-  } catch (err: any) {
-    if (err.name === 'UnexpectedEOFError') throw new ProtocolError('stream ended', { cause: err })
-    throw err
-  }
-  try {
-    return fromBinary(MessageSchema, buf.subarray())
-  } catch (err: any) {
-    throw new ProtocolError(`malformed message: ${err.message}`, { cause: err })
-  }
-}
 
 /** Service factory: `services: { sessions: swarmSessions() }`, then `setHost` once the store is open. */
 export function swarmSessions (init: SwarmSessionsInit = {}): (components: SwarmSessionsComponents) => SwarmSessions {

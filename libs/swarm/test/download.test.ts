@@ -6,6 +6,7 @@ import * as Digest from 'multiformats/hashes/digest'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
 import { Download, ChunkUnavailableError } from '../src/index.js'
+import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -13,12 +14,6 @@ function cidOf (bytes: Uint8Array): CID {
   return CID.createV1(0x55, Digest.create(0x12, createHash('sha256').update(bytes).digest()))
 }
 
-class MapStore {
-  readonly blocks = new Map<string, Uint8Array>()
-  async has (cid: CID): Promise<boolean> { return this.blocks.has(cid.toString()) }
-  async get (cid: CID): Promise<Uint8Array | undefined> { return this.blocks.get(cid.toString()) }
-  async put (cid: CID, bytes: Uint8Array): Promise<void> { this.blocks.set(cid.toString(), bytes) }
-}
 
 /** Answers every request, correctly, only after a long stall. */
 class StallingStore extends MapStore {

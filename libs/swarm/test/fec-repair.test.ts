@@ -7,15 +7,10 @@ import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { FecEncoder, fecPlan } from '@codio/fec'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
 import { Download, ChunkUnavailableError } from '../src/index.js'
+import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
-class MapStore {
-  readonly blocks = new Map<string, Uint8Array>()
-  async has (cid: CID): Promise<boolean> { return this.blocks.has(cid.toString()) }
-  async get (cid: CID): Promise<Uint8Array | undefined> { return this.blocks.get(cid.toString()) }
-  async put (cid: CID, bytes: Uint8Array): Promise<void> { this.blocks.set(cid.toString(), bytes) }
-}
 
 /** Serves flipped bytes for the blocks listed in `corrupt`, the truth for the rest. */
 class CorruptingStore extends MapStore {

@@ -8,15 +8,10 @@ import { chunkCid } from '@codio/content'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
 import { Bitfield, Download } from '../src/index.js'
+import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
-class MapStore {
-  readonly blocks = new Map<string, Uint8Array>()
-  async has (cid: CID): Promise<boolean> { return this.blocks.has(cid.toString()) }
-  async get (cid: CID): Promise<Uint8Array | undefined> { return this.blocks.get(cid.toString()) }
-  async put (cid: CID, bytes: Uint8Array): Promise<void> { this.blocks.set(cid.toString(), bytes) }
-}
 
 /** A peer serving `chunks` (by index), with an upload limit in bytes/s when `rate` is set. */
 async function seeder (chunks: Uint8Array[], cids: CID[], indexes: number[], rate?: number): Promise<Node> {
