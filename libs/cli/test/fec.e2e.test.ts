@@ -15,6 +15,7 @@ import { promisify } from 'node:util'
 import { createAdminClient } from '@codio/admin'
 import { decodeManifest, parseContentId, type CID, type Manifest } from '@codio/content'
 import { fecPlan } from '@codio/fec'
+import { TrackerClient } from '@codio/tracker'
 import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
 
 const exec = promisify(execFile)
@@ -117,6 +118,11 @@ describe('FEC on a local cluster', () => {
     const { cid, manifest } = await publish('corrupt.bin', bytes, '6+2')
     const relay = byName('relay-1')
     await createAdminClient(relay.admin).prefetch({ contentId: cid })
+    // the edge must know the relay as a holder: with a tracker, once its gossip has arrived
+    if (file.tracker != null) {
+      const tracker = new TrackerClient({ baseUrl: file.tracker.rpc, timeoutMs: 2000 })
+      await until(async () => (await tracker.listAvailability({ contentId: cid })).some(e => e.peerId === relay.peerId && e.complete), 30_000, 'the tracker to list relay-1 as a holder')
+    }
     // relay-1's disk now returns bad bytes for chunks 2 and 9; the origin has lost both
     for (const i of [2, 9]) {
       await flipFirstByte(blockFile(relay, manifest.chunks[i]))

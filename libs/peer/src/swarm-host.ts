@@ -49,6 +49,8 @@ export class SwarmHost implements SessionHost {
   readonly choker: Choker
   private readonly contents = new Map<string, ContentSwarm>()
   private readonly firstSeen = new Map<string, number>()
+  /** open sessions per peer ID, for admission on every chunk request */
+  private readonly sessionCount = new Map<string, number>()
 
   constructor (private readonly store: BlockStore, private readonly sessions: SwarmSessions, readonly policy: SwarmPolicy, private readonly log: Logger) {
     this.upload = new TokenBucket({ rate: policy.maxUploadRate > 0 ? policy.maxUploadRate : Infinity })
@@ -82,13 +84,8 @@ export class SwarmHost implements SessionHost {
   admit (peer: PeerId, cid: CID): RefusalCode | undefined {
     if (!this.policy.choking || cid.code !== RAW_CODEC) return undefined
     const key = peer.toString()
-    if (this.choker.isUnchoked(key) || !this.hasSession(key)) return undefined
+    if (this.choker.isUnchoked(key) || (this.sessionCount.get(key) ?? 0) === 0) return undefined
     return RefusalCode.CHOKED
-  }
-
-  private hasSession (peer: string): boolean {
-    for (const c of this.contents.values()) for (const s of c.sessions) if (s.peer.toString() === peer) return true
-    return false
   }
 
   async bitfield (contentId: CID): Promise<Uint8Array | undefined> {
@@ -214,13 +211,17 @@ export class SwarmHost implements SessionHost {
   private join (swarm: ContentSwarm, session: SwarmSession): void {
     swarm.sessions.add(session)
     const key = session.peer.toString()
+    this.sessionCount.set(key, (this.sessionCount.get(key) ?? 0) + 1)
     if (!this.firstSeen.has(key)) this.firstSeen.set(key, Date.now())
     session.listen({
       onHave: indexes => { for (const i of indexes) swarm.download?.have(session.peer, i) },
       onChoke: choked => swarm.download?.setChoked(session.peer, choked),
       onInterest: () => this.rechoke(),
       onClose: () => {
-        swarm.sessions.delete(session)
+        if (!swarm.sessions.delete(session)) return
+        const left = (this.sessionCount.get(key) ?? 1) - 1
+        if (left > 0) this.sessionCount.set(key, left)
+        else this.sessionCount.delete(key)
         swarm.download?.removePeer(session.peer)
         this.rechoke()
       }

@@ -172,7 +172,6 @@ export class Download {
   private readonly recent: Array<[number, number]> = []
   private inFlight = 0
   private started = false
-  private cursor: number
   private remaining: number
   private bytesDone = 0
   private chunksRebuilt = 0
@@ -195,7 +194,6 @@ export class Download {
     for (let i = this.first; i <= this.last; i++) this.state[i] = BlockState.Missing
     this.excluded = new Array(this.blocks.length)
     this.remaining = Math.max(0, this.last - this.first + 1)
-    this.cursor = this.first
     this.perPeer = init.perPeerInFlight ?? DEFAULT_PER_PEER_IN_FLIGHT
     this.maxInFlight = init.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
     this.chunkBytes = init.chunkSize ?? 1024 * 1024
@@ -275,8 +273,7 @@ export class Download {
 
   /** Move the reader's position: the streaming window from `index` on is requested first. */
   prioritize (index: number): void {
-    this.cursor = Math.min(Math.max(index, this.first), this.last)
-    this.picker.setCursor(this.cursor)
+    this.picker.setCursor(Math.min(Math.max(index, this.first), this.last))
     this.schedule()
   }
 
