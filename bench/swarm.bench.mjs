@@ -33,6 +33,7 @@ const F = Number(process.env.BENCH_SWARM_MIB ?? 128) * MiB
 const U_S = Number(process.env.BENCH_SWARM_ORIGIN_MBPS ?? 50) * MB
 const U_I = Number(process.env.BENCH_SWARM_PEER_MBPS ?? 25) * MB
 const DEPTH = process.env.BENCH_SWARM_DEPTH ?? '4'
+const SUPER_SEED = process.env.BENCH_SWARM_SUPERSEED !== '0'
 const ORIGIN_ONLY = new Set((process.env.BENCH_SWARM_ORIGIN_ONLY ?? '4').split(',').filter(Boolean).map(Number))
 
 async function freePort () {
@@ -86,6 +87,31 @@ async function stop (procs) {
   }))
 }
 
+/**
+ * BENCH_SWARM_TRACE=1: every 2 s, per process, chunks held, bytes sent since the last sample
+ * (MB/s) and session peers it unchokes / that are interested — where a swarm stalls.
+ */
+function traceSwarm (origin, peers, t0) {
+  const last = new Map()
+  const timer = setInterval(async () => {
+    const cols = []
+    for (const p of [origin, ...peers]) {
+      try {
+        const admin = createAdminClient(p.admin)
+        const [status, stats] = await Promise.all([admin.getStatus({}), admin.getPeerStats({})])
+        const sent = stats.peers.reduce((n, s) => n + Number(s.bytesSent), 0)
+        const rate = (sent - (last.get(p.name) ?? 0)) / 2 / MB
+        last.set(p.name, sent)
+        const unchoked = stats.peers.filter(s => s.interested && !s.choked).length
+        const interested = stats.peers.filter(s => s.interested).length
+        cols.push(`${p.name.replace('peer-', 'p')}:${status.storedBlocks}b ${rate.toFixed(1)}MB/s ${unchoked}/${interested}`)
+      } catch {}
+    }
+    console.error(`t=${((performance.now() - t0) / 1000).toFixed(0)}s ${cols.join(' | ')}`)
+  }, 2000)
+  return { stop: () => clearInterval(timer) }
+}
+
 async function metric (url, name) {
   const text = await (await fetch(`${url}/metrics`)).text()
   const line = text.split('\n').find(l => l.startsWith(name))
@@ -100,7 +126,7 @@ async function run (n, originOnly) {
   const procs = []
   try {
     const keyFile = join(dir, 'publisher.jwk')
-    const origin = await start(procs, dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S } })
+    const origin = await start(procs, dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S, superSeeding: SUPER_SEED } })
     const put = await fetch(`${origin.http}/content?fec=none`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/octet-stream' } })
     const { cid } = await put.json()
     // started four at a time: 16 node processes booting at once on 2 cores time out
@@ -118,11 +144,13 @@ async function run (n, originOnly) {
     }
     const servedBefore = await metric(origin.http, 'codio_origin_served_bytes_total')
     const t0 = performance.now()
+    const trace = process.env.BENCH_SWARM_TRACE === '1' ? traceSwarm(origin, peers, t0) : undefined
     const done = await Promise.all(peers.map(async p => {
       await createAdminClient(p.admin).prefetch({ contentId: cid })
       return (performance.now() - t0) / 1000
     }))
     const seconds = Math.max(...done)
+    trace?.stop()
     for (const p of peers) {
       const held = (await createAdminClient(p.admin).listContent({})).contentIds
       if (!held.includes(cid)) throw new Error(`${p.name} does not hold the content`)

@@ -52,7 +52,12 @@ export const swarmConfigSchema = z.strictObject({
   /** How often the regular unchoke slots are recomputed. */
   unchokeInterval: duration.default(10_000),
   /** How often the optimistic unchoke rotates. */
-  optimisticUnchokeInterval: duration.default(30_000)
+  optimisticUnchokeInterval: duration.default(30_000),
+  /**
+   * Super-seeding (BEP 16) of contents held whole: each chunk leaves this node about once and
+   * peers spread it. Unset: on at an origin, off elsewhere.
+   */
+  superSeeding: z.boolean().optional()
 })
 
 export const trackerConfigSchema = z.strictObject({

@@ -47,7 +47,10 @@ export interface PeerInit {
   strategy?: PickStrategy
   /** Chunks ahead of an HTTP reader fetched first. Default 8. */
   streamingWindow?: number
-  /** Rate limits and choking (config `[swarm]`). Default: unlimited, choking on, 4 + 1 slots, 10 s / 30 s. */
+  /**
+   * Rate limits, choking and super-seeding (config `[swarm]`). Default: unlimited, choking on,
+   * 4 + 1 slots, 10 s / 30 s, super-seeding at an origin only.
+   */
   swarm?: Partial<SwarmPolicy>
   /**
    * The tracker (config `[tracker]`): `url` of its TrackerService, asked for providers before
@@ -68,7 +71,8 @@ export const DEFAULT_SWARM_POLICY: SwarmPolicy = {
   regularUnchokeSlots: 4,
   optimisticUnchokeSlots: 1,
   unchokeInterval: 10_000,
-  optimisticUnchokeInterval: 30_000
+  optimisticUnchokeInterval: 30_000,
+  superSeeding: false
 }
 
 /** A resolved content: its verified manifest and the provider lookup still feeding peers. */
@@ -154,7 +158,9 @@ export class CodioPeer {
         sessions: swarmSessions()
       }
     })
-    host = new SwarmHost(store, node.services.sessions, { ...DEFAULT_SWARM_POLICY, ...init.swarm }, init.log)
+    // an origin super-seeds (BEP 16) unless told otherwise: it is the initial seed of all it holds
+    const swarm = { ...DEFAULT_SWARM_POLICY, ...init.swarm, superSeeding: init.swarm?.superSeeding ?? init.role === 'origin' }
+    host = new SwarmHost(store, node.services.sessions, swarm, init.log)
     return new CodioPeer(init, node, store, metrics, host)
   }
 

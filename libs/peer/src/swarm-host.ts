@@ -4,7 +4,7 @@ import { Choker, type ChokeDecision, type ChokerPeer } from '@codio/choker'
 import type { SessionHost, SwarmSession, SwarmSessions } from '@codio/exchange'
 import { RefusalCode } from '@codio/proto'
 import type { BlockStore } from '@codio/store'
-import { Bitfield, type Download } from '@codio/swarm'
+import { Bitfield, SuperSeeder, type Download } from '@codio/swarm'
 import type { Logger } from '@codio/telemetry'
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
@@ -23,6 +23,11 @@ export interface SwarmPolicy {
   unchokeInterval: number
   /** ms */
   optimisticUnchokeInterval: number
+  /**
+   * Super-seed (BEP 16) the contents held whole and not being fetched: peers see chunks
+   * revealed a few at a time, the least spread first, so each leaves this node about once.
+   */
+  superSeeding: boolean
 }
 
 /** A content this node takes part in the swarm of. */
@@ -32,6 +37,8 @@ interface ContentSwarm {
   have: Bitfield
   sessions: Set<SwarmSession>
   download?: Download
+  /** set while the content is super-seeded (held whole, policy on) */
+  seeder?: SuperSeeder<SwarmSession>
 }
 
 /**
@@ -51,6 +58,8 @@ export class SwarmHost implements SessionHost {
   private readonly firstSeen = new Map<string, number>()
   /** open sessions per peer ID, for admission on every chunk request */
   private readonly sessionCount = new Map<string, number>()
+  /** open sessions on super-seeded contents per peer ID: never choked */
+  private readonly seedSessionCount = new Map<string, number>()
 
   constructor (private readonly store: BlockStore, private readonly sessions: SwarmSessions, readonly policy: SwarmPolicy, private readonly log: Logger) {
     this.upload = new TokenBucket({ rate: policy.maxUploadRate > 0 ? policy.maxUploadRate : Infinity })
@@ -80,22 +89,26 @@ export class SwarmHost implements SessionHost {
    * those taking part in a swarm with us (holding a session). Manifests are always served (a
    * new edge must resolve content at once), and so are requests from peers without a session —
    * an edge's byte-range fetch is not a swarm download and must not wait for an unchoke.
+   * Peers of a super-seeded content are never choked: the seed's reveals, not upload slots,
+   * decide what each gets, and every peer should start with chunks to trade.
    */
   admit (peer: PeerId, cid: CID): RefusalCode | undefined {
     if (!this.policy.choking || cid.code !== RAW_CODEC) return undefined
     const key = peer.toString()
-    if (this.choker.isUnchoked(key) || (this.sessionCount.get(key) ?? 0) === 0) return undefined
+    if (this.choker.isUnchoked(key) || (this.sessionCount.get(key) ?? 0) === 0 || (this.seedSessionCount.get(key) ?? 0) > 0) return undefined
     return RefusalCode.CHOKED
   }
 
   async bitfield (contentId: CID): Promise<Uint8Array | undefined> {
-    const known = this.contents.get(contentId.toString())
-    if (known != null) return known.have.toBytes()
-    if (!(await this.store.hasContent(contentId))) return undefined
-    const bytes = await this.store.get(contentId)
-    if (bytes == null) return undefined
-    const swarm = this.swarmOf(contentId, Bitfield.full(decodeManifest(bytes).chunks.length))
-    return swarm.have.toBytes()
+    let swarm = this.contents.get(contentId.toString())
+    if (swarm == null) {
+      if (!(await this.store.hasContent(contentId))) return undefined
+      const bytes = await this.store.get(contentId)
+      if (bytes == null) return undefined
+      swarm = this.swarmOf(contentId, Bitfield.full(decodeManifest(bytes).chunks.length))
+    }
+    // a super-seed starts every peer with nothing and reveals chunks as `have`s
+    return swarm.seeder != null ? new Bitfield(swarm.have.size).toBytes() : swarm.have.toBytes()
   }
 
   onInboundSession (session: SwarmSession): void {
@@ -118,6 +131,7 @@ export class SwarmHost implements SessionHost {
     for (let i = 0; i < chunks.length; i++) if (await this.store.has(chunks[i])) have.set(i)
     const swarm = this.swarmOf(contentId, have)
     swarm.download = download
+    swarm.seeder = undefined
     for (const s of swarm.sessions) this.addToDownload(swarm, s)
     download.done.then(() => this.detach(contentId), () => this.detach(contentId))
   }
@@ -132,7 +146,8 @@ export class SwarmHost implements SessionHost {
   /**
    * Open a session with `peer` about `contentId` and add it to the content's download with its
    * bitfield. A peer that does not speak the session protocol is added as holding everything
-   * (a provider record says it does); one that holds nothing of it is skipped.
+   * (a provider record says it does); one that holds nothing of it is skipped, and so is one
+   * whose session fails otherwise (the next provider lookup tries it again).
    */
   async connect (peer: PeerId, contentId: CID): Promise<void> {
     const swarm = this.contents.get(contentId.toString())
@@ -150,8 +165,9 @@ export class SwarmHost implements SessionHost {
         dl.addPeer(peer, 'all')
         return
       }
+      // a timeout or a dropped connection: what it holds is unknown, so it is not asked until
+      // the next provider lookup brings it back and a session opens
       this.log.debug({ peer: peer.toString(), err: err.message }, 'session failed')
-      dl.addPeer(peer, 'all')
     }
   }
 
@@ -185,8 +201,14 @@ export class SwarmHost implements SessionHost {
 
   /** Choke state of every peer we hold a session with, for statistics. */
   peerStates (): Map<string, { choked: boolean, interested: boolean }> {
+    return this.sessionStates(true)
+  }
+
+  /** Choke state per peer over the sessions of every content, or of those not super-seeded. */
+  private sessionStates (withSeeded: boolean): Map<string, { choked: boolean, interested: boolean }> {
     const out = new Map<string, { choked: boolean, interested: boolean }>()
     for (const c of this.contents.values()) {
+      if (!withSeeded && c.seeder != null) continue
       for (const s of c.sessions) {
         const key = s.peer.toString()
         const prev = out.get(key)
@@ -201,6 +223,7 @@ export class SwarmHost implements SessionHost {
     let swarm = this.contents.get(key)
     if (swarm == null) {
       swarm = { contentId, have, sessions: new Set() }
+      if (this.policy.superSeeding && have.isFull() && have.size > 0) swarm.seeder = new SuperSeeder(have.size)
       this.contents.set(key, swarm)
     } else if (have.count() > swarm.have.count()) {
       swarm.have = have
@@ -212,24 +235,44 @@ export class SwarmHost implements SessionHost {
     swarm.sessions.add(session)
     const key = session.peer.toString()
     this.sessionCount.set(key, (this.sessionCount.get(key) ?? 0) + 1)
+    const seeded = swarm.seeder != null
+    if (seeded) this.seedSessionCount.set(key, (this.seedSessionCount.get(key) ?? 0) + 1)
     if (!this.firstSeen.has(key)) this.firstSeen.set(key, Date.now())
+    swarm.seeder?.addPeer(session, Bitfield.fromBytes(swarm.have.size, session.remoteBitfield))
     session.listen({
-      onHave: indexes => { for (const i of indexes) swarm.download?.have(session.peer, i) },
+      onHave: indexes => {
+        for (const i of indexes) {
+          swarm.download?.have(session.peer, i)
+          if (swarm.seeder != null) this.reveal(swarm.seeder.have(session, i))
+        }
+      },
       onChoke: choked => swarm.download?.setChoked(session.peer, choked),
       onInterest: () => this.rechoke(),
       onClose: () => {
         if (!swarm.sessions.delete(session)) return
-        const left = (this.sessionCount.get(key) ?? 1) - 1
-        if (left > 0) this.sessionCount.set(key, left)
-        else this.sessionCount.delete(key)
+        if (swarm.seeder != null) this.reveal(swarm.seeder.removePeer(session))
+        decrement(this.sessionCount, key)
+        if (seeded) decrement(this.seedSessionCount, key)
         swarm.download?.removePeer(session.peer)
         this.rechoke()
       }
     })
     // a choked peer hears so at once; an unchoked one when the choker says
-    if (!this.policy.choking) session.setChoking(false)
-    else if (this.choker.isUnchoked(key)) session.setChoking(false)
+    if (!this.policy.choking || seeded || this.choker.isUnchoked(key)) this.setChoking(swarm, session, false)
     if (session.remoteInterested) this.rechoke()
+  }
+
+  /** Choke or unchoke a session peer; a super-seed reveals chunks to it once unchoked. */
+  private setChoking (swarm: ContentSwarm, session: SwarmSession, choke: boolean): void {
+    session.setChoking(choke)
+    if (swarm.seeder == null) return
+    if (choke) swarm.seeder.choke(session)
+    else this.reveal(new Map([[session, swarm.seeder.unchoke(session)]]))
+  }
+
+  /** Send a super-seed's reveals (BEP 16) as `have`s. */
+  private reveal (reveals: Map<SwarmSession, number[]>): void {
+    for (const [session, indexes] of reveals) if (indexes.length > 0 && !session.isClosed) session.sendHave(indexes)
   }
 
   private addToDownload (swarm: ContentSwarm, session: SwarmSession): void {
@@ -241,7 +284,8 @@ export class SwarmHost implements SessionHost {
   }
 
   private chokerInput (): { peers: ChokerPeer[], seeding: boolean } {
-    const states = this.peerStates()
+    // super-seeded contents keep every peer unchoked; the choker shares the other slots
+    const states = this.sessionStates(false)
     const peers: ChokerPeer[] = [...states].map(([id, s]) => ({
       id,
       interested: s.interested,
@@ -266,7 +310,14 @@ export class SwarmHost implements SessionHost {
 
   private applyChokes (d: ChokeDecision): void {
     for (const c of this.contents.values()) {
-      for (const s of c.sessions) s.setChoking(!d.unchoked.has(s.peer.toString()))
+      if (c.seeder != null) continue
+      for (const s of c.sessions) this.setChoking(c, s, !d.unchoked.has(s.peer.toString()))
     }
   }
+}
+
+function decrement (counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1
+  if (left > 0) counts.set(key, left)
+  else counts.delete(key)
 }

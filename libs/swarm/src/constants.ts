@@ -22,3 +22,10 @@ export const ADAPTIVE_MAX_DEPTH = 16
 
 /** A peer that refused with CHOKED and has no session to unchoke us is asked again after this (ms). */
 export const CHOKED_RETRY_MS = 2000
+
+/**
+ * How long a chunk no known peer holds waits for a peer still downloading (one that sent a
+ * partial bitfield, or a super-seed revealing chunks) to announce it before the download fails
+ * with ChunkUnavailableError (ms).
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000

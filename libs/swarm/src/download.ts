@@ -1,6 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT, ADAPTIVE_QUEUE_TIME_MS, ADAPTIVE_MIN_DEPTH, ADAPTIVE_MAX_DEPTH, CHOKED_RETRY_MS } from './constants.js'
+import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT, ADAPTIVE_QUEUE_TIME_MS, ADAPTIVE_MIN_DEPTH, ADAPTIVE_MAX_DEPTH, CHOKED_RETRY_MS, DEFAULT_STALL_TIMEOUT_MS } from './constants.js'
 import { ChunkUnavailableError, DownloadAbortedError } from './errors.js'
 import type { Bitfield } from './bitfield.js'
 import { PiecePicker, type PickStrategy } from './picker.js'
@@ -68,6 +68,12 @@ export interface DownloadInit {
   /** Content length in bytes, for `bytesTotal` (default: chunks × chunkSize). */
   size?: number
   maxInFlight?: number
+  /**
+   * How long a wanted chunk that no known peer holds waits, after the last sign of progress
+   * (a `have`, a new peer, a chunk stored), for a peer still downloading to announce it before
+   * the download fails (ms). Default {@link DEFAULT_STALL_TIMEOUT_MS}.
+   */
+  stallTimeoutMs?: number
   maxPeerFailures?: number
   maxBadChunks?: number
   signal?: AbortSignal
@@ -153,6 +159,8 @@ export class Download {
   private readonly excluded: Array<Set<string> | undefined>
   /** peers never asked again in this download */
   private readonly banned = new Set<string>()
+  /** peers that left; added again when they are found again */
+  private readonly gone = new Set<string>()
   private readonly waiters = new Map<number, Array<{ resolve: () => void, reject: (err: Error) => void }>>()
   private readonly peers = new Map<string, PeerState>()
   /** Who is being asked for each in-flight block; more than one only in endgame. */
@@ -163,6 +171,9 @@ export class Download {
   /** Moving average of a successful chunk fetch (ms), for telling a late request. */
   private fetchMs = 0
   private endgameTimer: NodeJS.Timeout | undefined
+  private stallTimer: NodeJS.Timeout | undefined
+  /** last `have`, new peer or stored chunk (performance.now() ms), for the stall timeout */
+  private lastProgress = performance.now()
   private readonly perPeer: number | 'adaptive'
   private readonly maxInFlight: number
   private readonly picker: PiecePicker
@@ -227,9 +238,19 @@ export class Download {
    */
   addPeer (peer: PeerId, has: Bitfield | 'all' = 'all'): void {
     const key = peer.toString()
-    if (this.peers.has(key) || this.failure != null) return
-    this.peers.set(key, { id: peer, inFlight: 0, failuresInARow: 0, badChunks: 0, chunks: 0, choked: false, rate: 0, bytes: 0 })
+    if (this.failure != null) return
+    const known = this.peers.get(key)
+    if (known != null) {
+      // a peer that left (session closed, connection lost) may come back; a banned one may not
+      if (!this.gone.has(key) || this.banned.has(key)) return
+      this.gone.delete(key)
+      known.failuresInARow = 0
+      known.choked = false
+    } else {
+      this.peers.set(key, { id: peer, inFlight: 0, failuresInARow: 0, badChunks: 0, chunks: 0, choked: false, rate: 0, bytes: 0 })
+    }
     this.picker.addPeer(key, has)
+    this.lastProgress = performance.now()
     this.schedule()
   }
 
@@ -238,6 +259,7 @@ export class Download {
     const key = peer.toString()
     if (!this.peers.has(key) || index < 0 || index >= this.dataCount) return
     this.picker.have(key, index)
+    this.lastProgress = performance.now()
     this.schedule()
   }
 
@@ -252,14 +274,14 @@ export class Download {
 
   /**
    * `peer` is gone (disconnected, session closed): its requests in flight are cancelled at once
-   * and go to other peers.
+   * and go to other peers. It is asked again if {@link addPeer} brings it back.
    */
   removePeer (peer: PeerId): void {
     const key = peer.toString()
     const p = this.peers.get(key)
     if (p == null) return
     clearTimeout(p.chokedTimer)
-    this.banned.add(key)
+    this.gone.add(key)
     this.picker.removePeer(key)
     for (const asked of this.requesters.values()) asked.get(key)?.cancel.abort(new Error(`peer ${key} is gone`))
     this.schedule()
@@ -306,7 +328,7 @@ export class Download {
       chunksTotal: this.last - this.first + 1,
       chunksDone: this.last - this.first + 1 - this.remaining,
       bytesDone: this.bytesDone,
-      peers: this.peers.size,
+      peers: this.peers.size - this.gone.size,
       chunksByPeer,
       chunksRebuilt: this.chunksRebuilt,
       parityFetched: this.parityFetched
@@ -318,6 +340,7 @@ export class Download {
     if (this.failure != null || this.remaining === 0) return
     this.failure = err
     clearTimeout(this.endgameTimer)
+    clearTimeout(this.stallTimer)
     for (const p of this.peers.values()) clearTimeout(p.chokedTimer)
     this.abort.abort(err)
     for (const list of this.waiters.values()) for (const w of list) w.reject(err)
@@ -355,6 +378,7 @@ export class Download {
   private markDone (index: number, bytes: number): void {
     if (this.state[index] === BlockState.Done) return
     this.state[index] = BlockState.Done
+    this.lastProgress = performance.now()
     this.repairBlocks.delete(index)
     if (index < this.dataCount) this.picker.weHave(index)
     if (!this.counted(index)) return
@@ -370,12 +394,13 @@ export class Download {
   private settleIfDone (): void {
     if (this.remaining !== 0 || this.failure != null) return
     clearTimeout(this.endgameTimer)
+    clearTimeout(this.stallTimer)
     for (const p of this.peers.values()) clearTimeout(p.chokedTimer)
     this.resolveFinished()
   }
 
   private mayAsk (index: number, peer: string): boolean {
-    return !this.banned.has(peer) && this.excluded[index]?.has(peer) !== true
+    return !this.banned.has(peer) && !this.gone.has(peer) && this.excluded[index]?.has(peer) !== true
   }
 
   /**
@@ -410,7 +435,7 @@ export class Download {
       progressed = false
       // least-loaded peer first spreads requests across every provider
       const candidates = [...this.peers.values()]
-        .filter(p => !p.choked && p.inFlight < this.depth(p) && !this.banned.has(p.id.toString()))
+        .filter(p => !p.choked && p.inFlight < this.depth(p) && !this.banned.has(p.id.toString()) && !this.gone.has(p.id.toString()))
         .sort((a, b) => a.inFlight - b.inFlight || Math.random() - 0.5)
       for (const peer of candidates) {
         if (this.inFlight >= this.maxInFlight) break
@@ -542,7 +567,7 @@ export class Download {
     let nextCheck = Infinity
     for (const peer of this.peers.values()) {
       const key = peer.id.toString()
-      if (this.banned.has(key) || peer.choked) continue
+      if (this.banned.has(key) || this.gone.has(key) || peer.choked) continue
       while (peer.inFlight < this.depth(peer)) {
         let best: number | undefined
         let oldest = Infinity
@@ -585,11 +610,32 @@ export class Download {
         const r = this.repairs.get(this.init.fec.groupOf(i))
         if (r != null && !r.done && r.members.some(b => this.state[b] === BlockState.Missing && this.askable(b))) continue
       }
+      if (this.awaitAnnouncement(i)) return
       const tried = this.excluded[i]?.size ?? 0
       const fec = this.init.fec == null ? '' : '; its FEC group has too few shards left to rebuild it'
-      this.fail(new ChunkUnavailableError(`no reachable peer has chunk ${i} (${this.blocks[i]}); tried ${tried} of ${this.peers.size} peers${fec}`))
+      this.fail(new ChunkUnavailableError(`no reachable peer has chunk ${i} (${this.blocks[i]}); tried ${tried} of ${this.peers.size} peers (${this.gone.size} gone)${fec}`))
       return
     }
+  }
+
+  /**
+   * Whether stranded chunk `index` may still be announced by a peer that is downloading too (a
+   * partial bitfield): then wait, up to the stall timeout after the last progress, and look again.
+   */
+  private awaitAnnouncement (index: number): boolean {
+    let partial = false
+    for (const key of this.peers.keys()) if (this.mayAsk(index, key) && this.picker.isPartial(key)) partial = true
+    if (!partial) return false
+    const left = (this.init.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS) - (performance.now() - this.lastProgress)
+    if (left <= 0) return false
+    if (this.stallTimer == null) {
+      this.stallTimer = setTimeout(() => {
+        this.stallTimer = undefined
+        this.schedule()
+      }, Math.ceil(left))
+      this.stallTimer.unref()
+    }
+    return true
   }
 
   private request (peer: PeerState, index: number): void {

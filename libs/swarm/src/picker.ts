@@ -156,6 +156,11 @@ export class PiecePicker {
     this.bump(index, 1)
   }
 
+  /** Whether `peer` is known and may still gain pieces (it sent a partial bitfield). */
+  isPartial (peer: string): boolean {
+    return this.peers.get(peer) instanceof Bitfield
+  }
+
   /** How many known peers have piece `index` (seeders included). @throws RangeError */
   availability (index: number): number {
     this.check(index)

@@ -1,0 +1,189 @@
+import { Bitfield } from './bitfield.js'
+
+/** Chunks revealed to one peer and not yet announced back by it, at most. */
+export const DEFAULT_SUPER_SEED_REVEALS = 6
+
+/** Copies of a chunk in the swarm below which a super-seed still reveals it. */
+export const DEFAULT_SUPER_SEED_COPIES = 1
+
+export interface SuperSeederInit {
+  /** Chunks revealed to an unchoked peer and not yet held by it, at most. Default 6. */
+  revealsPerPeer?: number
+  /**
+   * Copies of a chunk in the swarm (peers holding it plus reveals not yet fetched) below which
+   * the seed still reveals it. Default 1: each chunk leaves the seed once, and again only if
+   * every peer holding it left. Higher values trade seed upload for a faster start.
+   */
+  maxCopies?: number
+  /** Source of randomness in [0, 1) for tie-breaking (tests pass a seeded one). */
+  random?: () => number
+}
+
+interface SeedPeer<K> {
+  key: K
+  /** What the peer holds (its handshake bitfield and every `have` since). */
+  has: Bitfield
+  /** Every chunk we told this peer we hold (a `have` cannot be taken back). */
+  revealed: Set<number>
+  /** Revealed chunks not yet passed on (held by the peer and by another): its quota in use. */
+  outstanding: Set<number>
+  unchoked: boolean
+}
+
+/**
+ * Super-seeding (BEP 16) for a node that holds a whole content and wants each chunk to leave
+ * it as few times as possible: it hands a peer an empty bitfield and then reveals chunks one
+ * `have` at a time, always the chunks least present in the swarm — counting the peers that
+ * announced them and the reveals not yet fetched — so different peers get different chunks.
+ *
+ * As in BEP 16, a reveal stays charged to the peer until the chunk has been seen at another
+ * peer too (the peer passed it on, or someone else got it), so the seed uploads only as fast
+ * as the swarm spreads what it already sent, and the peers finish among themselves. Unlike
+ * BEP 16's single piece, each unchoked peer keeps up to `revealsPerPeer` chunks charged, so a
+ * request queue of that depth stays full. With one peer alone a chunk needs no second holder.
+ * Choked peers get no reveals. A chunk already in `maxCopies` places (held or revealed) is
+ * not revealed again: the peers spread it, and the seed's upload stays near one copy of the
+ * content. Keys are whatever identifies a peer's session.
+ */
+export class SuperSeeder<K> {
+  private readonly peers = new Map<K, SeedPeer<K>>()
+  /** per chunk: peers that announced holding it */
+  private readonly availability: Uint32Array
+  /** per chunk: peers it is revealed to that do not hold it yet */
+  private readonly assigned: Uint32Array
+  /** per chunk: peers it is charged to */
+  private readonly chargedTo = new Map<number, Set<SeedPeer<K>>>()
+  private readonly revealsPerPeer: number
+  private readonly maxCopies: number
+  private readonly random: () => number
+
+  /**
+   * @param size chunks in the content
+   * @throws RangeError when `size` or `revealsPerPeer` is not a positive integer
+   */
+  constructor (readonly size: number, init: SuperSeederInit = {}) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`content size must be a positive integer, got ${size}`)
+    this.revealsPerPeer = init.revealsPerPeer ?? DEFAULT_SUPER_SEED_REVEALS
+    if (!Number.isInteger(this.revealsPerPeer) || this.revealsPerPeer < 1) throw new RangeError(`revealsPerPeer must be a positive integer, got ${this.revealsPerPeer}`)
+    this.maxCopies = init.maxCopies ?? DEFAULT_SUPER_SEED_COPIES
+    if (!Number.isInteger(this.maxCopies) || this.maxCopies < 1) throw new RangeError(`maxCopies must be a positive integer, got ${this.maxCopies}`)
+    this.random = init.random ?? Math.random
+    this.availability = new Uint32Array(size)
+    this.assigned = new Uint32Array(size)
+  }
+
+  /** A peer joined with bitfield `has` (choked until {@link unchoke}). */
+  addPeer (key: K, has: Bitfield): void {
+    if (has.size !== this.size) throw new RangeError(`bitfield of ${has.size} chunks for a content of ${this.size}`)
+    this.removePeer(key)
+    const copy = Bitfield.fromBytes(this.size, has.toBytes())
+    for (let i = 0; i < this.size; i++) if (copy.has(i)) this.availability[i]++
+    this.peers.set(key, { key, has: copy, revealed: new Set(), outstanding: new Set(), unchoked: false })
+  }
+
+  /**
+   * The peer left: its chunks no longer count, its reveals go back to the pool.
+   *
+   * @returns chunks to reveal to other peers now (a peer alone needs no second holder)
+   */
+  removePeer (key: K): Map<K, number[]> {
+    const p = this.peers.get(key)
+    if (p == null) return new Map()
+    for (let i = 0; i < this.size; i++) if (p.has.has(i)) this.availability[i]--
+    for (const i of p.revealed) if (!p.has.has(i)) this.assigned[i]--
+    for (const i of p.outstanding) this.chargedTo.get(i)?.delete(p)
+    this.peers.delete(key)
+    const out = new Map<K, number[]>()
+    for (const q of this.peers.values()) {
+      for (const i of [...q.outstanding]) this.release(q, i)
+      const shown = this.fill(q)
+      if (shown.length > 0) out.set(q.key, shown)
+    }
+    return out
+  }
+
+  /**
+   * The peer announced chunk `index` (BEP 3 `have`).
+   *
+   * @returns chunks to reveal now, per peer (send them as `have`s)
+   */
+  have (key: K, index: number): Map<K, number[]> {
+    const out = new Map<K, number[]>()
+    const p = this.peers.get(key)
+    if (p == null || !Number.isInteger(index) || index < 0 || index >= this.size || p.has.has(index)) return out
+    p.has.set(index)
+    this.availability[index]++
+    if (p.revealed.has(index)) this.assigned[index]--
+    for (const q of [...(this.chargedTo.get(index) ?? [])]) {
+      if (this.release(q, index)) {
+        const shown = this.fill(q)
+        if (shown.length > 0) out.set(q.key, shown)
+      }
+    }
+    return out
+  }
+
+  /** @returns chunks to reveal to the peer, now unchoked */
+  unchoke (key: K): number[] {
+    const p = this.peers.get(key)
+    if (p == null) return []
+    p.unchoked = true
+    return this.fill(p)
+  }
+
+  /** The peer is choked: it gets no new reveals; those it has stay charged until passed on. */
+  choke (key: K): void {
+    const p = this.peers.get(key)
+    if (p != null) p.unchoked = false
+  }
+
+  /** Peers that announced chunk `index`. */
+  holders (index: number): number {
+    return this.availability[index] ?? 0
+  }
+
+  /** Uncharge chunk `i` from `q` when q holds it and so does another peer (or q is alone). */
+  private release (q: SeedPeer<K>, i: number): boolean {
+    if (!q.has.has(i) || this.availability[i] < Math.min(2, this.peers.size)) return false
+    q.outstanding.delete(i)
+    this.chargedTo.get(i)?.delete(q)
+    return true
+  }
+
+  private fill (p: SeedPeer<K>): number[] {
+    const out: number[] = []
+    while (p.unchoked && p.outstanding.size < this.revealsPerPeer) {
+      const next = this.pick(p)
+      if (next < 0) break
+      p.revealed.add(next)
+      p.outstanding.add(next)
+      this.assigned[next]++
+      let charged = this.chargedTo.get(next)
+      if (charged == null) this.chargedTo.set(next, charged = new Set())
+      charged.add(p)
+      out.push(next)
+    }
+    return out
+  }
+
+  /**
+   * The chunk the peer lacks and was not shown that is least present (held + assigned), if
+   * fewer than `maxCopies`; ties at random. -1 when there is none.
+   */
+  private pick (p: SeedPeer<K>): number {
+    let best = -1
+    let bestScore = Infinity
+    const start = Math.floor(this.random() * this.size)
+    for (let k = 0; k < this.size; k++) {
+      const i = (start + k) % this.size
+      if (p.has.has(i) || p.revealed.has(i)) continue
+      const score = this.availability[i] + this.assigned[i]
+      if (score < bestScore && score < this.maxCopies) {
+        best = i
+        bestScore = score
+        if (score === 0) break
+      }
+    }
+    return best
+  }
+}

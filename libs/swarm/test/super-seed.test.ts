@@ -1,0 +1,116 @@
+import { describe, expect, it } from '@jest/globals'
+import { Bitfield } from '../src/bitfield.js'
+import { SuperSeeder } from '../src/super-seed.js'
+
+/** mulberry32: a small seeded PRNG, uniform on [0, 1). */
+function seeded (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+describe('SuperSeeder (BEP 16)', () => {
+  it('reveals nothing to a choked peer and up to the quota once unchoked', () => {
+    const s = new SuperSeeder<string>(20, { revealsPerPeer: 3, random: seeded(1) })
+    s.addPeer('a', new Bitfield(20))
+    expect(s.have('a', 5).size).toBe(0)
+    const shown = s.unchoke('a')
+    expect(shown).toHaveLength(3)
+    expect(shown).not.toContain(5)
+    s.addPeer('b', new Bitfield(20))
+    // a reveal stays charged until the chunk is seen at another peer too (BEP 16)
+    expect(s.have('a', shown[0]).size).toBe(0)
+    const more = s.have('b', shown[0]).get('a')!
+    expect(more).toHaveLength(1)
+    expect(shown).not.toContain(more[0])
+    s.choke('a')
+    expect(s.have('b', shown[1]).size).toBe(0)
+    expect(s.have('a', shown[1]).size).toBe(0)
+    expect(s.unchoke('a')).toHaveLength(1)
+  })
+
+  it('a peer alone needs no second holder', () => {
+    const s = new SuperSeeder<string>(8, { revealsPerPeer: 2, random: seeded(2) })
+    s.addPeer('a', new Bitfield(8))
+    const [x] = s.unchoke('a')
+    expect(s.have('a', x).get('a')).toHaveLength(1)
+  })
+
+  it('gives different peers different chunks, preferring the ones nobody holds', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const s = new SuperSeeder<string>(12, { revealsPerPeer: 2, random: seeded(seed) })
+      const held = new Bitfield(12)
+      for (const i of [0, 1, 2, 3, 4, 5]) held.set(i)
+      s.addPeer('seedless', held)
+      s.addPeer('a', new Bitfield(12))
+      s.addPeer('b', new Bitfield(12))
+      s.addPeer('c', new Bitfield(12))
+      const shown = [...s.unchoke('a'), ...s.unchoke('b'), ...s.unchoke('c')]
+      // six chunks nobody holds, six reveals: each goes out once, none of those a peer holds
+      expect(new Set(shown).size).toBe(6)
+      for (const i of shown) expect(i).toBeGreaterThanOrEqual(6)
+    }
+  })
+
+  it('a peer announcing a revealed chunk frees its slot; a departed peer returns its reveals', () => {
+    const s = new SuperSeeder<string>(4, { revealsPerPeer: 1, random: seeded(3) })
+    s.addPeer('a', new Bitfield(4))
+    s.addPeer('b', new Bitfield(4))
+    const [x] = s.unchoke('a')
+    const [y] = s.unchoke('b')
+    expect(y).not.toBe(x)
+    // b alone after a leaves: what it holds needs no second holder
+    expect(s.have('b', y).size).toBe(0)
+    const next = s.removePeer('a').get('b')!
+    expect(next).toHaveLength(1)
+    expect([x, y]).not.toContain(next[0])
+    expect(s.holders(x)).toBe(0)
+    expect(s.holders(y)).toBe(1)
+  })
+
+  it('rejects bad sizes and bitfields', () => {
+    expect(() => new SuperSeeder(0)).toThrow(RangeError)
+    expect(() => new SuperSeeder(4, { revealsPerPeer: 0 })).toThrow(RangeError)
+    expect(() => new SuperSeeder(4, { maxCopies: 0 })).toThrow(RangeError)
+    expect(() => new SuperSeeder(4).addPeer('a', new Bitfield(5))).toThrow(RangeError)
+  })
+
+  it('simulated swarm: the seed uploads about one copy before peers finish among themselves', () => {
+    // rounds: the seed serves one revealed chunk to each of 4 unchoked peers; every peer then
+    // gets one chunk it lacks from another peer that holds it (BEP 3 exchange). Without the
+    // BEP 16 charge and the copy limit the seed would serve 4 chunks every round, about
+    // 2·size here.
+    const size = 128
+    const peers = Array.from({ length: 16 }, (_, i) => `p${i}`)
+    const s = new SuperSeeder<string>(size, { revealsPerPeer: 4, random: seeded(7) })
+    const has = new Map(peers.map(p => [p, new Bitfield(size)]))
+    const shown = new Map(peers.map(p => [p, new Set<number>()]))
+    for (const p of peers) s.addPeer(p, new Bitfield(size))
+    for (const p of peers.slice(0, 4)) for (const i of s.unchoke(p)) shown.get(p)!.add(i)
+    let seedUploads = 0
+    const rand = seeded(11)
+    const give = (p: string, i: number): void => {
+      has.get(p)!.set(i)
+      for (const [q, js] of s.have(p, i)) for (const j of js) shown.get(q)!.add(j)
+    }
+    for (let round = 0; round < 10_000 && peers.some(p => !has.get(p)!.isFull()); round++) {
+      for (const p of peers.slice(0, 4)) {
+        const want = [...shown.get(p)!].find(i => !has.get(p)!.has(i))
+        if (want != null) { give(p, want); seedUploads++ }
+      }
+      for (const p of peers) {
+        const mine = has.get(p)!
+        const wants = Array.from({ length: size }, (_, i) => i).filter(i => !mine.has(i) && peers.some(q => q !== p && has.get(q)!.has(i)))
+        if (wants.length > 0) give(p, wants[Math.floor(rand() * wants.length)])
+      }
+    }
+    expect(peers.every(p => has.get(p)!.isFull())).toBe(true)
+    expect(seedUploads).toBeGreaterThanOrEqual(size)
+    expect(seedUploads).toBeLessThanOrEqual(size * 1.3)
+  })
+})
