@@ -12,6 +12,10 @@ export interface PeerMetrics {
   fecGroupsRepaired: Counter
   connectedPeers: Gauge
   contents: Gauge
+  dhtRoutingTablePeers: Gauge
+  dhtProviding: Gauge
+  dhtProviderRecords: Gauge
+  dhtPendingQueries: Gauge
 }
 
 export function createPeerMetrics (role: string, registry: Registry): PeerMetrics {
@@ -26,6 +30,10 @@ export function createPeerMetrics (role: string, registry: Registry): PeerMetric
     parityChunksReceived: new Counter({ name: `${p}_parity_chunks_received_total`, help: 'Verified FEC parity chunks fetched from peers to rebuild data chunks', registers: [registry] }),
     fecGroupsRepaired: new Counter({ name: `${p}_fec_groups_repaired_total`, help: 'FEC groups whose missing data chunks were rebuilt', registers: [registry] }),
     connectedPeers: new Gauge({ name: `${p}_connected_peers`, help: 'Open libp2p connections', registers: [registry] }),
-    contents: new Gauge({ name: `${p}_contents`, help: 'Contents held completely and provided', registers: [registry] })
+    contents: new Gauge({ name: `${p}_contents`, help: 'Contents held completely and provided', registers: [registry] }),
+    dhtRoutingTablePeers: new Gauge({ name: `${p}_dht_routing_table_peers`, help: 'Peers in the Kademlia routing table', registers: [registry] }),
+    dhtProviding: new Gauge({ name: `${p}_dht_providing`, help: 'Content IDs this node announces (provider records it republishes)', registers: [registry] }),
+    dhtProviderRecords: new Gauge({ name: `${p}_dht_provider_records`, help: 'Provider records held in this node\'s DHT store (for others and itself)', registers: [registry] }),
+    dhtPendingQueries: new Gauge({ name: `${p}_dht_pending_queries`, help: 'DHT queries in flight', registers: [registry] })
   }
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { decodeManifest, verifyManifest, type Manifest } from '@codio/content'
 import { chunkExchange, swarmSessions, type ChunkExchange, type SwarmSessions } from '@codio/exchange'
 import { createP2PNode, loadOrCreatePeerKey, type P2PNode } from '@codio/p2p'
+import { DhtManager } from '@codio/dht'
 import { fecPlan } from '@codio/fec'
 import { BlockStore } from '@codio/store'
 import { Download, type PickStrategy } from '@codio/swarm'
@@ -107,9 +108,13 @@ export class CodioPeer {
   private gossip?: GossipPublisher
   private readonly trackerLookups: Counter
 
+  /** The DHT manager: provider records, lookups, routing-table refresh (libs/dht). */
+  readonly dht: DhtManager
+
   private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore, metrics: PeerMetrics, swarm: SwarmHost) {
     this.metrics = metrics
     this.swarm = swarm
+    this.dht = new DhtManager(node)
     this.trackerLookups = new Counter({ name: `codio_${init.role}_tracker_lookups_total`, help: 'Provider lookups asked of the tracker, by outcome (peers, empty, unavailable)', labelNames: ['result'], registers: [init.registry] })
     const url = init.tracker?.url
     if (url != null && url !== '') {
@@ -183,6 +188,7 @@ export class CodioPeer {
 
   async start (): Promise<void> {
     await this.node.start()
+    this.dht.start()
     this.swarm.start()
     this.metricsTimer = setInterval(() => this.updateGauges(), 5000)
     this.metricsTimer.unref()
@@ -227,12 +233,18 @@ export class CodioPeer {
     clearInterval(this.announceTimer)
     for (const { dl } of this.downloads.values()) dl.fail(new Error('peer stopping'))
     this.swarm.stop()
+    this.dht.stop()
     await this.gossip?.stop()
     await this.node.stop()
   }
 
   private updateGauges (): void {
     this.metrics.connectedPeers.set(this.node.getConnections().length)
+    const dht = this.dht.stats()
+    this.metrics.dhtRoutingTablePeers.set(dht.routingTableSize)
+    this.metrics.dhtProviding.set(dht.providing)
+    if (dht.providerRecords >= 0) this.metrics.dhtProviderRecords.set(dht.providerRecords)
+    this.metrics.dhtPendingQueries.set(dht.pendingQueries)
   }
 
   /**
@@ -271,9 +283,13 @@ export class CodioPeer {
       return
     }
     try {
-      await this.node.contentRouting.provide(contentId, { signal: AbortSignal.timeout(60_000) })
+      const { holders } = await this.dht.provide(contentId)
+      if (holders === 0) {
+        this.unannounced.set(contentId.toString(), contentId)
+        return
+      }
       this.unannounced.delete(contentId.toString())
-      this.init.log.info({ contentId: contentId.toString() }, 'provided')
+      this.init.log.info({ contentId: contentId.toString(), holders }, 'provided')
     } catch (err: any) {
       this.unannounced.set(contentId.toString(), contentId)
       this.init.log.warn({ contentId: contentId.toString(), err: err.message }, 'provide failed, will retry')
@@ -333,7 +349,7 @@ export class CodioPeer {
       await verifyManifest(manifest, this.init.trustedKeys)
       return { contentId, manifest, local: await this.store.hasContent(contentId) }
     }
-    const search = new ProviderSearch(this.node, contentId, this.init.lookupTimeoutMs ?? 10_000, signal, this.providerSource)
+    const search = new ProviderSearch(this.node, this.dht, contentId, this.init.lookupTimeoutMs ?? 10_000, signal, this.providerSource)
     const bytes = await this.fetchManifest(contentId, search, signal)
     const manifest = decodeManifest(bytes)
     await verifyManifest(manifest, this.init.trustedKeys)
@@ -459,7 +475,7 @@ export class CodioPeer {
         this.init.log.info({ contentId: key, group, chunks }, 'rebuilt chunks from FEC parity')
       }
     })
-    const search = resolved.search ?? new ProviderSearch(this.node, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000, undefined, this.providerSource)
+    const search = resolved.search ?? new ProviderSearch(this.node, this.dht, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000, undefined, this.providerSource)
     if (whole) {
       // a whole download joins the content's swarm: sessions with every provider (bitfields,
       // have, chokes), and a provider record so that peers fetching it at the same time find
@@ -508,7 +524,7 @@ export class CodioPeer {
       await new Promise(resolve => setTimeout(resolve, wait).unref())
       wait = Math.min(wait * 2, 10 * REDISCOVER_MS)
       if (finished) return
-      const search = new ProviderSearch(this.node, contentId, REDISCOVER_MS, undefined, this.providerSource)
+      const search = new ProviderSearch(this.node, this.dht, contentId, REDISCOVER_MS, undefined, this.providerSource)
       for await (const p of search.providers()) {
         if (finished) break
         void this.swarm.connect(p, contentId)

@@ -2,6 +2,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import type { P2PNode } from '@codio/p2p'
+import type { DhtManager } from '@codio/dht'
 
 /**
  * A faster source of providers than the DHT (the tracker): peers with their multiaddrs, or
@@ -27,7 +28,7 @@ export class ProviderSearch {
   /** Where the providers came from: `'tracker'`, `'dht'`, or undefined while still looking. */
   source?: 'tracker' | 'dht'
 
-  constructor (private readonly node: P2PNode<any>, readonly cid: CID, timeoutMs: number, signal?: AbortSignal, private readonly tracker?: ProviderSource) {
+  constructor (private readonly node: P2PNode<any>, private readonly dht: Pick<DhtManager, 'findProviders'>, readonly cid: CID, timeoutMs: number, signal?: AbortSignal, private readonly tracker?: ProviderSource) {
     const signals = [this.controller.signal, AbortSignal.timeout(timeoutMs)]
     if (signal != null) signals.push(signal)
     void this.run(AbortSignal.any(signals))
@@ -52,7 +53,7 @@ export class ProviderSearch {
       }
       if (this.found.length > 0) return
       this.source = 'dht'
-      for await (const info of this.node.contentRouting.findProviders(this.cid, { signal })) {
+      for await (const info of this.dht.findProviders(this.cid, { signal })) {
         const key = info.id.toString()
         if (seen.has(key)) continue
         seen.add(key)

@@ -459,6 +459,10 @@ export class Download {
     if (this.peers.size > 0) {
       for (let i = this.first; i <= this.last; i++) {
         if (this.state[i] !== BlockState.Missing || this.askable(i)) continue
+        if (this.mayBeAnnounced(i)) {
+          this.armStallTimer()
+          continue
+        }
         const group = fec.groupOf(i)
         if (!this.repairs.has(group)) this.startRepair(group)
       }
@@ -470,7 +474,7 @@ export class Download {
       for (const b of r.members) {
         const s = this.state[b]
         if (s === BlockState.Done) done++
-        if (s === BlockState.Done || s === BlockState.InFlight || (s === BlockState.Missing && this.askable(b))) potential++
+        if (s === BlockState.Done || s === BlockState.InFlight || (s === BlockState.Missing && (this.askable(b) || this.mayBeAnnounced(b)))) potential++
       }
       if (done >= r.dataCount) {
         void this.rebuild(r)
@@ -619,23 +623,36 @@ export class Download {
   }
 
   /**
+   * Whether a peer that may be asked for chunk `index` is still downloading (a partial
+   * bitfield, or a super-seed revealing) and the stall timeout since the last progress has not
+   * run out: then the chunk is waited for, neither failed nor rebuilt from parity.
+   */
+  private mayBeAnnounced (index: number): boolean {
+    if (index >= this.dataCount) return false
+    if (performance.now() - this.lastProgress >= (this.init.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS)) return false
+    for (const key of this.peers.keys()) if (this.mayAsk(index, key) && this.picker.isPartial(key)) return true
+    return false
+  }
+
+  /**
    * Whether stranded chunk `index` may still be announced by a peer that is downloading too (a
    * partial bitfield): then wait, up to the stall timeout after the last progress, and look again.
    */
   private awaitAnnouncement (index: number): boolean {
-    let partial = false
-    for (const key of this.peers.keys()) if (this.mayAsk(index, key) && this.picker.isPartial(key)) partial = true
-    if (!partial) return false
-    const left = (this.init.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS) - (performance.now() - this.lastProgress)
-    if (left <= 0) return false
-    if (this.stallTimer == null) {
-      this.stallTimer = setTimeout(() => {
-        this.stallTimer = undefined
-        this.schedule()
-      }, Math.ceil(left))
-      this.stallTimer.unref()
-    }
+    if (!this.mayBeAnnounced(index)) return false
+    this.armStallTimer()
     return true
+  }
+
+  /** Look again once the stall timeout since the last progress runs out. */
+  private armStallTimer (): void {
+    if (this.stallTimer != null) return
+    const left = (this.init.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS) - (performance.now() - this.lastProgress)
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined
+      this.schedule()
+    }, Math.max(1, Math.ceil(left)))
+    this.stallTimer.unref()
   }
 
   private request (peer: PeerState, index: number): void {

@@ -1,13 +1,13 @@
 import { Bitfield } from './bitfield.js'
 
 /** Chunks revealed to one peer and not yet announced back by it, at most. */
-export const DEFAULT_SUPER_SEED_REVEALS = 6
+export const DEFAULT_SUPER_SEED_REVEALS = 16
 
 /** Copies of a chunk in the swarm below which a super-seed still reveals it. */
 export const DEFAULT_SUPER_SEED_COPIES = 1
 
 export interface SuperSeederInit {
-  /** Chunks revealed to an unchoked peer and not yet held by it, at most. Default 6. */
+  /** Chunks charged to one unchoked peer at a time (revealed, not yet passed on). Default 16. */
   revealsPerPeer?: number
   /**
    * Copies of a chunk in the swarm (peers holding it plus reveals not yet fetched) below which

@@ -137,6 +137,33 @@ describe('swarm download over real libp2p connections', () => {
     await expect(dl.done).rejects.toBeInstanceOf(ChunkUnavailableError)
   })
 
+  it('waits for a peer still downloading (partial bitfield) to announce a chunk, and fails after the stall timeout if none does', async () => {
+    const { Bitfield } = await import('../src/index.js')
+    // a seeder that shows only chunk 0 at first, like a super-seed (BEP 16), then the rest
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: leecher.services.exchange, sink: new MapStore(), stallTimeoutMs: 3000 })
+    const shown = new Bitfield(4)
+    shown.set(0)
+    dl.addPeer(seeders[0].peerId, shown)
+    dl.noMorePeers()
+    await dl.start()
+    await dl.chunk(0)
+    await new Promise(resolve => setTimeout(resolve, 500))
+    // no peer holds chunks 1–3 yet: the download waits instead of failing
+    expect(dl.progress().chunksDone).toBe(1)
+    for (const i of [1, 2, 3]) dl.have(seeders[0].peerId, i)
+    await dl.done
+
+    const stuck = new Download({ chunks: cids.slice(0, 2), fetcher: leecher.services.exchange, sink: new MapStore(), stallTimeoutMs: 1000 })
+    const one = new Bitfield(2)
+    one.set(0)
+    stuck.addPeer(seeders[0].peerId, one)
+    stuck.noMorePeers()
+    const t0 = Date.now()
+    await stuck.start()
+    await expect(stuck.done).rejects.toBeInstanceOf(ChunkUnavailableError)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
+  })
+
   it('completes from the remaining peers when one is stopped mid-download', async () => {
     const many = Array.from({ length: 200 }, () => randomBytes(32 * 1024))
     const manyCids = many.map(cidOf)

@@ -1,0 +1,80 @@
+/**
+ * Reads of kad-dht (v16) state that its public `KadDHT` interface does not type. The concrete
+ * class (`@libp2p/kad-dht/src/kad-dht.ts`) has public fields `providers: Providers` and
+ * `routingTable: RoutingTable`; `Providers` keeps its datastore and key prefix in private fields.
+ * Every read here is optional-chained: against another DHT implementation the helpers return
+ * `undefined` and the manager says so in its stats instead of crashing.
+ */
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { CID } from 'multiformats/cid'
+
+interface ProvidersStore {
+  getProviders?: (cid: CID, options?: AbortOptions) => Promise<PeerId[]>
+  addProvider?: (cid: CID, provider: PeerId, options?: AbortOptions) => Promise<void>
+  datastore?: { query: (q: { prefix?: string, keysOnly?: boolean }, options?: AbortOptions) => AsyncIterable<unknown> }
+  datastorePrefix?: string
+}
+
+interface RoutingTableInternals {
+  size?: number
+  kb?: { toIterable?: () => Iterable<{ peerId: PeerId }> }
+  closestPeers?: (kadId: Uint8Array, options?: { count?: number }) => PeerId[]
+}
+
+interface KadDhtInternals {
+  providers?: ProvidersStore
+  routingTable?: RoutingTableInternals
+}
+
+function internals (dht: KadDHT): KadDhtInternals {
+  return dht as unknown as KadDhtInternals
+}
+
+/** Routing-table size, or undefined when the DHT has no single routing table. */
+export function routingTableSize (dht: KadDHT): number | undefined {
+  const size = internals(dht).routingTable?.size
+  return typeof size === 'number' ? size : undefined
+}
+
+/** Peers in the routing table (excluding this node), or undefined when not readable. */
+export function routingTablePeers (dht: KadDHT): PeerId[] | undefined {
+  const kb = internals(dht).routingTable?.kb
+  if (kb?.toIterable == null) return undefined
+  return [...kb.toIterable()].map(p => p.peerId)
+}
+
+/** The `count` routing-table peers closest to a Kademlia ID: a query's starting peers. */
+export function routingTableClosest (dht: KadDHT, id: Uint8Array, count: number): PeerId[] | undefined {
+  const table = internals(dht).routingTable
+  if (table?.closestPeers == null) return undefined
+  return table.closestPeers(id, { count })
+}
+
+/** This node's local provider records for `cid` (its own and those others stored here). */
+export async function localProviders (dht: KadDHT, cid: CID, options?: AbortOptions): Promise<PeerId[] | undefined> {
+  const store = internals(dht).providers
+  if (store?.getProviders == null) return undefined
+  return store.getProviders(cid, options)
+}
+
+/** Writes this node's own provider record without a network query; false when impossible. */
+export async function addLocalProvider (dht: KadDHT, cid: CID, self: PeerId, options?: AbortOptions): Promise<boolean> {
+  const store = internals(dht).providers
+  if (store?.addProvider == null) return false
+  await store.addProvider.call(store, cid, self, options)
+  return true
+}
+
+/**
+ * Number of provider records in this node's store (one per CID × provider, its own included),
+ * or undefined when the store is not readable. Expired records of other peers stay until
+ * kad-dht's reprovider sweeps them (every `reprovide.interval`, 1 h by default).
+ */
+export async function countProviderRecords (dht: KadDHT, options?: AbortOptions): Promise<number | undefined> {
+  const store = internals(dht).providers
+  if (store?.datastore == null || typeof store.datastorePrefix !== 'string') return undefined
+  let n = 0
+  for await (const _ of store.datastore.query({ prefix: store.datastorePrefix }, options)) n++ // eslint-disable-line @typescript-eslint/no-unused-vars
+  return n
+}

@@ -1,0 +1,531 @@
+import { setMaxListeners } from 'node:events'
+import { isPeerId } from '@libp2p/interface'
+import { CID } from 'multiformats/cid'
+import { base58btc } from 'multiformats/bases/base58'
+import {
+  DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_REFRESH_INTERVAL_MS, MAX_QUERY_TIMEOUT_MS, MIN_REFRESH_INTERVAL_MS
+} from './constants.js'
+import {
+  DhtNotRunningError, DhtQueryTimeoutError, InvalidDhtOptionsError, PeerNotFoundError, type DhtOperation
+} from './errors.js'
+import {
+  addLocalProvider, countProviderRecords, localProviders, routingTableClosest, routingTablePeers, routingTableSize
+} from './internals.js'
+import { LookupTracer, type LookupTrace, type ProviderInfo } from './trace.js'
+import { kadId, sortByDistance } from './xor.js'
+import type { Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
+
+export interface DhtManagerInit {
+  /** Per-query time limit, ms; default 60_000, at most 60_000 (larger values throw InvalidDhtOptionsError). */
+  queryTimeoutMs?: number
+  /**
+   * How often the manager refreshes the routing table, ms: a lookup of this node's own ID (fills
+   * the buckets near us) and one of a random key (a random walk that reaches far buckets).
+   * Default 600_000 (10 min), at least 100.
+   */
+  refreshIntervalMs?: number
+}
+
+/**
+ * The parts of a libp2p node the manager uses: a `dht` service (kad-dht's `KadDHT`, typically a
+ * `SingleKadDHT` from `@codio/p2p`'s `createP2PNode`), the node's id, status and connections.
+ */
+export type DhtNode = Pick<Libp2p<{ dht: KadDHT }>, 'peerId' | 'services' | 'status' | 'getConnections' | 'logger'>
+
+export interface DhtQueryOptions {
+  /** Aborts the query; combined with the manager's `queryTimeoutMs`. */
+  signal?: AbortSignal
+  /** Receives every raw kad-dht query event (DIAL_PEER, SEND_QUERY, PEER_RESPONSE, PROVIDER, FINAL_PEER, …). */
+  onQueryEvent?: (event: QueryEvent) => void
+}
+
+export interface FindProvidersOptions extends DhtQueryOptions {
+  /** Stop after this many distinct providers (integer ≥ 1). Default: no limit (kad-dht stops at K). */
+  limit?: number
+}
+
+export interface ClosestPeersOptions extends DhtQueryOptions {
+  /** How many peers to return (integer ≥ 1). Default K (the DHT's `k`, 20 on Codio). */
+  count?: number
+}
+
+export interface DhtStats {
+  /** Routing-table peers this node is connected to (all connected peers if the table is not readable). */
+  peers: number
+  /** `dht.routingTable.size`; 0 when the DHT has no single routing table. */
+  routingTableSize: number
+  /** CIDs this node provides through the manager. */
+  providing: number
+  /**
+   * Provider records in this node's kad-dht store — those others asked us to keep plus our own —
+   * as last counted: in the background shortly after provide/stopProviding (at most once a second),
+   * at each refresh, and on {@link DhtManager.countProviderRecords}.
+   * -1 before the first count, or when the DHT implementation does not expose its store.
+   */
+  providerRecords: number
+  /** Queries running through this manager now. */
+  pendingQueries: number
+  /** Queries started through this manager since construction (refresh lookups are not counted here). */
+  queries: { provide: number, findProviders: number, findPeer: number, closestPeers: number }
+  /** Completed refresh rounds. */
+  refreshes: number
+  /** Refresh rounds that failed (logged, then the timer carries on). */
+  refreshErrors: number
+}
+
+export interface RefreshResult {
+  /** Distinct peers returned by the self and random-walk lookups. */
+  peersFound: number
+  /** Routing-table size after the refresh. */
+  routingTableSize: number
+  /** CIDs announced again because their first announcement reached no peer. */
+  reannounced: number
+}
+
+interface Providing {
+  cid: CID
+  /** Peers that accepted the last announcement. */
+  holders: number
+}
+
+const RECORD_COUNT_SPACING_MS = 1000
+
+function checkMs (name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new InvalidDhtOptionsError(`${name} must be a number of ms in [${min}, ${max}], got ${String(value)}`)
+  }
+  return value
+}
+
+function checkPositiveInt (name: string, value: number | undefined): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 1)) {
+    throw new InvalidDhtOptionsError(`${name} must be an integer ≥ 1, got ${String(value)}`)
+  }
+}
+
+function checkQueryOptions (opts: DhtQueryOptions | undefined): void {
+  if (opts == null) return
+  if (typeof opts !== 'object') throw new InvalidDhtOptionsError('query options must be an object')
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
+    throw new InvalidDhtOptionsError('signal must be an AbortSignal')
+  }
+  if (opts.onQueryEvent !== undefined && typeof opts.onQueryEvent !== 'function') {
+    throw new InvalidDhtOptionsError('onQueryEvent must be a function')
+  }
+}
+
+function toCid (cid: CID): CID {
+  const parsed = CID.asCID(cid)
+  if (parsed == null) throw new InvalidDhtOptionsError(`expected a CID, got ${String(cid)}`)
+  return parsed
+}
+
+function uniqueAddrs (addrs: ProviderInfo['multiaddrs']): ProviderInfo['multiaddrs'] {
+  const seen = new Set<string>()
+  return addrs.filter(a => {
+    const s = a.toString()
+    if (seen.has(s)) return false
+    seen.add(s)
+    return true
+  })
+}
+
+/** Provider records are keyed by multihash, so CIDv0/v1 of the same bytes are one entry. */
+function cidKey (cid: CID): string {
+  return base58btc.encode(cid.multihash.bytes)
+}
+
+/**
+ * The one DHT front every Codio service uses: provide, find providers, find peers, closest peers,
+ * all bounded by a per-query time limit and counted, plus a periodic routing-table refresh.
+ *
+ * It drives the node's kad-dht service (libp2p kad-dht spec; Kademlia, Maymounkov & Mazières
+ * 2002) directly, so callers can watch the query events. Record lifetimes come from the DHT's
+ * own config (on Codio: provider records valid 24 h, republished every 12 h by kad-dht's
+ * reprovider).
+ */
+export class DhtManager {
+  readonly queryTimeoutMs: number
+  readonly refreshIntervalMs: number
+  private readonly node: DhtNode
+  private readonly dht: KadDHT
+  private readonly log: Logger
+  private readonly provided = new Map<string, Providing>()
+  private readonly counts = { provide: 0, findProviders: 0, findPeer: 0, closestPeers: 0 }
+  private pending = 0
+  private refreshes = 0
+  private refreshErrors = 0
+  private providerRecords = -1
+  private counting = false
+  private countAgain = false
+  private started = false
+  private timer?: ReturnType<typeof setTimeout>
+  private refreshController?: AbortController
+
+  /**
+   * @throws InvalidDhtOptionsError when the node has no `dht` service or an option is out of range
+   */
+  constructor (node: DhtNode, init: DhtManagerInit = {}) {
+    if (node?.services?.dht == null || typeof node.services.dht.findProviders !== 'function') {
+      throw new InvalidDhtOptionsError('node has no kad-dht service at services.dht')
+    }
+    if (init == null || typeof init !== 'object') throw new InvalidDhtOptionsError('init must be an object')
+    this.queryTimeoutMs = checkMs('queryTimeoutMs', init.queryTimeoutMs, DEFAULT_QUERY_TIMEOUT_MS, 1, MAX_QUERY_TIMEOUT_MS)
+    this.refreshIntervalMs = checkMs('refreshIntervalMs', init.refreshIntervalMs, DEFAULT_REFRESH_INTERVAL_MS, MIN_REFRESH_INTERVAL_MS, 2 ** 31 - 1)
+    this.node = node
+    this.dht = node.services.dht
+    this.log = node.logger.forComponent('codio:dht')
+  }
+
+  /** Starts the refresh timer (unref'd, so it never keeps the process alive). Idempotent. */
+  start (): void {
+    if (this.started) return
+    this.started = true
+    this.schedule()
+  }
+
+  /** Stops the refresh timer and aborts a refresh in flight. Queries started by callers run on. */
+  stop (): void {
+    this.started = false
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.refreshController?.abort()
+    this.refreshController = undefined
+  }
+
+  /**
+   * Announces this node as a provider of `cid`: writes its own record locally, finds the K peers
+   * closest to the CID's multihash, and sends each an ADD_PROVIDER (libp2p kad-dht spec,
+   * "Content provider advertisement"). kad-dht republishes the record until {@link stopProviding}.
+   *
+   * With an empty routing table no query runs: the record is kept locally, `holders` is 0, and the
+   * next refresh announces it again once there are peers.
+   *
+   * @returns `holders`: peers the ADD_PROVIDER message was delivered to
+   * @throws InvalidDhtOptionsError for a non-CID or bad options; DhtNotRunningError when the node
+   *   is not started; DhtQueryTimeoutError when `queryTimeoutMs` expires (the CID stays provided)
+   */
+  async provide (cid: CID, opts: DhtQueryOptions = {}): Promise<{ holders: number }> {
+    const parsed = toCid(cid)
+    checkQueryOptions(opts)
+    return this.run('provide', opts, async (signal) => this.announce(parsed, signal, opts.onQueryEvent))
+  }
+
+  /**
+   * Streams the providers of `cid`, deduplicated by peer id: first this node's own store, then
+   * the peers returned by GET_PROVIDERS along the lookup. The stream ends when the query ends
+   * (kad-dht stops after K providers), after `limit` providers, or when `queryTimeoutMs` expires —
+   * a timeout is not an error here, the stream simply ends after what was found.
+   *
+   * @throws InvalidDhtOptionsError (at call time) for a non-CID or bad options; during iteration
+   *   DhtNotRunningError, or the abort reason when the caller's `signal` aborts
+   */
+  findProviders (cid: CID, opts: FindProvidersOptions = {}): AsyncIterable<ProviderInfo> {
+    const parsed = toCid(cid)
+    checkQueryOptions(opts)
+    checkPositiveInt('limit', opts.limit)
+    return this.providerStream(parsed, opts, { timedOut: false })
+  }
+
+  /**
+   * Runs {@link findProviders} to its end and reports what the lookup cost: latency to the first
+   * provider, referral depth (hops) of the peer that returned it, peers contacted. See
+   * {@link LookupTrace} for the exact definitions. Made for benchmarks; services use findProviders.
+   */
+  async findProvidersTraced (cid: CID, opts: FindProvidersOptions = {}): Promise<LookupTrace> {
+    const parsed = toCid(cid)
+    checkQueryOptions(opts)
+    checkPositiveInt('limit', opts.limit)
+    const t0 = performance.now()
+    const starting = routingTableClosest(this.dht, await kadId(parsed.multihash.bytes), this.dht.k ?? 20) ?? []
+    const tracer = new LookupTracer(this.node.peerId, starting, t0)
+    const state = { timedOut: false }
+    const providers: ProviderInfo[] = []
+    const onQueryEvent = (event: QueryEvent): void => {
+      tracer.onEvent(event)
+      opts.onQueryEvent?.(event)
+    }
+    for await (const p of this.providerStream(parsed, { ...opts, onQueryEvent }, state)) providers.push(p)
+    return tracer.finish(providers, state.timedOut)
+  }
+
+  /**
+   * Stops announcing `cid`: removes this node's own record from its provider store, which is what
+   * kad-dht's reprovider republishes from (`cancelReprovide`), and forgets the CID. Records already
+   * held by other peers expire on their own (24 h on Codio).
+   */
+  async stopProviding (cid: CID): Promise<void> {
+    const parsed = toCid(cid)
+    await this.dht.cancelReprovide(parsed)
+    this.provided.delete(cidKey(parsed))
+    this.requestRecordCount()
+  }
+
+  /**
+   * Finds a peer's addresses: from this node's peer store when known, otherwise by an iterative
+   * FIND_NODE lookup of its ID (Kademlia §2.3) that ends when a peer returns its record.
+   *
+   * @throws PeerNotFoundError when the lookup ends without it; DhtQueryTimeoutError when
+   *   `queryTimeoutMs` expires first; InvalidDhtOptionsError for a non-PeerId
+   */
+  async findPeer (peerId: PeerId, opts: DhtQueryOptions = {}): Promise<ProviderInfo> {
+    if (!isPeerId(peerId)) throw new InvalidDhtOptionsError(`expected a PeerId, got ${String(peerId)}`)
+    checkQueryOptions(opts)
+    return this.run('findPeer', opts, async (signal) => {
+      try {
+        for await (const event of this.dht.findPeer(peerId, { signal })) {
+          opts.onQueryEvent?.(event)
+          if (event.name === 'FINAL_PEER' && event.peer.id.equals(peerId)) {
+            return { id: event.peer.id, multiaddrs: uniqueAddrs(event.peer.multiaddrs) }
+          }
+        }
+      } catch (err: any) {
+        if (err?.name !== 'NotFoundError') throw err
+      }
+      throw new PeerNotFoundError(`peer ${peerId.toString()} was not found in the DHT`)
+    })
+  }
+
+  /**
+   * The peers closest to `key` found by a network FIND_NODE lookup (Kademlia "node lookup", §2.3),
+   * sorted by XOR distance of SHA-256(key) to SHA-256(peer multihash) ascending — kad-dht's own key
+   * conversion. This node is never included. Only peers that answered are returned.
+   *
+   * @param key - raw key bytes (hashed with SHA-256 to a Kademlia ID, as kad-dht does)
+   * @throws InvalidDhtOptionsError for a non-Uint8Array key or bad count; DhtQueryTimeoutError
+   */
+  async closestPeers (key: Uint8Array, opts: ClosestPeersOptions = {}): Promise<PeerId[]> {
+    if (!(key instanceof Uint8Array)) throw new InvalidDhtOptionsError('key must be a Uint8Array')
+    checkQueryOptions(opts)
+    checkPositiveInt('count', opts.count)
+    const count = opts.count ?? this.dht.k ?? 20
+    return this.run('closestPeers', opts, async (signal) => {
+      const peers = new Map<string, PeerId>()
+      for await (const event of this.dht.getClosestPeers(key, { signal })) {
+        opts.onQueryEvent?.(event)
+        if (event.name === 'FINAL_PEER' && !event.peer.id.equals(this.node.peerId)) {
+          peers.set(event.peer.id.toString(), event.peer.id)
+        }
+      }
+      return (await sortByDistance(key, [...peers.values()])).slice(0, count)
+    })
+  }
+
+  /** CIDs this node provides through the manager. */
+  providing (): CID[] {
+    return [...this.provided.values()].map(p => p.cid)
+  }
+
+  /** The peers in this node's routing table (empty when the DHT does not expose it). */
+  routingTablePeers (): PeerId[] {
+    return routingTablePeers(this.dht) ?? []
+  }
+
+  /**
+   * The providers of `cid` in this node's own kad-dht store, without any network query: itself if
+   * it provides `cid`, and every peer whose ADD_PROVIDER it accepted.
+   *
+   * @throws InvalidDhtOptionsError for a non-CID or when the DHT does not expose its store
+   */
+  async localProviders (cid: CID): Promise<PeerId[]> {
+    const found = await localProviders(this.dht, toCid(cid))
+    if (found == null) throw new InvalidDhtOptionsError('this DHT implementation does not expose its provider store')
+    return found
+  }
+
+  /** Counts the provider records in this node's store now (see {@link DhtStats.providerRecords}). */
+  async countProviderRecords (): Promise<number> {
+    this.providerRecords = (await countProviderRecords(this.dht)) ?? -1
+    return this.providerRecords
+  }
+
+  stats (): DhtStats {
+    const table = routingTablePeers(this.dht)
+    const peers = table != null
+      ? table.filter(p => this.node.getConnections(p).length > 0).length
+      : new Set(this.node.getConnections().map(c => c.remotePeer.toString())).size
+    return {
+      peers,
+      routingTableSize: routingTableSize(this.dht) ?? 0,
+      providing: this.provided.size,
+      providerRecords: this.providerRecords,
+      pendingQueries: this.pending,
+      queries: { ...this.counts },
+      refreshes: this.refreshes,
+      refreshErrors: this.refreshErrors
+    }
+  }
+
+  /**
+   * One refresh round, as the timer runs it: a lookup of this node's own ID, then of a random
+   * 32-byte key (both FIND_NODE; responders join the routing table), then a new announcement of
+   * provided CIDs whose last announcement reached nobody. A lookup cut by `queryTimeoutMs` keeps
+   * what it learned.
+   */
+  async refresh (opts: { signal?: AbortSignal } = {}): Promise<RefreshResult> {
+    checkQueryOptions(opts)
+    this.assertRunning()
+    const keys = [this.node.peerId.toMultihash().bytes, crypto.getRandomValues(new Uint8Array(32))]
+    const found = new Set<string>()
+    for (const key of keys) {
+      const { signal, timeout } = this.querySignal(opts.signal)
+      try {
+        for await (const event of this.dht.getClosestPeers(key, { signal })) {
+          if (event.name === 'FINAL_PEER') found.add(event.peer.id.toString())
+        }
+      } catch (err) {
+        if (!timeout.aborted || opts.signal?.aborted === true) throw err
+      }
+    }
+    let reannounced = 0
+    if ((routingTableSize(this.dht) ?? 1) > 0) {
+      for (const entry of this.provided.values()) {
+        if (entry.holders > 0) continue
+        const { signal, timeout } = this.querySignal(opts.signal)
+        try {
+          await this.announce(entry.cid, signal)
+          reannounced++
+        } catch (err) {
+          if (!timeout.aborted || opts.signal?.aborted === true) throw err
+        }
+      }
+    }
+    await this.countProviderRecords()
+    this.refreshes++
+    return { peersFound: found.size, routingTableSize: routingTableSize(this.dht) ?? 0, reannounced }
+  }
+
+  /**
+   * Recounts provider records in the background after provide/stopProviding: one scan at a time,
+   * at most one per second, so announcing many CIDs stays linear.
+   */
+  private requestRecordCount (): void {
+    if (this.counting) {
+      this.countAgain = true
+      return
+    }
+    this.counting = true
+    void (async () => {
+      do {
+        this.countAgain = false
+        await this.countProviderRecords()
+        await new Promise(resolve => setTimeout(resolve, RECORD_COUNT_SPACING_MS).unref())
+      } while (this.countAgain)
+    })()
+      .catch(err => { this.log.error('could not count provider records - %e', err) })
+      .finally(() => { this.counting = false })
+  }
+
+  private schedule (): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      if (!this.started) return
+      if (this.node.status !== 'started') {
+        this.schedule()
+        return
+      }
+      const controller = new AbortController()
+      this.refreshController = controller
+      this.refresh({ signal: controller.signal })
+        .catch(err => {
+          if (controller.signal.aborted) return
+          this.refreshErrors++
+          this.log.error('routing table refresh failed - %e', err)
+        })
+        .finally(() => {
+          if (this.started && this.timer == null) this.schedule()
+        })
+    }, this.refreshIntervalMs)
+    this.timer.unref?.()
+  }
+
+  private assertRunning (): void {
+    if (this.node.status !== 'started') {
+      throw new DhtNotRunningError(`the libp2p node is ${this.node.status}, not started`)
+    }
+  }
+
+  /** The caller's signal combined with the per-query time limit. */
+  private querySignal (user?: AbortSignal): { signal: AbortSignal, timeout: AbortSignal } {
+    const timeout = AbortSignal.timeout(this.queryTimeoutMs)
+    const signal = user == null ? timeout : AbortSignal.any([user, timeout])
+    // kad-dht adds a listener per request of a query
+    setMaxListeners(Infinity, signal, timeout)
+    return { signal, timeout }
+  }
+
+  /** Counts, bounds and types one query. */
+  private async run<T> (operation: DhtOperation, opts: DhtQueryOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.assertRunning()
+    this.counts[operation]++
+    this.pending++
+    const { signal, timeout } = this.querySignal(opts.signal)
+    try {
+      return await fn(signal)
+    } catch (err) {
+      if (timeout.aborted && opts.signal?.aborted !== true && !(err instanceof DhtQueryTimeoutError)) {
+        throw new DhtQueryTimeoutError(`${operation} did not finish within ${this.queryTimeoutMs} ms`, {
+          cause: err, operation, timeoutMs: this.queryTimeoutMs
+        })
+      }
+      throw err
+    } finally {
+      this.pending--
+    }
+  }
+
+  private async announce (cid: CID, signal: AbortSignal, onQueryEvent?: (event: QueryEvent) => void): Promise<{ holders: number }> {
+    const key = cidKey(cid)
+    const entry = this.provided.get(key) ?? { cid, holders: 0 }
+    this.provided.set(key, entry)
+    if (routingTableSize(this.dht) === 0 && await addLocalProvider(this.dht, cid, this.node.peerId, { signal })) {
+      entry.holders = 0
+      this.requestRecordCount()
+      return { holders: 0 }
+    }
+    let holders = 0
+    for await (const event of this.dht.provide(cid, { signal })) {
+      onQueryEvent?.(event)
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'ADD_PROVIDER') holders++
+    }
+    entry.holders = holders
+    this.requestRecordCount()
+    // kad-dht's publish phase turns per-peer aborts into QUERY_ERROR events, so a provide cut short
+    // by the time limit can end without throwing: surface the abort (run() types it)
+    signal.throwIfAborted()
+    return { holders }
+  }
+
+  private async * providerStream (cid: CID, opts: FindProvidersOptions, state: { timedOut: boolean }): AsyncGenerator<ProviderInfo, void, undefined> {
+    this.assertRunning()
+    this.counts.findProviders++
+    this.pending++
+    const { signal, timeout } = this.querySignal(opts.signal)
+    const seen = new Set<string>()
+    const limit = opts.limit ?? Infinity
+    try {
+      for await (const event of this.dht.findProviders(cid, { signal })) {
+        opts.onQueryEvent?.(event)
+        if (event.name !== 'PROVIDER') continue
+        for (const p of event.providers) {
+          const id = p.id.toString()
+          if (seen.has(id)) continue
+          seen.add(id)
+          yield { id: p.id, multiaddrs: uniqueAddrs(p.multiaddrs) }
+          if (seen.size >= limit) return
+        }
+      }
+      state.timedOut = timeout.aborted
+    } catch (err) {
+      if (timeout.aborted && opts.signal?.aborted !== true) {
+        state.timedOut = true
+        return
+      }
+      throw err
+    } finally {
+      this.pending--
+    }
+  }
+}

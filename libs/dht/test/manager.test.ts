@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { DhtQueryTimeoutError, PeerNotFoundError, type ProviderInfo } from '../src/index.js'
+import { randomCid, startCluster, tcpAddr, waitFor, type Cluster } from './helpers.js'
+import type { QueryEvent } from '@libp2p/kad-dht'
+
+describe('DhtManager on 3 nodes', () => {
+  let cluster: Cluster
+
+  beforeAll(async () => {
+    cluster = await startCluster(3, { queryTimeoutMs: 10_000 })
+  })
+
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('one node provides a CID, another finds it; stats and providing() follow', async () => {
+    const [, a, b] = cluster.managers
+    const [, nodeA] = cluster.nodes
+    const cid = await randomCid()
+
+    const { holders } = await a.provide(cid)
+    expect(holders).toBeGreaterThanOrEqual(1)
+    expect(a.providing().map(c => c.toString())).toEqual([cid.toString()])
+
+    const found: ProviderInfo[] = []
+    for await (const p of b.findProviders(cid)) found.push(p)
+    expect(found.map(p => p.id.toString())).toEqual([nodeA.peerId.toString()])
+    expect(found[0].multiaddrs.map(m => m.toString())).toContain(tcpAddr(nodeA))
+
+    await waitFor(() => a.stats().providerRecords >= 1, 5000, 'provider records counted')
+    const sa = a.stats()
+    expect(sa.providing).toBe(1)
+    expect(sa.queries.provide).toBe(1)
+    expect(sa.pendingQueries).toBe(0)
+    expect(sa.providerRecords).toBeGreaterThanOrEqual(1)
+    expect(sa.routingTableSize).toBeGreaterThanOrEqual(1)
+    expect(sa.peers).toBeGreaterThanOrEqual(1)
+    const sb = b.stats()
+    expect(sb.queries.findProviders).toBe(1)
+    expect(sb.providing).toBe(0)
+    expect(sb.pendingQueries).toBe(0)
+
+    // own record is in the local store until stopProviding removes it
+    expect((await a.localProviders(cid)).map(p => p.toString())).toContain(nodeA.peerId.toString())
+    await a.stopProviding(cid)
+    expect(a.providing()).toEqual([])
+    expect(a.stats().providing).toBe(0)
+    expect((await a.localProviders(cid)).map(p => p.toString())).not.toContain(nodeA.peerId.toString())
+  })
+
+  it('findProviders honours limit and dedups; a lookup for an unprovided CID ends empty', async () => {
+    const [boot, a, b] = cluster.managers
+    const cid = await randomCid()
+    await a.provide(cid)
+    await b.provide(cid)
+    const all: string[] = []
+    for await (const p of boot.findProviders(cid)) all.push(p.id.toString())
+    expect(new Set(all).size).toBe(all.length)
+    expect(all.sort()).toEqual([cluster.nodes[1].peerId.toString(), cluster.nodes[2].peerId.toString()].sort())
+    const limited: string[] = []
+    for await (const p of boot.findProviders(cid, { limit: 1 })) limited.push(p.id.toString())
+    expect(limited).toHaveLength(1)
+
+    const none: ProviderInfo[] = []
+    for await (const p of b.findProviders(await randomCid())) none.push(p)
+    expect(none).toEqual([])
+    expect(b.stats().pendingQueries).toBe(0)
+  })
+
+  it('findProvidersTraced reports first-provider latency, hops and peers contacted', async () => {
+    const [boot, a] = cluster.managers
+    const cid = await randomCid()
+    await a.provide(cid)
+    // ADD_PROVIDER is fire-and-forget: wait until boot has written the record
+    await waitFor(async () => (await boot.localProviders(cid)).some(p => p.equals(cluster.nodes[1].peerId)), 10_000, 'record at boot')
+    const trace = await boot.findProvidersTraced(cid)
+    expect(trace.providers.map(p => p.id.toString())).toEqual([cluster.nodes[1].peerId.toString()])
+    expect(trace.timedOut).toBe(false)
+    expect(trace.firstMs).toBeGreaterThanOrEqual(0)
+    expect(trace.firstMs!).toBeLessThanOrEqual(trace.totalMs)
+    // boot holds the record itself (3 nodes < K): its own store answers, 0 hops
+    expect(trace.hops).toBe(0)
+    expect(trace.peersContactedBeforeFirst).toBe(0)
+  })
+
+  it('findPeer returns the addresses of a node it is not connected to, through the network', async () => {
+    const [, nodeA, nodeB] = cluster.nodes
+    const a = cluster.managers[1]
+    await nodeA.hangUp(nodeB.peerId)
+    await waitFor(() => nodeA.getConnections(nodeB.peerId).length === 0, 10_000, 'hang up')
+    await nodeA.peerStore.delete(nodeB.peerId)
+    expect(nodeA.getConnections(nodeB.peerId)).toHaveLength(0)
+
+    const events: QueryEvent[] = []
+    const info = await a.findPeer(nodeB.peerId, { onQueryEvent: e => events.push(e) })
+    expect(info.id.equals(nodeB.peerId)).toBe(true)
+    expect(info.multiaddrs.map(m => m.toString())).toContain(tcpAddr(nodeB))
+    const final = events.find(e => e.name === 'FINAL_PEER')
+    expect(final).toBeDefined()
+    // answered by another peer, not from the local peer store
+    expect(final!.name === 'FINAL_PEER' && final!.from.equals(nodeA.peerId)).toBe(false)
+    expect(a.stats().queries.findPeer).toBe(1)
+  })
+
+  it('findPeer of an unknown peer id throws PeerNotFoundError within the time limit', async () => {
+    const { DhtManager } = await import('../src/index.js')
+    const short = new DhtManager(cluster.nodes[2], { queryTimeoutMs: 3000 })
+    const unknown = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const t0 = Date.now()
+    const err = await short.findPeer(unknown).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(PeerNotFoundError)
+    expect((err as PeerNotFoundError).code).toBe('ERR_PEER_NOT_FOUND')
+    expect(Date.now() - t0).toBeLessThan(3000 + 1000)
+  })
+
+  it('a query cut by queryTimeoutMs throws DhtQueryTimeoutError (findPeer) or just ends (findProviders)', async () => {
+    const { DhtManager } = await import('../src/index.js')
+    const tiny = new DhtManager(cluster.nodes[1], { queryTimeoutMs: 1 })
+    const unknown = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const err = await tiny.findPeer(unknown).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(DhtQueryTimeoutError)
+    expect((err as DhtQueryTimeoutError).operation).toBe('findPeer')
+    const trace = await tiny.findProvidersTraced(await randomCid())
+    expect(trace.providers).toEqual([])
+    expect(trace.timedOut).toBe(true)
+    expect(tiny.stats().pendingQueries).toBe(0)
+  })
+})
