@@ -34,6 +34,7 @@ const U_S = Number(process.env.BENCH_SWARM_ORIGIN_MBPS ?? 50) * MB
 const U_I = Number(process.env.BENCH_SWARM_PEER_MBPS ?? 25) * MB
 const DEPTH = process.env.BENCH_SWARM_DEPTH ?? '4'
 const SUPER_SEED = process.env.BENCH_SWARM_SUPERSEED !== '0'
+const SEED_COPIES = Number(process.env.BENCH_SWARM_SEED_COPIES ?? 1)
 const ORIGIN_ONLY = new Set((process.env.BENCH_SWARM_ORIGIN_ONLY ?? '4').split(',').filter(Boolean).map(Number))
 
 async function freePort () {
@@ -126,7 +127,7 @@ async function run (n, originOnly) {
   const procs = []
   try {
     const keyFile = join(dir, 'publisher.jwk')
-    const origin = await start(procs, dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S, superSeeding: SUPER_SEED } })
+    const origin = await start(procs, dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S, superSeeding: SUPER_SEED, superSeedCopies: SEED_COPIES } })
     const put = await fetch(`${origin.http}/content?fec=none`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/octet-stream' } })
     const { cid } = await put.json()
     // started four at a time: 16 node processes booting at once on 2 cores time out

@@ -57,7 +57,12 @@ export const swarmConfigSchema = z.strictObject({
    * Super-seeding (BEP 16) of contents held whole: each chunk leaves this node about once and
    * peers spread it. Unset: on at an origin, off elsewhere.
    */
-  superSeeding: z.boolean().optional()
+  superSeeding: z.boolean().optional(),
+  /**
+   * Copies of a chunk in the swarm (held by peers or revealed to them) below which a
+   * super-seed still reveals it. 1: each chunk leaves the seed once unless its holders leave.
+   */
+  superSeedCopies: z.number().int().min(1).max(1000).default(1)
 })
 
 export const trackerConfigSchema = z.strictObject({

@@ -73,7 +73,8 @@ export const DEFAULT_SWARM_POLICY: SwarmPolicy = {
   optimisticUnchokeSlots: 1,
   unchokeInterval: 10_000,
   optimisticUnchokeInterval: 30_000,
-  superSeeding: false
+  superSeeding: false,
+  superSeedCopies: 1
 }
 
 /** A resolved content: its verified manifest and the provider lookup still feeding peers. */

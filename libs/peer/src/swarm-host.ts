@@ -28,6 +28,11 @@ export interface SwarmPolicy {
    * revealed a few at a time, the least spread first, so each leaves this node about once.
    */
   superSeeding: boolean
+  /**
+   * Copies of a chunk in the swarm (held or revealed) below which a super-seed still reveals
+   * it: 1 sends each chunk once unless its holders leave; more buys time for seed upload.
+   */
+  superSeedCopies: number
 }
 
 /** A content this node takes part in the swarm of. */
@@ -223,7 +228,7 @@ export class SwarmHost implements SessionHost {
     let swarm = this.contents.get(key)
     if (swarm == null) {
       swarm = { contentId, have, sessions: new Set() }
-      if (this.policy.superSeeding && have.isFull() && have.size > 0) swarm.seeder = new SuperSeeder(have.size)
+      if (this.policy.superSeeding && have.isFull() && have.size > 0) swarm.seeder = new SuperSeeder(have.size, { maxCopies: this.policy.superSeedCopies })
       this.contents.set(key, swarm)
     } else if (have.count() > swarm.have.count()) {
       swarm.have = have
