@@ -1,11 +1,86 @@
+/**
+ * Prefix of every Codio protocol id that is ours to name: identify (`/codio/id/1.0.0`,
+ * `/codio/id/push/1.0.0`), ping (`/codio/ping/1.0.0`, also used by the connection monitor) and
+ * the DHT (`/codio/kad/1.0.0`). Circuit relay v2 keeps its spec-fixed ids
+ * (`/libp2p/circuit/relay/0.2.0/hop|stop`).
+ */
+export const PROTOCOL_PREFIX = 'codio'
+
 /** Kademlia DHT protocol id of the Codio network (kept apart from the public IPFS DHT). */
-export const DHT_PROTOCOL = '/codio/kad/1.0.0'
+export const DHT_PROTOCOL = `/${PROTOCOL_PREFIX}/kad/1.0.0`
 
 /** Kademlia replication parameter K (the Kademlia paper, §2.2). */
 export const K_BUCKET_SIZE = 20
+
+/** Kademlia lookup concurrency α: peers queried in parallel per lookup (Kademlia paper, §2.3). */
+export const DHT_ALPHA = 3
+
+/**
+ * How long a provider record stays valid, in ms (24 h). kad-dht 16 expires records in its
+ * reprovider (`reprovide.validity`, ms); `providers.provideValidity` (s) is set to match.
+ */
+export const PROVIDER_VALIDITY_MS = 86_400_000
+
+/**
+ * How often a node republishes the provider records it owns, in ms (12 h): kad-dht re-provides
+ * a record of ours once it is within `threshold` = validity − 12 h of expiring, i.e. 12 h after
+ * it was last published (IPFS republishes at half the record lifetime).
+ */
+export const REPUBLISH_INTERVAL_MS = 43_200_000
+
+/**
+ * How often the DHT scans its provider store, in ms: re-provides due records of ours and drops
+ * expired records of others. Records are republished 12 h to 12 h + this after their last
+ * publication, and an expired record may be served for up to this long.
+ */
+export const REPROVIDE_CHECK_INTERVAL_MS = 600_000
+
+/**
+ * Budget for one DHT query (provide, find providers), in ms. kad-dht has no setting for it (it
+ * falls back to 180 s when no signal is given): pass `signal: AbortSignal.timeout(QUERY_TIMEOUT_MS)`.
+ */
+export const QUERY_TIMEOUT_MS = 60_000
 
 /** Default listen addresses: TCP and QUIC-v1 on loopback, OS-chosen ports. */
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/quic-v1']
 
 /** Default ceiling on open connections. */
 export const DEFAULT_MAX_CONNECTIONS = 50
+
+/** mDNS service name Codio peers query and answer (RFC 6763 service instance, libp2p mDNS spec). */
+export const MDNS_SERVICE_TAG = '_codio-discovery._udp.local'
+
+/** How often a node with mDNS on queries the local network, in ms. */
+export const MDNS_INTERVAL_MS = 10_000
+
+/** How often the connection monitor pings every open connection, in ms (libp2p's default). */
+export const PING_INTERVAL_MS = 10_000
+
+/** First reconnection delay to a kept-alive peer after it disconnects, in ms. */
+export const RECONNECT_INITIAL_DELAY_MS = 1_000
+
+/** Ceiling on the reconnection delay, in ms: a kept-alive peer is retried at least this often. */
+export const RECONNECT_MAX_DELAY_MS = 30_000
+
+/** Growth factor of the reconnection delay between failed attempts. */
+export const RECONNECT_BACKOFF_FACTOR = 2
+
+/** Time allowed for one reconnection dial, in ms. */
+export const RECONNECT_DIAL_TIMEOUT_MS = 10_000
+
+/**
+ * Peer-store tag on kept-alive peers (bootstrap peers and peers a download depends on). Its value
+ * makes the connection pruner close these connections last. The name deliberately does not start
+ * with libp2p's `keep-alive`: libp2p's own reconnect queue gives up after a few retries and then
+ * deletes every `keep-alive*` tag, while Codio keeps retrying these peers (see {@link PeerTable}).
+ */
+export const KEEP_ALIVE_TAG = 'codio-keep-alive'
+
+/** Value of {@link KEEP_ALIVE_TAG} (libp2p tag values are 1–100). */
+export const KEEP_ALIVE_TAG_VALUE = 100
+
+/** Default ceiling on circuit relay v2 reservations a relay server holds at once. */
+export const DEFAULT_RELAY_MAX_RESERVATIONS = 128
+
+/** Upper bound on the entries a {@link PeerTable} keeps; the least recently seen disconnected ones go first. */
+export const DEFAULT_PEER_TABLE_SIZE = 4_096

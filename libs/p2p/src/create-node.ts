@@ -2,28 +2,58 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { quic } from '@chainsafe/libp2p-quic'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
-import { identify } from '@libp2p/identify'
+import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type SingleKadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import type { Identify } from '@libp2p/identify'
-import type { PrivateKey, ServiceMap } from '@libp2p/interface'
-import type { ServiceFactoryMap } from 'libp2p'
-import { DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DHT_PROTOCOL, K_BUCKET_SIZE } from './constants.js'
-import { InvalidMultiaddrError } from './errors.js'
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
+import type { PeerDiscovery, PrivateKey, ServiceMap } from '@libp2p/interface'
+import {
+  DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_RELAY_MAX_RESERVATIONS, DHT_ALPHA, DHT_PROTOCOL, K_BUCKET_SIZE,
+  PING_INTERVAL_MS, PROTOCOL_PREFIX, PROVIDER_VALIDITY_MS, RECONNECT_BACKOFF_FACTOR, RECONNECT_INITIAL_DELAY_MS,
+  REPROVIDE_CHECK_INTERVAL_MS, REPUBLISH_INTERVAL_MS
+} from './constants.js'
+import { InvalidMultiaddrError, InvalidOptionError } from './errors.js'
+import { checkMdnsInit, mdnsDiscovery, type MdnsInit } from './mdns.js'
+import { peerTable, type PeerTable } from './peer-table.js'
+import { checkReconnectInit, type ReconnectInit } from './reconnector.js'
+
+/** Circuit relay v2 server settings; `true` in {@link P2PNodeInit.relayServer} means all defaults. */
+export interface RelayServerInit {
+  /** Reservations held at once. Default 128. */
+  maxReservations?: number
+  /**
+   * Bytes one relayed connection may carry before the relay resets it. Default: no limit (the
+   * spec's 128 KiB default would cut a 1 MiB chunk). Setting this or `durationLimitMs` makes
+   * relayed connections *limited*: stream handlers and `dialProtocol` then need
+   * `runOnLimitedConnection: true`.
+   */
+  dataLimitBytes?: number
+  /** How long one relayed connection may stay open, ms. Default: no limit (spec default 2 min). */
+  durationLimitMs?: number
+  /** Lifetime of a reservation before the client must refresh it, ms. Default 2 h (libp2p). */
+  reservationTtlMs?: number
+}
 
 export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
   /** Extra libp2p services (e.g. the chunk exchange), added beside the built-in ones. */
   services?: ServiceFactoryMap<T>
   /** The node's identity (see {@link loadOrCreatePeerKey}). */
   privateKey: PrivateKey
-  /** Multiaddrs to listen on. Default: TCP and QUIC-v1 on 127.0.0.1, OS-chosen ports. */
+  /**
+   * Multiaddrs to listen on. Default: TCP and QUIC-v1 on 127.0.0.1, OS-chosen ports.
+   * `/p2p-circuit` listens through a relay reservation on any connected relay;
+   * `<relay addr>/p2p-circuit` on that relay only (start fails if it is unreachable).
+   */
   listen?: string[]
   /** Multiaddrs to announce instead of the listen addresses (e.g. behind NAT or in Kubernetes). */
   announce?: string[]
-  /** Bootstrap peers, as full multiaddrs ending in `/p2p/<peer id>`. */
+  /**
+   * Bootstrap peers, as full multiaddrs ending in `/p2p/<peer id>`. Dialled at start and kept
+   * alive: redialled with backoff whenever the connection drops (see `reconnect`).
+   */
   bootstrap?: string[]
   /** Enable QUIC-v1. Default true. */
   quic?: boolean
@@ -34,69 +64,179 @@ export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
   allowPrivateAddresses?: boolean
   /** Run the DHT as a client only (no routing-table service to others). Default false. */
   dhtClientMode?: boolean
-  /** Ceiling on open connections. Default 50. */
+  /**
+   * Ceiling on open connections (integer ≥ 1). Default 50. Inbound connections beyond it are
+   * refused; when concurrent upgrades overshoot, libp2p's pruner closes the excess, least
+   * valuable first (kept-alive peers last).
+   */
   maxConnections?: number
+  /**
+   * Discover peers on the local network over mDNS and dial them (below `maxConnections`).
+   * Default off; `true` for defaults (`_codio-discovery._udp.local`, every 10 s). Sends multicast
+   * on every IPv4 interface of the host.
+   */
+  mdns?: boolean | MdnsInit
+  /**
+   * Serve circuit relay v2 (relays run it): peers without a dialable address reserve a slot here
+   * and are reached through `/p2p/<relay>/p2p-circuit/p2p/<peer>`. Default off.
+   */
+  relayServer?: boolean | RelayServerInit
+  /**
+   * Relays (full multiaddrs with `/p2p/<relay id>`) to stay connected to and hold one
+   * reservation each through, so the node is reachable without a dialable address of its own.
+   * The relays are kept alive like bootstrap peers and the reservation is renewed after a relay
+   * restarts. Reservations go to connected relays, normally these.
+   */
+  relayReservation?: string[]
+  /** Reconnection backoff for bootstrap, relay and {@link keepAlive} peers. */
+  reconnect?: ReconnectInit
+  /** How often every open connection is pinged on `/codio/ping/1.0.0`, ms; a failed ping closes it. Default 10 000. */
+  pingIntervalMs?: number
 }
 
 export type P2PServices = {
   /** One DHT on one protocol, so its routing table is visible (`dht.routingTable.size`). */
   dht: SingleKadDHT
   identify: Identify
+  identifyPush: IdentifyPush
   ping: Ping
+  /** Per-peer connection records and the keep-alive set. */
+  peers: PeerTable
+  /** The circuit relay v2 server, when `relayServer` is set. */
+  relay?: CircuitRelayService
 }
 
 export type P2PNode<T extends ServiceMap = Record<never, never>> = Libp2p<P2PServices & T>
 
-function parseAddrs (what: string, addrs: string[]): string[] {
-  for (const a of addrs) {
+function parseAddrs (what: string, addrs: string[], needPeerId = false): Multiaddr[] {
+  return addrs.map(a => {
+    let ma: Multiaddr
     try {
-      multiaddr(a)
+      ma = multiaddr(a)
     } catch (err: any) {
       throw new InvalidMultiaddrError(`${what} address "${a}" is not a multiaddr: ${err.message}`, { cause: err })
     }
+    if (needPeerId && !ma.getComponents().some(c => c.code === CODE_P2P)) {
+      throw new InvalidMultiaddrError(`${what} address "${a}" must end in /p2p/<peer id>`)
+    }
+    return ma
+  })
+}
+
+function checkInt (name: string, value: number | undefined, min: number): void {
+  if (value != null && !(Number.isInteger(value) && value >= min)) {
+    throw new InvalidOptionError(`${name} must be an integer ≥ ${min}, got ${value}`)
   }
-  return addrs
+}
+
+function relayServerInit (opt: true | RelayServerInit): Parameters<typeof circuitRelayServer>[0] {
+  const o = opt === true ? {} : opt
+  checkInt('relayServer.maxReservations', o.maxReservations, 1)
+  checkInt('relayServer.dataLimitBytes', o.dataLimitBytes, 1)
+  checkInt('relayServer.durationLimitMs', o.durationLimitMs, 1)
+  checkInt('relayServer.reservationTtlMs', o.reservationTtlMs, 1)
+  const limited = o.dataLimitBytes != null || o.durationLimitMs != null
+  return {
+    reservations: {
+      maxReservations: o.maxReservations ?? DEFAULT_RELAY_MAX_RESERVATIONS,
+      reservationTtl: o.reservationTtlMs,
+      // without this the relay cuts every relayed connection after 128 KiB or 2 min
+      applyDefaultLimit: limited,
+      defaultDataLimit: BigInt(o.dataLimitBytes ?? Number.MAX_SAFE_INTEGER),
+      defaultDurationLimit: o.durationLimitMs ?? 2 ** 31 - 1
+    }
+  }
 }
 
 /**
- * Build (not start) a libp2p node with Codio's stack: TCP and QUIC-v1 transports, Noise,
- * Yamux, identify, ping, and a Kademlia DHT on `/codio/kad/1.0.0` with K = 20 (Maymounkov &
- * Mazières 2002; libp2p kad-dht spec). Bootstrap peers are dialled at start.
+ * Build (not start) a libp2p node with Codio's stack: TCP, QUIC-v1 and circuit relay v2
+ * transports, Noise, Yamux, identify and identify-push, ping (also the connection monitor's
+ * keep-alive), a Kademlia DHT on `/codio/kad/1.0.0` with K = 20 and α = 3 (Maymounkov & Mazières
+ * 2002; libp2p kad-dht spec), provider records valid 24 h and republished every 12 h, and the
+ * `peers` service ({@link PeerTable}). Peers are found through the bootstrap list (dialled at
+ * start, kept alive), optionally mDNS on the LAN, and the DHT (random walk) for everything else.
+ * Our protocol ids live under `/codio/`; circuit relay keeps its spec ids
+ * `/libp2p/circuit/relay/0.2.0/{hop,stop}`.
  *
- * @throws InvalidMultiaddrError when a listen, announce or bootstrap address does not parse
+ * @throws InvalidMultiaddrError when a listen, announce, bootstrap or relay address does not
+ *   parse, or a bootstrap or relay address has no `/p2p/<peer id>`
+ * @throws InvalidOptionError when `maxConnections`, `pingIntervalMs`, an mDNS, relay or
+ *   reconnect option is out of range
  */
 export async function createP2PNode<T extends ServiceMap = Record<never, never>> (init: P2PNodeInit<T>): Promise<P2PNode<T>> {
   const listen = parseAddrs('listen', init.listen ?? DEFAULT_LISTEN)
   const announce = parseAddrs('announce', init.announce ?? [])
-  const bootstrapList = parseAddrs('bootstrap', init.bootstrap ?? [])
+  const relays = parseAddrs('relay', init.relayReservation ?? [], true)
+  const bootstrapAddrs = parseAddrs('bootstrap', init.bootstrap ?? [], true)
+  const keptAlive = [...bootstrapAddrs, ...relays.filter(r => !bootstrapAddrs.some(b => b.equals(r)))]
+  checkInt('maxConnections', init.maxConnections, 1)
+  checkInt('pingIntervalMs', init.pingIntervalMs, 1)
+  const mdnsInit = init.mdns === true ? {} : init.mdns === false ? undefined : init.mdns
+  if (mdnsInit != null) checkMdnsInit(mdnsInit)
+  checkReconnectInit(init.reconnect ?? {})
   const useQuic = init.quic ?? true
   const allowPrivate = init.allowPrivateAddresses ?? true
 
+  const listenAddrs = listen.map(a => a.toString()).filter(a => useQuic || !a.includes('/quic'))
+  // each bare /p2p-circuit listen address asks the relay transport for one reservation on a connected relay
+  for (let i = listenAddrs.filter(a => a === '/p2p-circuit').length; i < relays.length; i++) listenAddrs.push('/p2p-circuit')
+
+  // Relay search runs libp2p's random walk, which loops on DHT lookups; with an empty routing table
+  // and zero-peer queries allowed each lookup returns at once and the loop starves the event loop.
+  // Such nodes wait for a first DHT peer instead (their relays are DHT peers).
+  const searchesRelays = listenAddrs.includes('/p2p-circuit')
+
+  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  if (keptAlive.length > 0) peerDiscovery.push(bootstrap({ list: keptAlive.map(a => a.toString()), timeout: 0 }))
+  if (mdnsInit != null) peerDiscovery.push(mdnsDiscovery(mdnsInit))
+
+  const services: Record<string, unknown> = {
+    identify: identify({ protocolPrefix: PROTOCOL_PREFIX }),
+    identifyPush: identifyPush({ protocolPrefix: PROTOCOL_PREFIX }),
+    ping: ping({ protocolPrefix: PROTOCOL_PREFIX }),
+    dht: kadDHT({
+      protocol: DHT_PROTOCOL,
+      kBucketSize: K_BUCKET_SIZE,
+      alpha: DHT_ALPHA,
+      clientMode: init.dhtClientMode ?? false,
+      peerInfoMapper: allowPrivate ? passthroughMapper : removePrivateAddressesMapper,
+      allowQueryWithZeroPeers: !searchesRelays,
+      // documented in seconds; kad-dht 16 enforces expiry through reprovide.validity (ms)
+      providers: { provideValidity: PROVIDER_VALIDITY_MS / 1000 },
+      reprovide: {
+        validity: PROVIDER_VALIDITY_MS,
+        // a record of ours is re-provided once it is this close to expiry, i.e. REPUBLISH_INTERVAL_MS after publication
+        threshold: PROVIDER_VALIDITY_MS - REPUBLISH_INTERVAL_MS,
+        interval: REPROVIDE_CHECK_INTERVAL_MS
+      }
+    }),
+    peers: peerTable({ bootstrap: keptAlive, reconnect: init.reconnect }),
+    ...(init.relayServer != null && init.relayServer !== false ? { relay: circuitRelayServer(relayServerInit(init.relayServer)) } : {}),
+    ...(init.services ?? {})
+  }
+
   return createLibp2p<P2PServices & T>({
     privateKey: init.privateKey,
-    addresses: { listen: useQuic ? listen : listen.filter(a => !a.includes('/quic')), announce },
-    transports: useQuic ? [tcp(), quic()] : [tcp()],
+    addresses: { listen: listenAddrs, announce: announce.map(a => a.toString()) },
+    transports: [tcp(), ...(useQuic ? [quic()] : []), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 0 })] : [],
+    peerDiscovery,
     connectionManager: {
       maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       // a local cluster dials one bootstrap peer from many processes at once
       inboundConnectionThreshold: 1000,
-      maxIncomingPendingConnections: 100
+      maxIncomingPendingConnections: 100,
+      // libp2p's own reconnect queue serves peers others tag `keep-alive*` (e.g. circuit relays we hold a reservation on)
+      reconnectRetryInterval: init.reconnect?.initialDelayMs ?? RECONNECT_INITIAL_DELAY_MS,
+      reconnectBackoffFactor: init.reconnect?.factor ?? RECONNECT_BACKOFF_FACTOR
+    },
+    connectionMonitor: {
+      enabled: true,
+      pingInterval: init.pingIntervalMs ?? PING_INTERVAL_MS,
+      protocolPrefix: PROTOCOL_PREFIX
     },
     connectionGater: allowPrivate ? { denyDialMultiaddr: () => false } : undefined,
-    services: {
-      identify: identify(),
-      ping: ping(),
-      dht: kadDHT({
-        protocol: DHT_PROTOCOL,
-        kBucketSize: K_BUCKET_SIZE,
-        clientMode: init.dhtClientMode ?? false,
-        peerInfoMapper: allowPrivate ? passthroughMapper : removePrivateAddressesMapper,
-        allowQueryWithZeroPeers: true
-      }),
-      ...(init.services ?? {})
-    } as ServiceFactoryMap<P2PServices & T>
+    services: services as ServiceFactoryMap<P2PServices & T>
   })
 }

@@ -11,7 +11,15 @@ export const p2pConfigSchema = z.strictObject({
   announce: z.array(z.string()).default([]),
   /** Bootstrap peers: full multiaddrs ending in /p2p/<peer id>. */
   bootstrap: z.array(z.string()).default([]),
-  quic: z.boolean().default(true)
+  quic: z.boolean().default(true),
+  /** Discover peers on the local network over multicast DNS (RFC 6762) and dial them. */
+  mdns: z.boolean().default(false),
+  /** Run a circuit relay v2 server (reservations for peers with no dialable address). Unset: on at a relay. */
+  relayServer: z.boolean().optional(),
+  /** Relays to hold a reservation on (full multiaddrs ending in /p2p/<id>): for a node nobody can dial. */
+  relayReservation: z.array(z.string()).default([]),
+  /** Ceiling on open connections. Unset: 200 at a relay (one per reservation), 50 elsewhere. */
+  maxConnections: z.number().int().min(1).max(100_000).optional()
 })
 
 export const trustConfigSchema = z.strictObject({

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { decodeManifest, verifyManifest, type Manifest } from '@codio/content'
 import { chunkExchange, swarmSessions, type ChunkExchange, type SwarmSessions } from '@codio/exchange'
-import { createP2PNode, loadOrCreatePeerKey, type P2PNode } from '@codio/p2p'
+import { createP2PNode, keepAlive, loadOrCreatePeerKey, releaseKeepAlive, type P2PNode } from '@codio/p2p'
 import { DhtManager } from '@codio/dht'
 import { fecPlan } from '@codio/fec'
 import { BlockStore } from '@codio/store'
@@ -25,6 +25,9 @@ export const ANNOUNCE_RETRY_MS = 1000
 /** Period of the provider lookups that find peers which started fetching a content after us (ms). */
 export const REDISCOVER_MS = 1000
 
+/** A relay's default ceiling on connections: it holds one per reservation on top of its swarm peers. */
+export const RELAY_MAX_CONNECTIONS = 200
+
 /** Head start a provider gets before the next one is also asked for a manifest (ms). */
 export const MANIFEST_HEDGE_MS = 300
 
@@ -36,6 +39,14 @@ export interface PeerInit {
   announce?: string[]
   bootstrap?: string[]
   quic?: boolean
+  /** mDNS discovery on the local network. Default off. */
+  mdns?: boolean
+  /** Circuit relay v2 server. Default: on at a relay. */
+  relayServer?: boolean
+  /** Relays to hold a reservation on, for a node with no dialable address. */
+  relayReservation?: string[]
+  /** Ceiling on open connections. Default 200 at a relay, 50 elsewhere. */
+  maxConnections?: number
   /** Publisher keys whose manifests this peer accepts. */
   trustedKeys: TrustedKeys
   /** Longest provider lookup before content counts as unknown (ms). Default 10 000. */
@@ -148,6 +159,10 @@ export class CodioPeer {
       announce: init.announce,
       bootstrap: init.bootstrap,
       quic: init.quic,
+      mdns: init.mdns ?? false,
+      relayServer: init.relayServer ?? init.role === 'relay',
+      relayReservation: init.relayReservation,
+      maxConnections: init.maxConnections ?? (init.role === 'relay' ? RELAY_MAX_CONNECTIONS : undefined),
       services: {
         exchange: chunkExchange({
           blocks: store,
@@ -487,7 +502,7 @@ export class CodioPeer {
         await attached
         void this.provide(resolved.contentId)
         const connecting: Array<Promise<void>> = []
-        for await (const p of search.providers()) connecting.push(this.swarm.connect(p, resolved.contentId))
+        for await (const p of search.providers()) connecting.push(this.joinSwarm(p, resolved.contentId, dl))
         await Promise.allSettled(connecting)
         dl.noMorePeers()
         await this.rediscover(resolved.contentId, dl)
@@ -528,9 +543,23 @@ export class CodioPeer {
       const search = new ProviderSearch(this.node, this.dht, contentId, REDISCOVER_MS, undefined, this.providerSource)
       for await (const p of search.providers()) {
         if (finished) break
-        void this.swarm.connect(p, contentId)
+        void this.joinSwarm(p, contentId, dl)
       }
     }
+  }
+
+  /**
+   * Open a swarm session with provider `peer` for `dl`, and keep the connection to it alive
+   * (redialled with backoff if it drops, libs/p2p) until the download ends.
+   */
+  private async joinSwarm (peer: PeerId, contentId: CID, dl: Download): Promise<void> {
+    const reason = `download:${contentId.toString()}`
+    if (!peer.equals(this.peerId)) {
+      void keepAlive(this.node, peer, reason).catch(() => {})
+      const release = (): void => { void releaseKeepAlive(this.node, peer, reason).catch(() => {}) }
+      dl.done.then(release, release)
+    }
+    await this.swarm.connect(peer, contentId)
   }
 
   /** Fetch a whole content into the store and provide it (the admin Prefetch call). */
