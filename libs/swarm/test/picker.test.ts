@@ -1,18 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import { Bitfield } from '../src/bitfield.js'
 import { PiecePicker, type PickStrategy } from '../src/picker.js'
+import { seeded } from './helpers.js'
 
-/** mulberry32: a small seeded PRNG, uniform on [0, 1). */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function field (size: number, pieces: Iterable<number>): Bitfield {
   const bf = new Bitfield(size)
