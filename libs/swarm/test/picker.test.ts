@@ -3,7 +3,6 @@ import { Bitfield } from '../src/bitfield.js'
 import { PiecePicker, type PickStrategy } from '../src/picker.js'
 import { seeded } from './helpers.js'
 
-
 function field (size: number, pieces: Iterable<number>): Bitfield {
   const bf = new Bitfield(size)
   for (const i of pieces) bf.set(i)
