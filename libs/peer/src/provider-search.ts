@@ -1,8 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import type { P2PNode } from '@codio/p2p'
 import type { DhtManager } from '@codio/dht'
+
+/** First pause before a DHT walk that found nobody is repeated (ms); it doubles up to {@link LOOKUP_RETRY_MAX_MS}. */
+export const LOOKUP_RETRY_MS = 250
+export const LOOKUP_RETRY_MAX_MS = 2000
 
 /**
  * A faster source of providers than the DHT (the tracker): peers with their multiaddrs, or
@@ -17,7 +22,8 @@ export interface ProviderSource {
  * running: the manifest fetch takes the first provider, the download takes all of them. With
  * a {@link ProviderSource} (the tracker) it asks that first and uses its peers; only when it
  * answers nothing, or is slow or unreachable, does it walk the DHT (Kademlia paper §2.3;
- * libp2p kad-dht GET_PROVIDERS).
+ * libp2p kad-dht GET_PROVIDERS), again and again with backoff until it finds a provider or
+ * its time limit runs out.
  */
 export class ProviderSearch {
   readonly found: PeerId[] = []
@@ -53,15 +59,20 @@ export class ProviderSearch {
       }
       if (this.found.length > 0) return
       this.source = 'dht'
-      for await (const info of this.dht.findProviders(this.cid, { signal })) {
-        const key = info.id.toString()
-        if (seen.has(key)) continue
-        seen.add(key)
-        if (info.multiaddrs.length > 0) {
-          await this.node.peerStore.merge(info.id, { multiaddrs: info.multiaddrs }).catch(() => {})
+      // a walk that ends empty is tried again until the time limit: a content published a
+      // moment ago may not be announced yet (its provider had no DHT peer to hold the record)
+      for (let wait = LOOKUP_RETRY_MS; this.found.length === 0 && !signal.aborted; wait = Math.min(wait * 2, LOOKUP_RETRY_MAX_MS)) {
+        for await (const info of this.dht.findProviders(this.cid, { signal })) {
+          const key = info.id.toString()
+          if (seen.has(key)) continue
+          seen.add(key)
+          if (info.multiaddrs.length > 0) {
+            await this.node.peerStore.merge(info.id, { multiaddrs: info.multiaddrs }).catch(() => {})
+          }
+          this.found.push(info.id)
+          this.notify()
         }
-        this.found.push(info.id)
-        this.notify()
+        if (this.found.length === 0) await sleep(wait, undefined, { signal, ref: false })
       }
     } catch {
       // a lookup that times out or is aborted simply ends with what it found
