@@ -9,6 +9,9 @@ import type { Logger } from '@codio/telemetry'
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 
+/** How often a super-seed looks for isolated peers to feed (ms). */
+const SEED_TICK_MS = 1000
+
 /** Upload and download policy of one node (config `[swarm]`). */
 export interface SwarmPolicy {
   /** Upload limit over all peers, bytes/s; 0 = unlimited. */
@@ -65,6 +68,7 @@ export class SwarmHost implements SessionHost {
   private readonly sessionCount = new Map<string, number>()
   /** open sessions on super-seeded contents per peer ID: never choked */
   private readonly seedSessionCount = new Map<string, number>()
+  private seedTimer?: NodeJS.Timeout
 
   constructor (private readonly store: BlockStore, private readonly sessions: SwarmSessions, readonly policy: SwarmPolicy, private readonly log: Logger) {
     this.upload = new TokenBucket({ rate: policy.maxUploadRate > 0 ? policy.maxUploadRate : Infinity })
@@ -81,9 +85,17 @@ export class SwarmHost implements SessionHost {
 
   start (): void {
     if (this.policy.choking) this.choker.start(() => this.chokerInput(), d => this.applyChokes(d))
+    if (this.policy.superSeeding) {
+      // super-seeds feed peers that get nothing from anyone else (their neighbours choke them)
+      this.seedTimer = setInterval(() => {
+        for (const c of this.contents.values()) if (c.seeder != null) this.reveal(c.seeder.tick())
+      }, SEED_TICK_MS)
+      this.seedTimer.unref()
+    }
   }
 
   stop (): void {
+    clearInterval(this.seedTimer)
     this.choker.stop()
     for (const c of this.contents.values()) for (const s of c.sessions) s.close()
     this.contents.clear()

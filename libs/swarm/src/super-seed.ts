@@ -3,6 +3,9 @@ import { Bitfield } from './bitfield.js'
 /** Chunks revealed to one peer and not yet announced back by it, at most. */
 export const DEFAULT_SUPER_SEED_REVEALS = 16
 
+/** A super-seed's peer that got no chunk from anyone else for this long is fed beyond the copy limit (ms). */
+export const DEFAULT_SUPER_SEED_ISOLATION_MS = 5000
+
 /** Copies of a chunk in the swarm below which a super-seed still reveals it. */
 export const DEFAULT_SUPER_SEED_COPIES = 1
 
@@ -15,6 +18,14 @@ export interface SuperSeederInit {
    * every peer holding it left. Higher values trade seed upload for a faster start.
    */
   maxCopies?: number
+  /**
+   * A peer that announced no chunk it got elsewhere for this long (ms) is isolated — its
+   * neighbours choke it or hold nothing for it — and is fed as if by a plain seed, beyond
+   * `maxCopies`. Default 5 000.
+   */
+  isolationMs?: number
+  /** Clock in ms (tests pass their own). Default `performance.now`. */
+  now?: () => number
   /** Source of randomness in [0, 1) for tie-breaking (tests pass a seeded one). */
   random?: () => number
 }
@@ -28,6 +39,8 @@ interface SeedPeer<K> {
   /** Revealed chunks not yet passed on (held by the peer and by another): its quota in use. */
   outstanding: Set<number>
   unchoked: boolean
+  /** when the peer last announced a chunk we did not reveal to it (ms, the caller's clock) */
+  lastForeign: number
 }
 
 /**
@@ -43,7 +56,9 @@ interface SeedPeer<K> {
  * request queue of that depth stays full. With one peer alone a chunk needs no second holder.
  * Choked peers get no reveals. A chunk already in `maxCopies` places (held or revealed) is
  * not revealed again: the peers spread it, and the seed's upload stays near one copy of the
- * content. Keys are whatever identifies a peer's session.
+ * content — unless a peer is isolated (it got nothing from anyone else for `isolationMs`:
+ * its neighbours choke it), which the seed then feeds like a plain seed so that no download
+ * hangs on peers that do not share. Keys are whatever identifies a peer's session.
  */
 export class SuperSeeder<K> {
   private readonly peers = new Map<K, SeedPeer<K>>()
@@ -56,6 +71,8 @@ export class SuperSeeder<K> {
   private readonly revealsPerPeer: number
   private readonly maxCopies: number
   private readonly random: () => number
+  private readonly isolationMs: number
+  private readonly now: () => number
 
   /**
    * @param size chunks in the content
@@ -68,6 +85,8 @@ export class SuperSeeder<K> {
     this.maxCopies = init.maxCopies ?? DEFAULT_SUPER_SEED_COPIES
     if (!Number.isInteger(this.maxCopies) || this.maxCopies < 1) throw new RangeError(`maxCopies must be a positive integer, got ${this.maxCopies}`)
     this.random = init.random ?? Math.random
+    this.isolationMs = init.isolationMs ?? DEFAULT_SUPER_SEED_ISOLATION_MS
+    this.now = init.now ?? (() => performance.now())
     this.availability = new Uint32Array(size)
     this.assigned = new Uint32Array(size)
   }
@@ -78,7 +97,7 @@ export class SuperSeeder<K> {
     this.removePeer(key)
     const copy = Bitfield.fromBytes(this.size, has.toBytes())
     for (let i = 0; i < this.size; i++) if (copy.has(i)) this.availability[i]++
-    this.peers.set(key, { key, has: copy, revealed: new Set(), outstanding: new Set(), unchoked: false })
+    this.peers.set(key, { key, has: copy, revealed: new Set(), outstanding: new Set(), unchoked: false, lastForeign: this.now() })
   }
 
   /**
@@ -114,6 +133,7 @@ export class SuperSeeder<K> {
     p.has.set(index)
     this.availability[index]++
     if (p.revealed.has(index)) this.assigned[index]--
+    else p.lastForeign = this.now()
     for (const q of [...(this.chargedTo.get(index) ?? [])]) {
       if (this.release(q, index)) {
         const shown = this.fill(q)
@@ -137,14 +157,34 @@ export class SuperSeeder<K> {
     if (p != null) p.unchoked = false
   }
 
+  /**
+   * Feed isolated peers (see {@link SuperSeederInit.isolationMs}): call it every second or so.
+   *
+   * @returns chunks to reveal now, per peer
+   */
+  tick (): Map<K, number[]> {
+    const out = new Map<K, number[]>()
+    for (const p of this.peers.values()) {
+      if (!p.unchoked || !this.isolated(p)) continue
+      for (const i of [...p.outstanding]) this.release(p, i)
+      const shown = this.fill(p)
+      if (shown.length > 0) out.set(p.key, shown)
+    }
+    return out
+  }
+
+  private isolated (p: SeedPeer<K>): boolean {
+    return this.now() - p.lastForeign >= this.isolationMs && !p.has.isFull()
+  }
+
   /** Peers that announced chunk `index`. */
   holders (index: number): number {
     return this.availability[index] ?? 0
   }
 
-  /** Uncharge chunk `i` from `q` when q holds it and so does another peer (or q is alone). */
+  /** Uncharge chunk `i` from `q` when q holds it and so does another peer (or q is alone, or isolated). */
   private release (q: SeedPeer<K>, i: number): boolean {
-    if (!q.has.has(i) || this.availability[i] < Math.min(2, this.peers.size)) return false
+    if (!q.has.has(i) || (this.availability[i] < Math.min(2, this.peers.size) && !this.isolated(q))) return false
     q.outstanding.delete(i)
     this.chargedTo.get(i)?.delete(q)
     return true
@@ -173,12 +213,13 @@ export class SuperSeeder<K> {
   private pick (p: SeedPeer<K>): number {
     let best = -1
     let bestScore = Infinity
+    const limit = this.isolated(p) ? Infinity : this.maxCopies
     const start = Math.floor(this.random() * this.size)
     for (let k = 0; k < this.size; k++) {
       const i = (start + k) % this.size
       if (p.has.has(i) || p.revealed.has(i)) continue
       const score = this.availability[i] + this.assigned[i]
-      if (score < bestScore && score < this.maxCopies) {
+      if (score < bestScore && score < limit) {
         best = i
         bestScore = score
         if (score === 0) break

@@ -103,3 +103,33 @@ describe('SuperSeeder (BEP 16)', () => {
     expect(seedUploads).toBeLessThanOrEqual(size * 1.3)
   })
 })
+
+describe('SuperSeeder: isolated peers', () => {
+  it('feeds a peer that gets nothing from anyone else beyond the copy limit, and not before', () => {
+    let now = 0
+    const s = new SuperSeeder<string>(8, { revealsPerPeer: 2, isolationMs: 5000, now: () => now, random: seeded(5) })
+    s.addPeer('a', new Bitfield(8))
+    s.addPeer('b', new Bitfield(8))
+    const got = { a: new Set<number>(), b: new Set<number>() }
+    const take = (peer: 'a' | 'b', reveals: Map<string, number[]>): void => {
+      for (const [k, is] of reveals) if (k === peer) for (const i of is) got[peer].add(i)
+    }
+    take('a', new Map([['a', s.unchoke('a')]]))
+    take('b', new Map([['b', s.unchoke('b')]]))
+    // a and b never trade (they choke each other): each holds what it was shown, charged
+    for (const peer of ['a', 'b'] as const) for (const i of [...got[peer]]) s.have(peer, i)
+    expect(s.tick().size).toBe(0)
+    now = 6000
+    // isolated now: their charges are released and they are shown more, past maxCopies = 1
+    const fed = s.tick()
+    expect(fed.get('a')?.length).toBe(2)
+    expect(fed.get('b')?.length).toBe(2)
+    take('a', fed)
+    take('b', fed)
+    // a chunk from elsewhere (one the seed never showed a) ends a's isolation
+    const fromB = [...got.b].find(i => !got.a.has(i))!
+    expect(fromB).toBeDefined()
+    s.have('a', fromB)
+    expect(s.tick().has('a')).toBe(false)
+  })
+})
