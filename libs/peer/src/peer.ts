@@ -120,6 +120,9 @@ export class CodioPeer {
   private gossip?: GossipPublisher
   private readonly trackerLookups: Counter
 
+  /** Peers kept connected for each whole download, released when it ends. */
+  private readonly keptAlive = new WeakMap<Download, Map<string, PeerId>>()
+
   /** The DHT manager: provider records, lookups, routing-table refresh (libs/dht). */
   readonly dht: DhtManager
 
@@ -554,10 +557,19 @@ export class CodioPeer {
    */
   private async joinSwarm (peer: PeerId, contentId: CID, dl: Download): Promise<void> {
     const reason = `download:${contentId.toString()}`
-    if (!peer.equals(this.peerId)) {
-      void keepAlive(this.node, peer, reason).catch(() => {})
-      const release = (): void => { void releaseKeepAlive(this.node, peer, reason).catch(() => {}) }
+    let held = this.keptAlive.get(dl)
+    if (held == null) {
+      const peers = held = new Map<string, PeerId>()
+      this.keptAlive.set(dl, held)
+      const release = (): void => {
+        for (const p of peers.values()) void releaseKeepAlive(this.node, p, reason).catch(() => {})
+      }
       dl.done.then(release, release)
+    }
+    // rediscovery names the same providers again and again: hold each one once
+    if (!peer.equals(this.peerId) && !held.has(peer.toString())) {
+      held.set(peer.toString(), peer)
+      void keepAlive(this.node, peer, reason).catch(() => {})
     }
     await this.swarm.connect(peer, contentId)
   }

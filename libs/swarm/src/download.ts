@@ -399,8 +399,13 @@ export class Download {
     this.resolveFinished()
   }
 
+  /** Neither banned nor gone: the peer may be sent requests. */
+  private active (peer: string): boolean {
+    return !this.banned.has(peer) && !this.gone.has(peer)
+  }
+
   private mayAsk (index: number, peer: string): boolean {
-    return !this.banned.has(peer) && !this.gone.has(peer) && this.excluded[index]?.has(peer) !== true
+    return this.active(peer) && this.excluded[index]?.has(peer) !== true
   }
 
   /**
@@ -435,7 +440,7 @@ export class Download {
       progressed = false
       // least-loaded peer first spreads requests across every provider
       const candidates = [...this.peers.values()]
-        .filter(p => !p.choked && p.inFlight < this.depth(p) && !this.banned.has(p.id.toString()) && !this.gone.has(p.id.toString()))
+        .filter(p => !p.choked && p.inFlight < this.depth(p) && this.active(p.id.toString()))
         .sort((a, b) => a.inFlight - b.inFlight || Math.random() - 0.5)
       for (const peer of candidates) {
         if (this.inFlight >= this.maxInFlight) break
@@ -571,7 +576,7 @@ export class Download {
     let nextCheck = Infinity
     for (const peer of this.peers.values()) {
       const key = peer.id.toString()
-      if (this.banned.has(key) || this.gone.has(key) || peer.choked) continue
+      if (!this.active(key) || peer.choked) continue
       while (peer.inFlight < this.depth(peer)) {
         let best: number | undefined
         let oldest = Infinity
