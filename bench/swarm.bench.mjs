@@ -12,12 +12,16 @@
  *   BENCH_SWARM_N=4,8,16 BENCH_SWARM_MIB=128 BENCH_SWARM_ORIGIN_MBPS=50 BENCH_SWARM_PEER_MBPS=25
  *   BENCH_SWARM_DEPTH=4|adaptive BENCH_SWARM_ORIGIN_ONLY=4,8 (N values for the contrast run)
  *   BENCH_SWARM_DIR=/dev/shm (stores on tmpfs: takes per-chunk fsync out of the figures)
+ *   BENCH_SWARM_CHUNK_KIB=256 (chunk size of the published content; default the origin's 1 MiB)
+ *   BENCH_SWARM_TRANSPORT=quic (default tcp)
+ *   BENCH_SWARM_TRACE=1 (per-process state every 2 s), BENCH_SWARM_TIMELINE=1 (chunks stored
+ *   per second across all downloaders, from the block files' times, and each one's last chunk)
  *
  * Prints a table, then one JSON line of every figure.
  */
 import { spawn } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,6 +39,8 @@ const U_I = Number(process.env.BENCH_SWARM_PEER_MBPS ?? 25) * MB
 const DEPTH = process.env.BENCH_SWARM_DEPTH ?? '4'
 const SUPER_SEED = process.env.BENCH_SWARM_SUPERSEED !== '0'
 const SEED_COPIES = Number(process.env.BENCH_SWARM_SEED_COPIES ?? 1)
+const CHUNK_KIB = process.env.BENCH_SWARM_CHUNK_KIB
+const TRANSPORT = process.env.BENCH_SWARM_TRANSPORT ?? 'tcp'
 const ORIGIN_ONLY = new Set((process.env.BENCH_SWARM_ORIGIN_ONLY ?? '4').split(',').filter(Boolean).map(Number))
 
 async function freePort () {
@@ -49,7 +55,8 @@ async function freePort () {
 async function start (procs, dir, role, name, config) {
   const dataDir = join(dir, name)
   await mkdir(dataDir, { recursive: true })
-  const [http, admin, tcp] = [await freePort(), await freePort(), await freePort()]
+  const [http, admin, port] = [await freePort(), await freePort(), await freePort()]
+  const listen = TRANSPORT === 'quic' ? `/ip4/127.0.0.1/udp/${port}/quic-v1` : `/ip4/127.0.0.1/tcp/${port}`
   const full = {
     name,
     dataDir,
@@ -57,7 +64,7 @@ async function start (procs, dir, role, name, config) {
     http: { host: '127.0.0.1', port: http },
     admin: { host: '127.0.0.1', port: admin },
     ...config,
-    p2p: { listen: [`/ip4/127.0.0.1/tcp/${tcp}`], quic: false, ...config.p2p }
+    p2p: { listen: [listen], quic: TRANSPORT === 'quic', ...config.p2p }
   }
   const configPath = join(dataDir, 'config.toml')
   await writeFile(configPath, stringify(full))
@@ -76,7 +83,7 @@ async function start (procs, dir, role, name, config) {
     await new Promise(resolve => setTimeout(resolve, 100))
   }
   const status = await createAdminClient(`http://127.0.0.1:${admin}`).getStatus({})
-  return Object.assign(proc, { http: `http://127.0.0.1:${http}`, admin: `http://127.0.0.1:${admin}`, multiaddr: `/ip4/127.0.0.1/tcp/${tcp}/p2p/${status.peerId}` })
+  return Object.assign(proc, { http: `http://127.0.0.1:${http}`, admin: `http://127.0.0.1:${admin}`, multiaddr: `${listen}/p2p/${status.peerId}` })
 }
 
 async function stop (procs) {
@@ -113,6 +120,38 @@ function traceSwarm (origin, peers, t0) {
   return { stop: () => clearInterval(timer) }
 }
 
+/**
+ * BENCH_SWARM_TIMELINE=1: chunks stored per second across all downloaders (from the block
+ * files' modification times), cumulative share of the N·F total, and each peer's last chunk.
+ */
+async function timeline (dir, peers, t0Wall) {
+  const perSecond = []
+  const last = []
+  for (const p of peers) {
+    let latest = 0
+    const blocks = join(dir, p.name, 'store', 'blocks')
+    for (const shard of await readdir(blocks).catch(() => [])) {
+      for (const f of await readdir(join(blocks, shard))) {
+        const s = await stat(join(blocks, shard, f))
+        if (s.size < 1024) continue
+        const sec = Math.max(0, Math.floor((s.mtimeMs - t0Wall) / 1000))
+        perSecond[sec] = (perSecond[sec] ?? 0) + 1
+        latest = Math.max(latest, s.mtimeMs - t0Wall)
+      }
+    }
+    last.push((latest / 1000).toFixed(1))
+  }
+  const total = perSecond.reduce((a, b) => a + (b ?? 0), 0)
+  let cum = 0
+  const cols = []
+  for (let s = 0; s < perSecond.length; s++) {
+    cum += perSecond[s] ?? 0
+    cols.push(`${s}:${perSecond[s] ?? 0}(${Math.round(cum / total * 100)}%)`)
+  }
+  console.error(`chunks stored per second: ${cols.join(' ')}`)
+  console.error(`each peer's last chunk (s): ${last.join(' ')}`)
+}
+
 async function metric (url, name) {
   const text = await (await fetch(`${url}/metrics`)).text()
   const line = text.split('\n').find(l => l.startsWith(name))
@@ -128,7 +167,7 @@ async function run (n, originOnly) {
   try {
     const keyFile = join(dir, 'publisher.jwk')
     const origin = await start(procs, dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S, superSeeding: SUPER_SEED, superSeedCopies: SEED_COPIES } })
-    const put = await fetch(`${origin.http}/content?fec=none`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/octet-stream' } })
+    const put = await fetch(`${origin.http}/content?fec=none${CHUNK_KIB == null ? '' : `&chunkSize=${Number(CHUNK_KIB) * 1024}`}`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/octet-stream' } })
     const { cid } = await put.json()
     // started four at a time: 16 node processes booting at once on 2 cores time out
     const peers = []
@@ -145,6 +184,7 @@ async function run (n, originOnly) {
     }
     const servedBefore = await metric(origin.http, 'codio_origin_served_bytes_total')
     const t0 = performance.now()
+    const t0Wall = Date.now()
     const trace = process.env.BENCH_SWARM_TRACE === '1' ? traceSwarm(origin, peers, t0) : undefined
     const done = await Promise.all(peers.map(async p => {
       await createAdminClient(p.admin).prefetch({ contentId: cid })
@@ -157,6 +197,7 @@ async function run (n, originOnly) {
       if (!held.includes(cid)) throw new Error(`${p.name} does not hold the content`)
     }
     const originBytes = await metric(origin.http, 'codio_origin_served_bytes_total') - servedBefore
+    if (process.env.BENCH_SWARM_TIMELINE === '1') await timeline(dir, peers, t0Wall)
     return { seconds, originBytes, perPeer: done }
   } finally {
     await stop(procs)

@@ -1,6 +1,6 @@
 import { create, toBinary } from '@bufbuild/protobuf'
 import { MessageSchema, RefusalCode, type Message } from '@codio/proto'
-import { lpStream } from '@libp2p/utils'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -30,9 +30,10 @@ export interface ChunkExchangeInit {
   admit?(peer: PeerId, cid: CID): RefusalCode | undefined
   /**
    * Awaited before a block of `bytes` is written to `peer` (an upload rate limit). Serving
-   * waits on it, never the event loop.
+   * waits on it, never the event loop. `signal` aborts when the peer cancels the request (or
+   * leaves) while it waits.
    */
-  beforeServe?(peer: PeerId, bytes: number): Promise<void>
+  beforeServe?(peer: PeerId, bytes: number, signal?: AbortSignal): Promise<void>
   /** Called after each block is written to a peer (for metrics). */
   onServed?(peer: PeerId, bytes: number): void
   /** Called when a block fetched from `peer` does not hash to the CID it was asked for. */
@@ -59,6 +60,91 @@ export interface FetchOptions {
   signal?: AbortSignal
 }
 
+/** Requests a peer may queue on one stream before we answer OVERLOADED. */
+const MAX_QUEUED_REQUESTS = 256
+
+interface Pending {
+  resolve: (reply: Message) => void
+  reject: (err: Error) => void
+}
+
+/**
+ * The one request stream we keep to a peer: requests are pipelined on it (BEP 3 style: many
+ * outstanding, answered in order) and replies matched by id. A stream per request would cost
+ * a multistream-select negotiation, a yamux open/close and two peer-store writes (libp2p
+ * records the protocol on every new stream) per chunk.
+ */
+class RequestChannel {
+  private readonly pending = new Map<bigint, Pending>()
+  private ended = false
+
+  constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly onEnd: () => void) {
+    void this.readReplies()
+  }
+
+  get isEnded (): boolean {
+    return this.ended
+  }
+
+  /** Send a request and wait for its reply; aborting `signal` cancels it (the peer is told). */
+  async request (id: bigint, cid: CID, signal: AbortSignal): Promise<Message> {
+    if (this.ended) throw new ProtocolError('stream ended')
+    signal.throwIfAborted()
+    let onAbort: (() => void) | undefined
+    const reply = new Promise<Message>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      onAbort = () => {
+        if (!this.pending.delete(id)) return
+        reject(signal.reason)
+        this.write(create(MessageSchema, { payload: { case: 'cancel', value: { id } } }))
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      this.write(create(MessageSchema, { payload: { case: 'request', value: { id, cid: cid.bytes } } }))
+      return await reply
+    } finally {
+      signal.removeEventListener('abort', onAbort!)
+    }
+  }
+
+  close (err?: Error): void {
+    if (this.ended) return
+    this.end(err ?? new ProtocolError('stream ended'))
+    if (err == null) this.stream.close().catch(() => {})
+    else this.stream.abort(err)
+  }
+
+  private write (msg: Message): void {
+    // lp.write hands the whole message to the stream at once; it only waits for drain after
+    this.lp.write(toBinary(MessageSchema, msg)).catch((err: Error) => { this.close(err) })
+  }
+
+  private async readReplies (): Promise<void> {
+    try {
+      while (!this.ended) {
+        const reply = await readMessage(this.lp)
+        const id = reply.payload.case === 'piece' || reply.payload.case === 'refusal' ? reply.payload.value.id : undefined
+        if (id === undefined) throw new ProtocolError(`unexpected ${reply.payload.case ?? 'empty message'} on a request stream`)
+        // a reply to a request we cancelled (an endgame duplicate, a timeout) is dropped
+        const p = this.pending.get(id)
+        if (p == null) continue
+        this.pending.delete(id)
+        p.resolve(reply)
+      }
+    } catch (err: any) {
+      this.close(err)
+    }
+  }
+
+  private end (err: Error): void {
+    this.ended = true
+    this.onEnd()
+    for (const p of this.pending.values()) p.reject(err)
+    this.pending.clear()
+  }
+}
+
 function emptyStats (): PeerTransferStats {
   return { chunksReceived: 0, bytesReceived: 0, chunksSent: 0, bytesSent: 0, failures: 0, verificationFailures: 0 }
 }
@@ -73,6 +159,8 @@ export class ChunkExchange implements Startable {
   readonly protocol: string
   private readonly log: Logger
   private readonly stats = new Map<string, PeerTransferStats>()
+  /** the request stream to each peer (or the pending open of one) */
+  private readonly channels = new Map<string, Promise<RequestChannel>>()
   private nextId = 1n
   private started = false
   /** Requests we could not serve because of our own failure (store error, write failure). */
@@ -101,7 +189,36 @@ export class ChunkExchange implements Startable {
 
   async stop (): Promise<void> {
     await this.components.registrar.unhandle(this.protocol)
+    for (const c of this.channels.values()) c.then(ch => { ch.close() }, () => {})
+    this.channels.clear()
     this.started = false
+  }
+
+  /** The request stream to `peer`, opened on first use and again after it ends. */
+  private async channel (peer: PeerId): Promise<RequestChannel> {
+    const key = peer.toString()
+    let ch = this.channels.get(key)
+    if (ch == null) {
+      ch = (async () => {
+        // not the caller's signal: other requests share this open
+        const signal = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
+        const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
+        const channel: RequestChannel = new RequestChannel(stream, lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES }), () => {
+          if (this.channels.get(key) === ch) this.channels.delete(key)
+        })
+        return channel
+      })()
+      this.channels.set(key, ch)
+      const opening = ch
+      // a failed open is not cached: the next request dials again
+      opening.catch(() => { if (this.channels.get(key) === opening) this.channels.delete(key) })
+    }
+    const channel = await ch
+    if (channel.isEnded) {
+      if (this.channels.get(key) === ch) this.channels.delete(key)
+      return await this.channel(peer)
+    }
+    return channel
   }
 
   isStarted (): boolean {
@@ -135,16 +252,9 @@ export class ChunkExchange implements Startable {
     const timeout = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
     const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
     const stats = this.statsFor(peer)
-    let stream: Stream | undefined
     try {
-      stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
       const id = this.nextId++
-      await lp.write(toBinary(MessageSchema, create(MessageSchema, {
-        payload: { case: 'request', value: { id, cid: cid.bytes } }
-      })), { signal })
-      const reply = await readMessage(lp, signal)
-      await stream.close({ signal }).catch(() => {})
+      const reply = await (await raceSignal(this.channel(peer), signal)).request(id, cid, signal)
       const { payload } = reply
       if (payload.case === 'refusal') {
         throw new BlockRefusedError(`peer ${peer} refused ${cid}: ${payload.value.reason}`, payload.value.code)
@@ -154,6 +264,9 @@ export class ChunkExchange implements Startable {
       }
       const data = payload.value.data
       if (!(await blockMatchesCid(cid, data))) {
+        // the caller gave up on it while it was checked (it banned the peer for the bad
+        // chunks before this one): not a new offence
+        options.signal?.throwIfAborted()
         stats.verificationFailures++
         this.init.onVerificationFailure?.(peer, cid)
         throw new BlockVerificationError(`block from ${peer} does not match ${cid}`)
@@ -164,7 +277,6 @@ export class ChunkExchange implements Startable {
     } catch (err: any) {
       // a request its caller cancelled (an endgame duplicate) is not the peer's failure
       if (options.signal?.aborted !== true) stats.failures++
-      stream?.abort(err)
       if (timeout.aborted && options.signal?.aborted !== true) {
         throw new RequestTimeoutError(`request for ${cid} to ${peer} timed out`, { cause: err })
       }
@@ -172,36 +284,70 @@ export class ChunkExchange implements Startable {
     }
   }
 
+  /**
+   * Answer the requests a peer pipelines on one stream, in order, until it closes. Requests
+   * are read ahead as they arrive, so a `cancel` removes a queued request (or stops one waiting
+   * for upload bandwidth) before its bytes are sent.
+   */
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
     const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
     const stats = this.statsFor(peer)
-    // a peer may pipeline several requests on one stream; answer them in order until it closes
-    while (true) {
-      let msg: Message
+    const queue: Array<{ id: bigint, cid: Uint8Array }> = []
+    let current: { id: bigint, cancel: AbortController } | undefined
+    let ended = false
+    let readError: Error | undefined
+    let wake: (() => void) | undefined
+    const send = async (msg: Uint8Array): Promise<void> => { await lp.write(msg) }
+    const reading = (async () => {
       try {
-        msg = await readMessage(lp)
-      } catch (err) {
-        if (err instanceof ProtocolError && err.message === 'stream ended') break
-        throw err
+        while (true) {
+          const msg = await readMessage(lp)
+          const { payload } = msg
+          if (payload.case === 'cancel') {
+            const at = queue.findIndex(r => r.id === payload.value.id)
+            if (at >= 0) queue.splice(at, 1)
+            else if (current?.id === payload.value.id) current.cancel.abort(new Error('cancelled by the peer'))
+            continue
+          }
+          if (payload.case !== 'request') {
+            await send(refusal(0n, RefusalCode.BAD_REQUEST, `expected a request, got ${payload.case ?? 'an empty message'}`))
+            continue
+          }
+          if (queue.length >= MAX_QUEUED_REQUESTS) {
+            await send(refusal(payload.value.id, RefusalCode.OVERLOADED, `more than ${MAX_QUEUED_REQUESTS} requests queued`))
+            continue
+          }
+          queue.push({ id: payload.value.id, cid: payload.value.cid })
+          wake?.()
+        }
+      } catch (err: any) {
+        if (!(err instanceof ProtocolError && err.message === 'stream ended')) readError = err
+      } finally {
+        ended = true
+        current?.cancel.abort(new Error('stream ended'))
+        wake?.()
       }
-      const { payload } = msg
-      if (payload.case === 'cancel') continue
-      if (payload.case !== 'request') {
-        await lp.write(refusal(0n, RefusalCode.BAD_REQUEST, `expected a request, got ${payload.case ?? 'an empty message'}`))
+    })()
+    while (true) {
+      const req = queue.shift()
+      if (req == null) {
+        if (ended) break
+        await new Promise<void>(resolve => { wake = resolve })
+        wake = undefined
         continue
       }
-      const { id } = payload.value
+      const { id } = req
       let cid: CID
       try {
-        cid = CID.decode(payload.value.cid)
+        cid = CID.decode(req.cid)
       } catch {
-        await lp.write(refusal(id, RefusalCode.BAD_REQUEST, 'request carries no valid CID'))
+        await send(refusal(id, RefusalCode.BAD_REQUEST, 'request carries no valid CID'))
         continue
       }
       const refused = this.init.admit?.(peer, cid)
       if (refused != null) {
-        await lp.write(refusal(id, refused, 'not admitted'))
+        await send(refusal(id, refused, 'not admitted'))
         continue
       }
       let data: Uint8Array | undefined
@@ -210,22 +356,47 @@ export class ChunkExchange implements Startable {
       } catch (err: any) {
         this.log.error('reading %s failed - %e', cid, err)
         this.serveFailures++
-        await lp.write(refusal(id, RefusalCode.INTERNAL, 'block store error'))
+        await send(refusal(id, RefusalCode.INTERNAL, 'block store error'))
         continue
       }
       if (data == null) {
-        await lp.write(refusal(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
+        await send(refusal(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
         continue
       }
-      await this.init.beforeServe?.(peer, data.byteLength)
-      await lp.write(toBinary(MessageSchema, create(MessageSchema, {
+      current = { id, cancel: new AbortController() }
+      try {
+        await this.init.beforeServe?.(peer, data.byteLength, current.cancel.signal)
+      } catch (err) {
+        // cancelled while it waited for upload bandwidth: nothing was sent, nothing is owed
+        if (current.cancel.signal.aborted) continue
+        throw err
+      } finally {
+        current = undefined
+      }
+      await send(toBinary(MessageSchema, create(MessageSchema, {
         payload: { case: 'piece', value: { id, cid: cid.bytes, data } }
       })))
       stats.chunksSent++
       stats.bytesSent += data.byteLength
       this.init.onServed?.(peer, data.byteLength)
     }
+    await reading
+    if (readError != null) throw readError
     await stream.close().catch(() => {})
+  }
+}
+
+/** `promise`, or the signal's reason if it aborts first. */
+async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_resolve, reject) => {
+      onAbort = () => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
   }
 }
 

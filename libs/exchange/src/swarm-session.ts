@@ -27,7 +27,10 @@ export interface SessionEvents {
  * their state changes. A session starts choked and not interested in both directions (BEP 3).
  */
 export class SwarmSession {
-  /** The remote's chunks at the handshake (later ones arrive as `have`). */
+  /**
+   * The remote's chunks at the handshake, plus the `have`s that arrived before
+   * {@link listen} (later ones go to `onHave`).
+   */
   readonly remoteBitfield: Uint8Array
   /** Whether the remote chokes us. */
   remoteChoking = true
@@ -43,7 +46,10 @@ export class SwarmSession {
     this.remoteBitfield = remoteBitfield
   }
 
-  /** Set the callbacks; events that arrive before this are applied to the state only. */
+  /**
+   * Set the callbacks; events that arrive before this are applied to the state only
+   * (`remoteBitfield`, `remoteChoking`, `remoteInterested`).
+   */
   listen (events: SessionEvents): void {
     this.events = events
   }
@@ -104,7 +110,13 @@ export class SwarmSession {
             const n = 8 * this.remoteBitfield.length
             const bad = p.value.indexes.find(i => i >= n)
             if (bad !== undefined) throw new ProtocolError(`have ${bad} beyond the bitfield of ${n} bits`)
-            this.events.onHave?.(p.value.indexes)
+            // before listen() the owner reads the bitfield, so a `have` that arrives between the
+            // handshake and listen() (a super-seed reveals at once) must land in it, not vanish
+            if (this.events.onHave == null) {
+              for (const i of p.value.indexes) this.remoteBitfield[i >> 3] |= 0x80 >> (i & 7)
+            } else {
+              this.events.onHave(p.value.indexes)
+            }
             break
           }
           case 'choke': this.remoteChoking = true; this.events.onChoke?.(true); break

@@ -171,7 +171,9 @@ export class CodioPeer {
           blocks: store,
           requestTimeout: init.requestTimeoutMs,
           admit: (peer, cid) => host?.admit(peer, cid),
-          beforeServe: async (_peer, bytes) => { await host?.upload.take(bytes) },
+          // peers share the upload limit evenly (a FIFO lets one peer's queued requests hold
+          // up everyone, and a newcomer's manifest wait behind megabytes of chunks)
+          beforeServe: async (peer, bytes, signal) => { await host?.uploadQueue.take(peer.toString(), bytes, signal) },
           onServed: (peer, bytes) => {
             metrics.chunksServed.inc()
             metrics.bytesServed.inc(bytes)
@@ -504,11 +506,13 @@ export class CodioPeer {
       void (async () => {
         await attached
         void this.provide(resolved.contentId)
+        // peers that start with us announce themselves within a second or so: look for them
+        // while the first lookup (which may walk for seconds under load) is still going
+        this.rediscover(resolved.contentId, dl).catch(err => dl.fail(err))
         const connecting: Array<Promise<void>> = []
         for await (const p of search.providers()) connecting.push(this.joinSwarm(p, resolved.contentId, dl))
         await Promise.allSettled(connecting)
         dl.noMorePeers()
-        await this.rediscover(resolved.contentId, dl)
       })().catch(err => dl.fail(err))
       const complete = dl.done.then(async () => this.markComplete(resolved.contentId))
       this.downloads.set(key, { dl, complete })

@@ -1,5 +1,5 @@
 import { decodeManifest, RAW_CODEC } from '@codio/content'
-import { PeerRates, TokenBucket } from '@codio/bandwidth'
+import { FairQueue, PeerRates, TokenBucket } from '@codio/bandwidth'
 import { Choker, type ChokeDecision, type ChokerPeer } from '@codio/choker'
 import type { SessionHost, SwarmSession, SwarmSessions } from '@codio/exchange'
 import { RefusalCode } from '@codio/proto'
@@ -60,6 +60,8 @@ interface ContentSwarm {
 export class SwarmHost implements SessionHost {
   readonly rates = new PeerRates()
   readonly upload: TokenBucket
+  /** the upload limit shared evenly between the peers we serve (SCFQ over {@link upload}) */
+  readonly uploadQueue: FairQueue
   readonly download: TokenBucket
   readonly choker: Choker
   private readonly contents = new Map<string, ContentSwarm>()
@@ -72,6 +74,7 @@ export class SwarmHost implements SessionHost {
 
   constructor (private readonly store: BlockStore, private readonly sessions: SwarmSessions, readonly policy: SwarmPolicy, private readonly log: Logger) {
     this.upload = new TokenBucket({ rate: policy.maxUploadRate > 0 ? policy.maxUploadRate : Infinity })
+    this.uploadQueue = new FairQueue(this.upload)
     this.download = new TokenBucket({ rate: policy.maxDownloadRate > 0 ? policy.maxDownloadRate : Infinity })
     this.choker = new Choker({
       regularSlots: policy.regularUnchokeSlots,

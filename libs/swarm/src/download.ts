@@ -724,8 +724,11 @@ export class Download {
         }
         const maxFailures = this.init.maxPeerFailures ?? DEFAULT_MAX_PEER_FAILURES
         const maxBad = this.init.maxBadChunks ?? DEFAULT_MAX_BAD_CHUNKS
-        // gone or lying: never ask it again in this download
-        if (peer.failuresInARow >= maxFailures || peer.badChunks >= maxBad) this.banned.add(key)
+        // gone or lying: never ask it again in this download, and drop what it still owes us
+        if (peer.failuresInARow >= maxFailures || peer.badChunks >= maxBad) {
+          this.banned.add(key)
+          for (const asked of this.requesters.values()) asked.get(key)?.cancel.abort(new Error(`peer ${key} banned`))
+        }
       })
       .finally(() => {
         const left = this.requesters.get(index)

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { CID } from 'multiformats/cid'
+import { FairQueue, TokenBucket } from '@codio/bandwidth'
+import { chunkCid } from '@codio/content'
+import { chunkExchange, CHUNK_PROTOCOL, type ChunkExchange } from '@codio/exchange'
+import { createP2PNode, type P2PNode } from '@codio/p2p'
+import { MapStore } from './helpers.js'
+
+type Node = P2PNode<{ exchange: ChunkExchange }>
+
+const MiB = 1024 * 1024
+
+describe('block exchange: pipelined requests on one stream per peer', () => {
+  let seed: Node
+  let leecher: Node
+  const chunks = Array.from({ length: 6 }, () => randomBytes(MiB))
+  let cids: CID[]
+  const served: string[] = []
+
+  beforeAll(async () => {
+    cids = chunks.map(c => chunkCid(c))
+    const store = new MapStore()
+    chunks.forEach((c, i) => store.blocks.set(cids[i].toString(), c))
+    // 2 MiB/s: a MiB takes half a second, long enough to cancel what waits behind it
+    const upload = new FairQueue(new TokenBucket({ rate: 2 * MiB, burst: 64 * 1024 }))
+    seed = await createP2PNode<{ exchange: ChunkExchange }>({
+      privateKey: await generateKeyPair('Ed25519'),
+      quic: false,
+      services: {
+        exchange: chunkExchange({
+          blocks: store,
+          beforeServe: async (peer, bytes, signal) => { await upload.take(peer.toString(), bytes, signal) },
+          onServed: () => { served.push('x') }
+        })
+      }
+    })
+    await seed.start()
+    leecher = await createP2PNode<{ exchange: ChunkExchange }>({
+      privateKey: await generateKeyPair('Ed25519'),
+      quic: false,
+      services: { exchange: chunkExchange({ blocks: new MapStore(), requestTimeout: 10_000 }) }
+    })
+    await leecher.start()
+    await leecher.dial(seed.getMultiaddrs()[0])
+  })
+
+  afterAll(async () => {
+    await Promise.all([seed, leecher].map(async n => n.stop()))
+  })
+
+  it('answers concurrent requests in order over a single stream, verified', async () => {
+    const got = await Promise.all(cids.slice(0, 3).map(async cid => await leecher.services.exchange.fetch(seed.peerId, cid)))
+    got.forEach((bytes, i) => expect(Buffer.compare(bytes, chunks[i])).toBe(0))
+    const conn = leecher.getConnections(seed.peerId)[0]
+    expect(conn.streams.filter(s => s.protocol === CHUNK_PROTOCOL)).toHaveLength(1)
+  })
+
+  it('does not send a request cancelled while it waits for upload bandwidth', async () => {
+    served.length = 0
+    const cancel = new AbortController()
+    const kept = leecher.services.exchange.fetch(seed.peerId, cids[3])
+    const dropped = [4, 5].map(async i => await leecher.services.exchange.fetch(seed.peerId, cids[i], { signal: cancel.signal }))
+    await new Promise(resolve => setTimeout(resolve, 100))
+    cancel.abort(new Error('endgame: another peer delivered it'))
+    for (const d of dropped) await expect(d).rejects.toThrow('endgame: another peer delivered it')
+    expect(Buffer.compare(await kept, chunks[3])).toBe(0)
+    // time for the cancelled two to go out, had they not been dropped (2 MiB at 2 MiB/s)
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    expect(served).toHaveLength(1)
+    expect(leecher.services.exchange.peerStats().get(seed.peerId.toString())?.failures).toBe(0)
+  })
+})

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { swarmSessions, type SwarmSession, type SwarmSessions } from '@codio/exchange'
+import { createP2PNode, type P2PNode } from '@codio/p2p'
+import { Bitfield } from '../src/index.js'
+
+type Node = P2PNode<{ sessions: SwarmSessions }>
+
+const CHUNKS = 16
+
+async function node (): Promise<Node> {
+  const n = await createP2PNode<{ sessions: SwarmSessions }>({
+    privateKey: await generateKeyPair('Ed25519'),
+    quic: false,
+    services: { sessions: swarmSessions() }
+  })
+  await n.start()
+  return n
+}
+
+describe('swarm sessions over real libp2p connections', () => {
+  let seed: Node
+  let leecher: Node
+  const inbound: SwarmSession[] = []
+  let contentId: CID
+
+  beforeAll(async () => {
+    contentId = CID.createV1(0x55, await sha256.digest(new TextEncoder().encode('session test')))
+    seed = await node()
+    leecher = await node()
+    // like a super-seed: an empty bitfield at the handshake, then chunks revealed as `have`s
+    // the moment the session exists
+    seed.services.sessions.setHost({
+      bitfield: async () => new Bitfield(CHUNKS).toBytes(),
+      onInboundSession: session => {
+        inbound.push(session)
+        session.sendHave([3, 9])
+      }
+    })
+    leecher.services.sessions.setHost({ bitfield: async () => undefined, onInboundSession: s => s.close() })
+    await leecher.dial(seed.getMultiaddrs()[0])
+  })
+
+  afterAll(async () => {
+    await Promise.all([seed, leecher].map(async n => n.stop()))
+  })
+
+  it('keeps the `have`s that arrive between the handshake and listen() in the remote bitfield', async () => {
+    const session = await leecher.services.sessions.open(seed.peerId, contentId, new Bitfield(CHUNKS).toBytes())
+    // the owner is busy elsewhere for a moment before it listens
+    await new Promise(resolve => setTimeout(resolve, 200))
+    const theirs = Bitfield.fromBytes(CHUNKS, session.remoteBitfield)
+    expect([...Array(CHUNKS).keys()].filter(i => theirs.has(i))).toEqual([3, 9])
+
+    // from listen() on, `have`s go to the callback
+    const heard: number[] = []
+    const got = new Promise<void>(resolve => session.listen({ onHave: indexes => { heard.push(...indexes); resolve() } }))
+    inbound.at(-1)!.sendHave([12])
+    await got
+    expect(heard).toEqual([12])
+    expect(Bitfield.fromBytes(CHUNKS, session.remoteBitfield).has(12)).toBe(false)
+    session.close()
+  })
+})
