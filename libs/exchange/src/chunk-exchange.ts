@@ -197,28 +197,22 @@ export class ChunkExchange implements Startable {
   /** The request stream to `peer`, opened on first use and again after it ends. */
   private async channel (peer: PeerId): Promise<RequestChannel> {
     const key = peer.toString()
-    let ch = this.channels.get(key)
-    if (ch == null) {
-      ch = (async () => {
+    let opening = this.channels.get(key)
+    if (opening == null) {
+      const forget = (): void => { if (this.channels.get(key) === opening) this.channels.delete(key) }
+      opening = (async () => {
         // not the caller's signal: other requests share this open
         const signal = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
         const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-        const channel: RequestChannel = new RequestChannel(stream, lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES }), () => {
-          if (this.channels.get(key) === ch) this.channels.delete(key)
-        })
-        return channel
+        return new RequestChannel(stream, lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES }), forget)
       })()
-      this.channels.set(key, ch)
-      const opening = ch
+      this.channels.set(key, opening)
       // a failed open is not cached: the next request dials again
-      opening.catch(() => { if (this.channels.get(key) === opening) this.channels.delete(key) })
+      opening.catch(forget)
     }
-    const channel = await ch
-    if (channel.isEnded) {
-      if (this.channels.get(key) === ch) this.channels.delete(key)
-      return await this.channel(peer)
-    }
-    return channel
+    const channel = await opening
+    // it ended (and forgot itself) while this caller waited for it
+    return channel.isEnded ? await this.channel(peer) : channel
   }
 
   isStarted (): boolean {
@@ -298,7 +292,6 @@ export class ChunkExchange implements Startable {
     let ended = false
     let readError: Error | undefined
     let wake: (() => void) | undefined
-    const send = async (msg: Uint8Array): Promise<void> => { await lp.write(msg) }
     const reading = (async () => {
       try {
         while (true) {
@@ -311,11 +304,11 @@ export class ChunkExchange implements Startable {
             continue
           }
           if (payload.case !== 'request') {
-            await send(refusal(0n, RefusalCode.BAD_REQUEST, `expected a request, got ${payload.case ?? 'an empty message'}`))
+            await lp.write(refusal(0n, RefusalCode.BAD_REQUEST, `expected a request, got ${payload.case ?? 'an empty message'}`))
             continue
           }
           if (queue.length >= MAX_QUEUED_REQUESTS) {
-            await send(refusal(payload.value.id, RefusalCode.OVERLOADED, `more than ${MAX_QUEUED_REQUESTS} requests queued`))
+            await lp.write(refusal(payload.value.id, RefusalCode.OVERLOADED, `more than ${MAX_QUEUED_REQUESTS} requests queued`))
             continue
           }
           queue.push({ id: payload.value.id, cid: payload.value.cid })
@@ -342,12 +335,12 @@ export class ChunkExchange implements Startable {
       try {
         cid = CID.decode(req.cid)
       } catch {
-        await send(refusal(id, RefusalCode.BAD_REQUEST, 'request carries no valid CID'))
+        await lp.write(refusal(id, RefusalCode.BAD_REQUEST, 'request carries no valid CID'))
         continue
       }
       const refused = this.init.admit?.(peer, cid)
       if (refused != null) {
-        await send(refusal(id, refused, 'not admitted'))
+        await lp.write(refusal(id, refused, 'not admitted'))
         continue
       }
       let data: Uint8Array | undefined
@@ -356,11 +349,11 @@ export class ChunkExchange implements Startable {
       } catch (err: any) {
         this.log.error('reading %s failed - %e', cid, err)
         this.serveFailures++
-        await send(refusal(id, RefusalCode.INTERNAL, 'block store error'))
+        await lp.write(refusal(id, RefusalCode.INTERNAL, 'block store error'))
         continue
       }
       if (data == null) {
-        await send(refusal(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
+        await lp.write(refusal(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
         continue
       }
       current = { id, cancel: new AbortController() }
@@ -373,7 +366,7 @@ export class ChunkExchange implements Startable {
       } finally {
         current = undefined
       }
-      await send(toBinary(MessageSchema, create(MessageSchema, {
+      await lp.write(toBinary(MessageSchema, create(MessageSchema, {
         payload: { case: 'piece', value: { id, cid: cid.bytes, data } }
       })))
       stats.chunksSent++
