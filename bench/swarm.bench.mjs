@@ -22,12 +22,12 @@
 import { spawn } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stringify } from 'smol-toml'
 import { createAdminClient } from '@codio/admin'
+import { freePort } from '@codio/sidecars'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const MB = 1e6
@@ -42,14 +42,6 @@ const SEED_COPIES = Number(process.env.BENCH_SWARM_SEED_COPIES ?? 1)
 const CHUNK_KIB = process.env.BENCH_SWARM_CHUNK_KIB
 const TRANSPORT = process.env.BENCH_SWARM_TRANSPORT ?? 'tcp'
 const ORIGIN_ONLY = new Set((process.env.BENCH_SWARM_ORIGIN_ONLY ?? '4').split(',').filter(Boolean).map(Number))
-
-async function freePort () {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) })
-  })
-}
 
 /** Spawn a service; it joins `procs` at once, so a failure anywhere still stops it. */
 async function start (procs, dir, role, name, config) {

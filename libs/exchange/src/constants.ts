@@ -21,3 +21,6 @@ export const SWARM_PROTOCOL = '/codio/swarm/1.0.0'
 
 /** Largest session message: a bitfield of 2^24 chunks (16 TiB of 1 MiB chunks) plus framing. */
 export const MAX_SESSION_MESSAGE_BYTES = 2 * 1024 * 1024 + 1024
+
+/** Peers one peer exchange message may add, and drop, at most (BEP 11). */
+export const MAX_PEX_PEERS = 50

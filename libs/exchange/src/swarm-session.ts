@@ -4,7 +4,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { MAX_SESSION_MESSAGE_BYTES, SWARM_PROTOCOL } from './constants.js'
+import { MAX_PEX_PEERS, MAX_SESSION_MESSAGE_BYTES, SWARM_PROTOCOL } from './constants.js'
 import { BlockRefusedError, ProtocolError } from './errors.js'
 import { readMessage } from './wire.js'
 
@@ -16,15 +16,28 @@ export interface SessionEvents {
   onChoke?(choked: boolean): void
   /** The remote became interested (`true`) or not interested in our chunks. */
   onInterest?(interested: boolean): void
+  /**
+   * The remote names peers of its own swarm for this content (BEP 11 peer exchange): those it
+   * opened sessions with since its last message (`added`) and those whose sessions ended
+   * (`dropped`). At most {@link MAX_PEX_PEERS} of each.
+   */
+  onPeerExchange?(added: PexEntry[], dropped: Uint8Array[]): void
   /** The stream ended, for whatever reason. */
   onClose?(): void
+}
+
+/** A peer named in a peer exchange message: binary peer ID and listen multiaddrs. */
+export interface PexEntry {
+  peerId: Uint8Array
+  multiaddrs: Uint8Array[]
 }
 
 /**
  * One swarm session: a peer and a content, over one `/codio/swarm/1.0.0` stream. Both sides
  * open with their bitfield (BEP 3: bit i, most significant bit first, = chunk i held), then
  * send `have` as chunks arrive and `choke` / `unchoke` / `interested` / `not interested` as
- * their state changes. A session starts choked and not interested in both directions (BEP 3).
+ * their state changes, and peer exchange (BEP 11) messages naming the other peers of their
+ * swarm. A session starts choked and not interested in both directions (BEP 3).
  */
 export class SwarmSession {
   /**
@@ -38,6 +51,8 @@ export class SwarmSession {
   remoteInterested = false
   /** Whether we choke the remote. */
   amChoking = true
+  /** Whether we told the remote we are interested in its chunks. */
+  amInterested = false
   private events: SessionEvents = {}
   private closed = false
 
@@ -70,8 +85,22 @@ export class SwarmSession {
     this.send(choke ? { case: 'choke', value: {} } : { case: 'unchoke', value: {} })
   }
 
-  /** Tell the remote we are (or are no longer) interested in its chunks. */
+  /**
+   * Name peers of our swarm to the remote (BEP 11): `added` joined, `dropped` left since the
+   * previous message.
+   *
+   * @throws RangeError more than {@link MAX_PEX_PEERS} added or dropped
+   */
+  sendPeerExchange (added: PexEntry[], dropped: Uint8Array[]): void {
+    if (added.length > MAX_PEX_PEERS || dropped.length > MAX_PEX_PEERS) throw new RangeError(`a peer exchange names at most ${MAX_PEX_PEERS} added and ${MAX_PEX_PEERS} dropped peers`)
+    if (added.length === 0 && dropped.length === 0) return
+    this.send({ case: 'peerExchange', value: { contentId: this.contentId.bytes, added, dropped } })
+  }
+
+  /** Tell the remote we are (or are no longer) interested in its chunks; sends only on a change. */
   setInterested (interested: boolean): void {
+    if (interested === this.amInterested) return
+    this.amInterested = interested
     this.send(interested
       ? { case: 'interested', value: { contentId: this.contentId.bytes } }
       : { case: 'notInterested', value: { contentId: this.contentId.bytes } })
@@ -123,6 +152,12 @@ export class SwarmSession {
           case 'unchoke': this.remoteChoking = false; this.events.onChoke?.(false); break
           case 'interested': this.remoteInterested = true; this.events.onInterest?.(true); break
           case 'notInterested': this.remoteInterested = false; this.events.onInterest?.(false); break
+          case 'peerExchange': {
+            const { added, dropped } = p.value
+            if (added.length > MAX_PEX_PEERS || dropped.length > MAX_PEX_PEERS) throw new ProtocolError(`peer exchange of ${added.length} added and ${dropped.length} dropped peers, at most ${MAX_PEX_PEERS} each`)
+            this.events.onPeerExchange?.(added.map(a => ({ peerId: a.peerId, multiaddrs: a.multiaddrs })), dropped)
+            break
+          }
           default: throw new ProtocolError(`unexpected ${p.case ?? 'empty message'} in a swarm session`)
         }
       }

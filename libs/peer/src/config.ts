@@ -70,7 +70,12 @@ export const swarmConfigSchema = z.strictObject({
    * Copies of a chunk in the swarm (held by peers or revealed to them) below which a
    * super-seed still reveals it. 1: each chunk leaves the seed once unless its holders leave.
    */
-  superSeedCopies: z.number().int().min(1).max(1000).default(1)
+  superSeedCopies: z.number().int().min(1).max(1000).default(1),
+  /**
+   * Peer exchange (BEP 11): swarm peers name each other the peers they trade a content with,
+   * so a newcomer finds the swarm through its first session instead of repeated DHT lookups.
+   */
+  peerExchange: z.boolean().default(true)
 })
 
 export const trackerConfigSchema = z.strictObject({

@@ -15,15 +15,34 @@ import { createPeerMetrics, type PeerMetrics } from './metrics.js'
 import { ProviderSearch, type ProviderSource } from './provider-search.js'
 import { GossipPublisher, TrackerClient } from '@codio/tracker'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { Counter } from '@codio/telemetry'
-import { SwarmHost, type SwarmPolicy } from './swarm-host.js'
+import { listenAddresses, SwarmHost, type SwarmPolicy } from './swarm-host.js'
 
 /** How often announcements that found no DHT peer are tried again (ms). */
 export const ANNOUNCE_RETRY_MS = 1000
 
 /** Period of the provider lookups that find peers which started fetching a content after us (ms). */
 export const REDISCOVER_MS = 1000
+
+/** Longest pause between those lookups (ms). */
+export const REDISCOVER_MAX_MS = 10_000
+
+/**
+ * With peer exchange, session peers name late joiners within a second, and the lookups only
+ * catch peers that share no session peer with us: the first comes after this many ms, the
+ * pause doubles up to {@link REDISCOVER_MAX_PEX_MS}. (Every lookup asks most of a small DHT:
+ * at 16 peers, lookups each second were the largest CPU cost of a swarm's first seconds.)
+ */
+export const REDISCOVER_PEX_MS = 10_000
+export const REDISCOVER_MAX_PEX_MS = 60_000
+
+/**
+ * Sources a download is content with when peer exchange is on: with this many, a round of
+ * rediscovery is skipped (more peers would not fill our download further, and sixteen peers
+ * walking the DHT at once stalled the swarm for a second).
+ */
+export const REDISCOVER_ENOUGH_PEERS = 10
 
 /** A relay's default ceiling on connections: it holds one per reservation on top of its swarm peers. */
 export const RELAY_MAX_CONNECTIONS = 200
@@ -85,7 +104,8 @@ export const DEFAULT_SWARM_POLICY: SwarmPolicy = {
   unchokeInterval: 10_000,
   optimisticUnchokeInterval: 30_000,
   superSeeding: false,
-  superSeedCopies: 1
+  superSeedCopies: 1,
+  peerExchange: true
 }
 
 /** A resolved content: its verified manifest and the provider lookup still feeding peers. */
@@ -114,6 +134,8 @@ export class CodioPeer {
   private announceTimer?: NodeJS.Timeout
   /** Contents to provide once the DHT has a peer to hold the records. */
   private readonly unannounced = new Map<string, CID>()
+  /** Contents whose provider records reached the DHT since start (kad-dht republishes them). */
+  private readonly announced = new Set<string>()
 
   readonly swarm: SwarmHost
   private readonly providerSource?: ProviderSource
@@ -186,8 +208,16 @@ export class CodioPeer {
     })
     // an origin super-seeds (BEP 16) unless told otherwise: it is the initial seed of all it holds
     const swarm = { ...DEFAULT_SWARM_POLICY, ...init.swarm, superSeeding: init.swarm?.superSeeding ?? init.role === 'origin' }
-    host = new SwarmHost(store, node.services.sessions, swarm, init.log)
-    return new CodioPeer(init, node, store, metrics, host)
+    let peer: CodioPeer | undefined
+    host = new SwarmHost(store, node.services.sessions, swarm, init.log, {
+      peerId: node.peerId,
+      pex: {
+        addresses: async (id) => await listenAddresses(node, id),
+        learned: (contentId, peers) => { peer?.joinNamedPeers(contentId, peers) }
+      }
+    })
+    peer = new CodioPeer(init, node, store, metrics, host)
+    return peer
   }
 
   get peerId (): PeerId {
@@ -310,6 +340,7 @@ export class CodioPeer {
         return
       }
       this.unannounced.delete(contentId.toString())
+      this.announced.add(contentId.toString())
       this.init.log.info({ contentId: contentId.toString(), holders }, 'provided')
     } catch (err: any) {
       this.unannounced.set(contentId.toString(), contentId)
@@ -342,7 +373,8 @@ export class CodioPeer {
     await this.store.addContent(contentId)
     this.gossip?.changed()
     this.metrics.contents.set((await this.store.listContents()).length)
-    await this.provide(contentId)
+    // a download announces itself once it holds a chunk; the same record stands for the whole
+    if (!this.announced.has(contentId.toString())) await this.provide(contentId)
   }
 
   /**
@@ -462,6 +494,7 @@ export class CodioPeer {
     const existing = this.downloads.get(key)
     if (existing != null) return existing.dl
     const manifest = resolved.manifest
+    let announced = false
     const dl = new Download({
       chunks: manifest.chunks,
       first: whole ? undefined : range.first,
@@ -477,6 +510,12 @@ export class CodioPeer {
       throttle: this.swarm.download.rate === Infinity ? undefined : async (bytes, signal) => { await this.swarm.download.take(bytes, signal) },
       fec: fecPlan(manifest),
       onChunk: (peer, index, bytes) => {
+        if (!announced && whole) {
+          // a provider record says "ask me for chunks": made once we hold one (BEP 3 peers
+          // announce as they start; one with nothing to offer would only draw requests)
+          announced = true
+          void this.provide(resolved.contentId)
+        }
         this.metrics.chunksReceived.inc()
         this.metrics.bytesReceived.inc(bytes)
         this.swarm.rates.recordDown(peer.toString(), bytes)
@@ -505,7 +544,6 @@ export class CodioPeer {
       void attached.then(() => this.gossip?.changed())
       void (async () => {
         await attached
-        void this.provide(resolved.contentId)
         // peers that start with us announce themselves within a second or so: look for them
         // while the first lookup (which may walk for seconds under load) is still going
         this.rediscover(resolved.contentId, dl).catch(err => dl.fail(err))
@@ -532,21 +570,25 @@ export class CodioPeer {
 
   /**
    * While `dl` runs, look the content's providers up again, from {@link REDISCOVER_MS} on with
-   * exponential backoff: peers
-   * that started fetching it after us announce themselves as they start, and trading chunks
+   * exponential backoff ({@link REDISCOVER_PEX_MS} with peer exchange): peers that started
+   * fetching it after us announce themselves once they hold a chunk, and trading chunks
    * with them is what takes load off the origin (BitTorrent clients re-announce to their
    * tracker for the same reason). New ones get a session; known ones are skipped.
    */
   private async rediscover (contentId: CID, dl: Download): Promise<void> {
     let finished = false
     dl.done.then(() => { finished = true }, () => { finished = true })
-    // 1 s, 2 s, 4 s … at most 10 s: late joiners are found quickly, and a long download does
-    // not walk the DHT every second
-    let wait = REDISCOVER_MS
+    // 1 s, 2 s, 4 s … at most 10 s (10 s, 20 s … 60 s with peer exchange): late joiners are
+    // found quickly, and a long download does not walk the DHT every second
+    const pex = this.swarm.policy.peerExchange
+    const longest = pex ? REDISCOVER_MAX_PEX_MS : REDISCOVER_MAX_MS
+    let wait = pex ? REDISCOVER_PEX_MS : REDISCOVER_MS
     while (!finished && this.node.status === 'started') {
-      await new Promise(resolve => setTimeout(resolve, wait).unref())
-      wait = Math.min(wait * 2, 10 * REDISCOVER_MS)
+      // ±20 %: peers that started together do not all walk the DHT in the same instant
+      await new Promise(resolve => setTimeout(resolve, wait * (0.8 + 0.4 * Math.random())).unref())
+      wait = Math.min(wait * 2, longest)
       if (finished) return
+      if (pex && dl.progress().peers >= REDISCOVER_ENOUGH_PEERS) continue
       const search = new ProviderSearch(this.node, this.dht, contentId, REDISCOVER_MS, undefined, this.providerSource)
       for await (const p of search.providers()) {
         if (finished) break
@@ -576,6 +618,25 @@ export class CodioPeer {
       void keepAlive(this.node, peer, reason).catch(() => {})
     }
     await this.swarm.connect(peer, contentId)
+  }
+
+  /**
+   * Peers a swarm peer named by peer exchange (BEP 11) while we fetch `contentId`: their
+   * addresses go to the peer store and each gets a swarm session, as a provider found by a
+   * lookup would.
+   */
+  joinNamedPeers (contentId: CID, peers: Array<{ id: PeerId, multiaddrs: Multiaddr[] }>): void {
+    const dl = this.downloads.get(contentId.toString())?.dl
+    if (dl == null) return
+    this.metrics.pexPeers.inc(peers.length)
+    for (const p of peers) {
+      if (p.id.equals(this.peerId)) continue
+      void (async () => {
+        // a connected peer's addresses are known (identify); a merge costs a peer-store write
+        if (p.multiaddrs.length > 0 && this.node.getConnections(p.id).length === 0) await this.node.peerStore.merge(p.id, { multiaddrs: p.multiaddrs }).catch(() => {})
+        await this.joinSwarm(p.id, contentId, dl)
+      })().catch(() => {})
+    }
   }
 
   /** Fetch a whole content into the store and provide it (the admin Prefetch call). */

@@ -1,16 +1,72 @@
 import { decodeManifest, RAW_CODEC } from '@codio/content'
 import { FairQueue, PeerRates, TokenBucket } from '@codio/bandwidth'
 import { Choker, type ChokeDecision, type ChokerPeer } from '@codio/choker'
-import type { SessionHost, SwarmSession, SwarmSessions } from '@codio/exchange'
+import { MAX_PEX_PEERS, type PexEntry, type SessionHost, type SwarmSession, type SwarmSessions } from '@codio/exchange'
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import * as Digest from 'multiformats/hashes/digest'
 import { RefusalCode } from '@codio/proto'
 import type { BlockStore } from '@codio/store'
 import { Bitfield, SuperSeeder, type Download } from '@codio/swarm'
 import type { Logger } from '@codio/telemetry'
-import type { PeerId } from '@libp2p/interface'
+import type { IdentifyResult, PeerId } from '@libp2p/interface'
+import type { P2PNode } from '@codio/p2p'
 import type { CID } from 'multiformats/cid'
 
 /** How often a super-seed looks for isolated peers to feed (ms). */
 const SEED_TICK_MS = 1000
+
+/**
+ * How often session peers hear of the peers that joined or left a content's swarm (ms). BEP 11
+ * asks for at most one message a minute; a CDN swarm forms within seconds of a publish, and
+ * the peers a newcomer does not hear of in that time cost it seconds of lookups.
+ */
+export const PEX_INTERVAL_MS = 1000
+
+/** Sessions per content beyond which peers named by peer exchange are no longer dialled. */
+export const PEX_MAX_SWARM_PEERS = 50
+
+/** Longest wait for identify to tell a new peer's listen addresses before naming it without (ms). */
+export const PEX_IDENTIFY_WAIT_MS = 5000
+
+/**
+ * The binary multiaddrs `peer` listens on, from the peer store. A session often arrives on a
+ * connection whose identify exchange has not finished (and an inbound connection's remote
+ * address is an ephemeral port nobody can dial), so with none known yet this waits for the
+ * peer's `peer:identify` event, at most `waitMs`.
+ */
+export async function listenAddresses (node: P2PNode<any>, peer: PeerId, waitMs = PEX_IDENTIFY_WAIT_MS): Promise<Uint8Array[]> {
+  let onIdentify: ((evt: CustomEvent<IdentifyResult>) => void) | undefined
+  const identified = new Promise<void>(resolve => {
+    onIdentify = evt => { if (evt.detail.peerId.equals(peer)) resolve() }
+    node.addEventListener('peer:identify', onIdentify)
+  })
+  const read = async (): Promise<Uint8Array[]> => (await node.peerStore.get(peer).catch(() => undefined))?.addresses.map(a => a.multiaddr.bytes) ?? []
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const known = await read()
+    if (known.length > 0) return known
+    await Promise.race([identified, new Promise(resolve => { timer = setTimeout(resolve, waitMs) })])
+    return await read()
+  } finally {
+    clearTimeout(timer)
+    node.removeEventListener('peer:identify', onIdentify)
+  }
+}
+
+export interface SwarmHostOptions {
+  /** This node's peer ID: of two sessions with one peer, both keep the one the smaller ID opened. */
+  peerId?: PeerId
+  pex?: PeerExchangeHooks
+}
+
+/** What peer exchange needs from the node: addresses to pass on, and what to do with the peers heard of. */
+export interface PeerExchangeHooks {
+  /** Binary multiaddrs `peer` listens on, as far as we know; empty when unknown. */
+  addresses(peer: PeerId): Promise<Uint8Array[]>
+  /** A session peer named these peers of the swarm of `contentId`, which we are fetching. */
+  learned(contentId: CID, peers: Array<{ id: PeerId, multiaddrs: Multiaddr[] }>): void
+}
 
 /** Upload and download policy of one node (config `[swarm]`). */
 export interface SwarmPolicy {
@@ -36,6 +92,17 @@ export interface SwarmPolicy {
    * it: 1 sends each chunk once unless its holders leave; more buys time for seed upload.
    */
   superSeedCopies: number
+  /**
+   * Peer exchange (BEP 11): name each session peer the other peers of the content's swarm, and
+   * open sessions with the peers they name while fetching it.
+   */
+  peerExchange: boolean
+}
+
+/** What a session peer holds of a content, and how many of those chunks we lack. */
+interface RemoteState {
+  chunks: Bitfield
+  wanted: number
 }
 
 /** A content this node takes part in the swarm of. */
@@ -47,6 +114,15 @@ interface ContentSwarm {
   download?: Download
   /** set while the content is super-seeded (held whole, policy on) */
   seeder?: SuperSeeder<SwarmSession>
+  /**
+   * per session: the remote's chunks, and how many of them we lack — we are interested in a
+   * peer exactly while that is above 0 (BEP 3), so its unchoke slots go to peers who ask
+   */
+  remote: Map<SwarmSession, RemoteState>
+  /** peer exchange: the peers each session has been told of, by peer ID */
+  told: Map<SwarmSession, Map<string, PeerId>>
+  /** the swarm's sessions changed since the last peer exchange round */
+  pexChanged: boolean
 }
 
 /**
@@ -71,8 +147,18 @@ export class SwarmHost implements SessionHost {
   /** open sessions on super-seeded contents per peer ID: never choked */
   private readonly seedSessionCount = new Map<string, number>()
   private seedTimer?: NodeJS.Timeout
+  private pexTimer?: NodeJS.Timeout
+  /** listen addresses of session peers, looked up once per peer for peer exchange */
+  private readonly pexAddresses = new Map<string, Uint8Array[]>()
 
-  constructor (private readonly store: BlockStore, private readonly sessions: SwarmSessions, readonly policy: SwarmPolicy, private readonly log: Logger) {
+  /** session opens in flight, by content and peer ID */
+  private readonly connecting = new Set<string>()
+  private readonly pex?: PeerExchangeHooks
+  private readonly selfId?: string
+
+  constructor (private readonly store: BlockStore, private readonly sessions: SwarmSessions, readonly policy: SwarmPolicy, private readonly log: Logger, options: SwarmHostOptions = {}) {
+    this.pex = options.pex
+    this.selfId = options.peerId?.toString()
     this.upload = new TokenBucket({ rate: policy.maxUploadRate > 0 ? policy.maxUploadRate : Infinity })
     this.uploadQueue = new FairQueue(this.upload)
     this.download = new TokenBucket({ rate: policy.maxDownloadRate > 0 ? policy.maxDownloadRate : Infinity })
@@ -95,10 +181,21 @@ export class SwarmHost implements SessionHost {
       }, SEED_TICK_MS)
       this.seedTimer.unref()
     }
+    if (this.policy.peerExchange && this.pex != null) {
+      this.pexTimer = setInterval(() => {
+        for (const c of this.contents.values()) {
+          if (!c.pexChanged) continue
+          c.pexChanged = false
+          for (const s of c.sessions) this.exchangePeers(c, s)
+        }
+      }, PEX_INTERVAL_MS)
+      this.pexTimer.unref()
+    }
   }
 
   stop (): void {
     clearInterval(this.seedTimer)
+    clearInterval(this.pexTimer)
     this.choker.stop()
     for (const c of this.contents.values()) for (const s of c.sessions) s.close()
     this.contents.clear()
@@ -137,9 +234,8 @@ export class SwarmHost implements SessionHost {
       session.close()
       return
     }
-    this.join(swarm, session)
     // a peer that contacts us about content we are fetching is a source too
-    if (swarm.download != null) this.addToDownload(swarm, session)
+    if (this.join(swarm, session) && swarm.download != null) this.addToDownload(swarm, session)
   }
 
   /**
@@ -148,7 +244,12 @@ export class SwarmHost implements SessionHost {
    */
   async attach (contentId: CID, chunks: CID[], download: Download): Promise<void> {
     const have = new Bitfield(chunks.length)
-    for (let i = 0; i < chunks.length; i++) if (await this.store.has(chunks[i])) have.set(i)
+    // a few lookups at a time: one after another, 1 000 chunks cost 1 000 event-loop turns
+    const ATTACH_CONCURRENCY = 16
+    for (let from = 0; from < chunks.length; from += ATTACH_CONCURRENCY) {
+      const held = await Promise.all(chunks.slice(from, from + ATTACH_CONCURRENCY).map(async c => await this.store.has(c)))
+      held.forEach((h, j) => { if (h) have.set(from + j) })
+    }
     const swarm = this.swarmOf(contentId, have)
     swarm.download = download
     swarm.seeder = undefined
@@ -160,7 +261,7 @@ export class SwarmHost implements SessionHost {
     const swarm = this.contents.get(contentId.toString())
     if (swarm == null) return
     swarm.download = undefined
-    for (const s of swarm.sessions) if (s.outbound) s.setInterested(false)
+    for (const s of swarm.sessions) s.setInterested(false)
   }
 
   /**
@@ -175,10 +276,13 @@ export class SwarmHost implements SessionHost {
     if (swarm == null || dl == null) return
     const key = peer.toString()
     for (const s of swarm.sessions) if (s.peer.toString() === key) return
+    // lookups and peer exchange name the same peer many times within a moment: open once
+    const opening = `${contentId.toString()}/${key}`
+    if (this.connecting.has(opening)) return
+    this.connecting.add(opening)
     try {
       const session = await this.sessions.open(peer, contentId, swarm.have.toBytes())
-      this.join(swarm, session)
-      this.addToDownload(swarm, session)
+      if (this.join(swarm, session)) this.addToDownload(swarm, session)
     } catch (err: any) {
       if (err.name === 'BlockRefusedError') return
       if (err.name === 'UnsupportedProtocolError') {
@@ -188,6 +292,8 @@ export class SwarmHost implements SessionHost {
       // a timeout or a dropped connection: what it holds is unknown, so it is not asked until
       // the next provider lookup brings it back and a session opens
       this.log.debug({ peer: peer.toString(), err: err.message }, 'session failed')
+    } finally {
+      this.connecting.delete(opening)
     }
   }
 
@@ -217,6 +323,19 @@ export class SwarmHost implements SessionHost {
     if (swarm == null || swarm.have.has(index)) return
     swarm.have.set(index)
     for (const s of swarm.sessions) s.sendHave([index])
+    for (const [s, remote] of swarm.remote) {
+      if (remote.chunks.has(index) && --remote.wanted === 0) this.updateInterest(swarm, s, remote)
+    }
+  }
+
+  /** Interested in a session peer exactly while fetching and it holds a chunk we lack (BEP 3). */
+  private updateInterest (swarm: ContentSwarm, session: SwarmSession, remote: RemoteState): void {
+    session.setInterested(swarm.download != null && remote.wanted > 0)
+  }
+
+  /** Open swarm sessions about `contentId` (one per peer once simultaneous opens are settled). */
+  sessionsOf (contentId: CID): number {
+    return this.contents.get(contentId.toString())?.sessions.size ?? 0
   }
 
   /** Choke state of every peer we hold a session with, for statistics. */
@@ -242,7 +361,7 @@ export class SwarmHost implements SessionHost {
     const key = contentId.toString()
     let swarm = this.contents.get(key)
     if (swarm == null) {
-      swarm = { contentId, have, sessions: new Set() }
+      swarm = { contentId, have, sessions: new Set(), remote: new Map(), told: new Map(), pexChanged: false }
       if (this.policy.superSeeding && have.isFull() && have.size > 0) swarm.seeder = new SuperSeeder(have.size, { maxCopies: this.policy.superSeedCopies })
       this.contents.set(key, swarm)
     } else if (have.count() > swarm.have.count()) {
@@ -251,35 +370,131 @@ export class SwarmHost implements SessionHost {
     return swarm
   }
 
-  private join (swarm: ContentSwarm, session: SwarmSession): void {
-    swarm.sessions.add(session)
+  /**
+   * Add a session to the content's swarm. Two peers that open sessions with each other at the
+   * same moment end up with two: both keep the one opened by the peer with the smaller ID and
+   * close the other. Returns false when `session` is the one closed.
+   */
+  private join (swarm: ContentSwarm, session: SwarmSession): boolean {
     const key = session.peer.toString()
+    const twin = [...swarm.sessions].find(s => s.peer.toString() === key)
+    if (twin != null && this.opener(twin) <= this.opener(session)) {
+      session.close()
+      return false
+    }
+    swarm.sessions.add(session)
+    // the twin's close finds this session in place, so the peer stays in the download
+    twin?.close()
     this.sessionCount.set(key, (this.sessionCount.get(key) ?? 0) + 1)
     const seeded = swarm.seeder != null
     if (seeded) this.seedSessionCount.set(key, (this.seedSessionCount.get(key) ?? 0) + 1)
     if (!this.firstSeen.has(key)) this.firstSeen.set(key, Date.now())
-    swarm.seeder?.addPeer(session, Bitfield.fromBytes(swarm.have.size, session.remoteBitfield))
+    const remote: RemoteState = { chunks: Bitfield.fromBytes(swarm.have.size, session.remoteBitfield), wanted: 0 }
+    for (let i = remote.chunks.nextSet(0); i >= 0; i = remote.chunks.nextSet(i + 1)) if (!swarm.have.has(i)) remote.wanted++
+    swarm.remote.set(session, remote)
+    swarm.seeder?.addPeer(session, remote.chunks)
     session.listen({
       onHave: indexes => {
         for (const i of indexes) {
+          if (i < swarm.have.size && !remote.chunks.has(i)) {
+            remote.chunks.set(i)
+            if (!swarm.have.has(i) && ++remote.wanted === 1) this.updateInterest(swarm, session, remote)
+          }
           swarm.download?.have(session.peer, i)
           if (swarm.seeder != null) this.reveal(swarm.seeder.have(session, i))
         }
       },
       onChoke: choked => swarm.download?.setChoked(session.peer, choked),
       onInterest: () => this.rechoke(),
+      onPeerExchange: added => this.heardOfPeers(swarm, added),
       onClose: () => {
         if (!swarm.sessions.delete(session)) return
+        swarm.remote.delete(session)
+        swarm.told.delete(session)
+        swarm.pexChanged = true
         if (swarm.seeder != null) this.reveal(swarm.seeder.removePeer(session))
         decrement(this.sessionCount, key)
+        if (!this.sessionCount.has(key)) this.pexAddresses.delete(key)
         if (seeded) decrement(this.seedSessionCount, key)
-        swarm.download?.removePeer(session.peer)
+        if (![...swarm.sessions].some(s => s.peer.toString() === key)) swarm.download?.removePeer(session.peer)
         this.rechoke()
       }
     })
     // a choked peer hears so at once; an unchoked one when the choker says
     if (!this.policy.choking || seeded || this.choker.isUnchoked(key)) this.setChoking(swarm, session, false)
     if (session.remoteInterested) this.rechoke()
+    if (this.policy.peerExchange && this.pex != null) {
+      // once its addresses are known, the newcomer hears of the swarm at once and the others
+      // of it at the next round
+      void this.pex.addresses(session.peer).then(addrs => {
+        if (session.isClosed || !this.sessionCount.has(key)) return
+        this.pexAddresses.set(key, addrs)
+        swarm.pexChanged = true
+        this.exchangePeers(swarm, session)
+      }, () => {})
+    }
+    return true
+  }
+
+  /** Who opened `session`: this node or the remote. */
+  private opener (session: SwarmSession): string {
+    return session.outbound ? this.selfId ?? '' : session.peer.toString()
+  }
+
+  /**
+   * Tell `session`'s peer which peers joined and left the swarm since we last told it (BEP 11:
+   * at most {@link MAX_PEX_PEERS} of each; the rest go in later rounds). Only peers whose
+   * addresses have been looked up are named.
+   */
+  private exchangePeers (swarm: ContentSwarm, session: SwarmSession): void {
+    if (session.isClosed) return
+    let told = swarm.told.get(session)
+    if (told == null) swarm.told.set(session, told = new Map())
+    const current = new Map<string, PeerId>()
+    for (const s of swarm.sessions) {
+      const k = s.peer.toString()
+      if (s !== session && !s.peer.equals(session.peer) && this.pexAddresses.has(k)) current.set(k, s.peer)
+    }
+    const added: PexEntry[] = []
+    const dropped: Uint8Array[] = []
+    let more = false
+    for (const [k, peer] of current) {
+      if (told.has(k)) continue
+      if (added.length === MAX_PEX_PEERS) { more = true; break }
+      told.set(k, peer)
+      added.push({ peerId: peer.toMultihash().bytes, multiaddrs: this.pexAddresses.get(k) ?? [] })
+    }
+    for (const [k, peer] of told) {
+      if (current.has(k)) continue
+      if (dropped.length === MAX_PEX_PEERS) { more = true; break }
+      told.delete(k)
+      dropped.push(peer.toMultihash().bytes)
+    }
+    // what did not fit goes in the next round
+    if (more) swarm.pexChanged = true
+    session.sendPeerExchange(added, dropped)
+  }
+
+  /**
+   * Peers a session peer named (BEP 11) while we fetch the content: passed on to be dialled,
+   * up to {@link PEX_MAX_SWARM_PEERS} sessions. Entries that do not parse are skipped. The
+   * `dropped` list is not needed: a session of ours with a peer that left ends by itself.
+   */
+  private heardOfPeers (swarm: ContentSwarm, added: PexEntry[]): void {
+    if (!this.policy.peerExchange || this.pex == null || swarm.download == null) return
+    const known = new Set([...swarm.sessions].map(s => s.peer.toString()))
+    const peers: Array<{ id: PeerId, multiaddrs: Multiaddr[] }> = []
+    for (const entry of added) {
+      if (known.size + peers.length >= PEX_MAX_SWARM_PEERS) break
+      try {
+        const id = peerIdFromMultihash(Digest.decode(entry.peerId))
+        if (known.has(id.toString())) continue
+        peers.push({ id, multiaddrs: entry.multiaddrs.map(a => multiaddr(a)) })
+      } catch {
+        // a malformed entry names nobody we can reach
+      }
+    }
+    if (peers.length > 0) this.pex.learned(swarm.contentId, peers)
   }
 
   /** Choke or unchoke a session peer; a super-seed reveals chunks to it once unchoked. */
@@ -300,7 +515,8 @@ export class SwarmHost implements SessionHost {
     if (dl == null) return
     const theirs = Bitfield.fromBytes(swarm.have.size, session.remoteBitfield)
     dl.addPeer(session.peer, theirs.isFull() ? 'all' : theirs)
-    session.setInterested(true)
+    const remote = swarm.remote.get(session)
+    if (remote != null) this.updateInterest(swarm, session, remote)
   }
 
   private chokerInput (): { peers: ChokerPeer[], seeding: boolean } {

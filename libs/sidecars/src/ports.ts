@@ -1,16 +1,50 @@
+import { readFileSync } from 'node:fs'
 import { createServer, Socket } from 'node:net'
 
-/** A TCP port on `host` that nobody listened on a moment ago (the OS picks it). */
-export async function freePort (host = '127.0.0.1'): Promise<number> {
+/** Ports handed out by this process, so two callers never get the same one. */
+const handedOut = new Set<number>()
+
+/**
+ * Lowest port of the kernel's ephemeral range (Linux `ip_local_port_range`; 32768 elsewhere).
+ * Ports below it are never given to outgoing connections.
+ */
+function ephemeralLow (): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 2048 ? low : 32768
+  } catch {
+    return 32768
+  }
+}
+
+async function canListen (port: number, host: string): Promise<boolean> {
   const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, host, resolve)
+  const ok = await new Promise<boolean>(resolve => {
+    server.once('error', () => resolve(false))
+    server.listen(port, host, () => resolve(true))
   })
-  const address = server.address()
-  await new Promise<void>(resolve => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no TCP address')
-  return address.port
+  if (ok) await new Promise<void>(resolve => server.close(() => resolve()))
+  return ok
+}
+
+/**
+ * A TCP port on `host` that nobody listens on, for a child process to bind. It is taken from
+ * below the ephemeral range: a port the OS picked (`listen(0)`) lies inside it, and every
+ * outgoing connection on the machine may take it as its local port before the child binds
+ * (EADDRINUSE under a busy libp2p swarm). Never the same port twice in one process.
+ *
+ * @throws Error no free port found after 200 tries
+ */
+export async function freePort (host = '127.0.0.1'): Promise<number> {
+  const high = ephemeralLow()
+  const low = Math.min(10_000, high - 1024)
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low))
+    if (handedOut.has(port) || !(await canListen(port, host))) continue
+    handedOut.add(port)
+    return port
+  }
+  throw new Error(`no free TCP port on ${host} in ${low}-${high - 1}`)
 }
 
 /**

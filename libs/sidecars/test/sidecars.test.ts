@@ -2,7 +2,9 @@ import { describe, expect, it } from '@jest/globals'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { findBinary, probe, SidecarRestartError, SidecarUnavailableError, startNats, startRedis } from '../src/index.js'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { findBinary, freePort, probe, SidecarRestartError, SidecarUnavailableError, startNats, startRedis } from '../src/index.js'
 
 function alive (pid: number): boolean {
   try {
@@ -14,6 +16,18 @@ function alive (pid: number): boolean {
 }
 
 const portOf = (url: string): number => Number(new URL(url).port)
+
+describe('freePort', () => {
+  it('hands out distinct bindable ports below the ephemeral range, which outgoing connections use', async () => {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    const ports = await Promise.all(Array.from({ length: 50 }, async () => await freePort()))
+    expect(new Set(ports).size).toBe(50)
+    for (const p of ports) expect(p).toBeLessThan(low)
+    const server = createServer()
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(ports[0], '127.0.0.1', resolve) })
+    await new Promise<void>(resolve => server.close(() => resolve()))
+  })
+})
 
 describe('findBinary', () => {
   it('finds nats-server outside PATH (Debian puts it in /usr/sbin) and nothing for an unknown name', () => {

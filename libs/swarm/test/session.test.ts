@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { swarmSessions, type SwarmSession, type SwarmSessions } from '@codio/exchange'
+import { MAX_PEX_PEERS, swarmSessions, type PexEntry, type SwarmSession, type SwarmSessions } from '@codio/exchange'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
 import { Bitfield } from '../src/index.js'
 
@@ -61,6 +61,19 @@ describe('swarm sessions over real libp2p connections', () => {
     await got
     expect(heard).toEqual([12])
     expect(Bitfield.fromBytes(CHUNKS, session.remoteBitfield).has(12)).toBe(false)
+    session.close()
+  })
+
+  it('carries peer exchange (BEP 11) messages, at most 50 peers added and 50 dropped', async () => {
+    const session = await leecher.services.sessions.open(seed.peerId, contentId, new Bitfield(CHUNKS).toBytes())
+    const heard = new Promise<{ added: PexEntry[], dropped: Uint8Array[] }>(resolve => session.listen({ onPeerExchange: (added, dropped) => resolve({ added, dropped }) }))
+    const added = [{ peerId: seed.peerId.toMultihash().bytes, multiaddrs: seed.getMultiaddrs().map(a => a.bytes) }]
+    const dropped = [leecher.peerId.toMultihash().bytes]
+    inbound.at(-1)!.sendPeerExchange(added, dropped)
+    const got = await heard
+    expect(got.added.map(a => ({ peerId: [...a.peerId], multiaddrs: a.multiaddrs.map(m => [...m]) }))).toEqual(added.map(a => ({ peerId: [...a.peerId], multiaddrs: a.multiaddrs.map(m => [...m]) })))
+    expect(got.dropped.map(d => [...d])).toEqual(dropped.map(d => [...d]))
+    expect(() => inbound.at(-1)!.sendPeerExchange(Array.from({ length: MAX_PEX_PEERS + 1 }, () => added[0]), [])).toThrow(RangeError)
     session.close()
   })
 })

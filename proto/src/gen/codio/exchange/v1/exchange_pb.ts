@@ -15,7 +15,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file codio/exchange/v1/exchange.proto.
  */
 export const file_codio_exchange_v1_exchange: GenFile = /*@__PURE__*/
-  fileDesc("CiBjb2Rpby9leGNoYW5nZS92MS9leGNoYW5nZS5wcm90bxIRY29kaW8uZXhjaGFuZ2UudjEi7wMKB01lc3NhZ2USLQoHcmVxdWVzdBgBIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlJlcXVlc3RIABIpCgVwaWVjZRgCIAEoCzIYLmNvZGlvLmV4Y2hhbmdlLnYxLlBpZWNlSAASLQoHcmVmdXNhbBgDIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlJlZnVzYWxIABIrCgZjYW5jZWwYBCABKAsyGS5jb2Rpby5leGNoYW5nZS52MS5DYW5jZWxIABInCgRoYXZlGAUgASgLMhcuY29kaW8uZXhjaGFuZ2UudjEuSGF2ZUgAEi8KCGJpdGZpZWxkGAYgASgLMhsuY29kaW8uZXhjaGFuZ2UudjEuQml0ZmllbGRIABIpCgVjaG9rZRgHIAEoCzIYLmNvZGlvLmV4Y2hhbmdlLnYxLkNob2tlSAASLQoHdW5jaG9rZRgIIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlVuY2hva2VIABIzCgppbnRlcmVzdGVkGAkgASgLMh0uY29kaW8uZXhjaGFuZ2UudjEuSW50ZXJlc3RlZEgAEjoKDm5vdF9pbnRlcmVzdGVkGAogASgLMiAuY29kaW8uZXhjaGFuZ2UudjEuTm90SW50ZXJlc3RlZEgAQgkKB3BheWxvYWQiIgoHUmVxdWVzdBIKCgJpZBgBIAEoBBILCgNjaWQYAiABKAwiLgoFUGllY2USCgoCaWQYASABKAQSCwoDY2lkGAIgASgMEgwKBGRhdGEYAyABKAwiUwoHUmVmdXNhbBIKCgJpZBgBIAEoBBIsCgRjb2RlGAIgASgOMh4uY29kaW8uZXhjaGFuZ2UudjEuUmVmdXNhbENvZGUSDgoGcmVhc29uGAMgASgJIhQKBkNhbmNlbBIKCgJpZBgBIAEoBCIrCgRIYXZlEhIKCmNvbnRlbnRfaWQYASABKAwSDwoHaW5kZXhlcxgCIAMoDSIsCghCaXRmaWVsZBISCgpjb250ZW50X2lkGAEgASgMEgwKBGJpdHMYAiABKAwiBwoFQ2hva2UiCQoHVW5jaG9rZSIgCgpJbnRlcmVzdGVkEhIKCmNvbnRlbnRfaWQYASABKAwiIwoNTm90SW50ZXJlc3RlZBISCgpjb250ZW50X2lkGAEgASgMKrYBCgtSZWZ1c2FsQ29kZRIcChhSRUZVU0FMX0NPREVfVU5TUEVDSUZJRUQQABIaChZSRUZVU0FMX0NPREVfTk9UX0ZPVU5EEAESHAoYUkVGVVNBTF9DT0RFX0JBRF9SRVFVRVNUEAISFwoTUkVGVVNBTF9DT0RFX0NIT0tFRBADEhsKF1JFRlVTQUxfQ09ERV9PVkVSTE9BREVEEAQSGQoVUkVGVVNBTF9DT0RFX0lOVEVSTkFMEAViBnByb3RvMw");
+  fileDesc("CiBjb2Rpby9leGNoYW5nZS92MS9leGNoYW5nZS5wcm90bxIRY29kaW8uZXhjaGFuZ2UudjEiqQQKB01lc3NhZ2USLQoHcmVxdWVzdBgBIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlJlcXVlc3RIABIpCgVwaWVjZRgCIAEoCzIYLmNvZGlvLmV4Y2hhbmdlLnYxLlBpZWNlSAASLQoHcmVmdXNhbBgDIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlJlZnVzYWxIABIrCgZjYW5jZWwYBCABKAsyGS5jb2Rpby5leGNoYW5nZS52MS5DYW5jZWxIABInCgRoYXZlGAUgASgLMhcuY29kaW8uZXhjaGFuZ2UudjEuSGF2ZUgAEi8KCGJpdGZpZWxkGAYgASgLMhsuY29kaW8uZXhjaGFuZ2UudjEuQml0ZmllbGRIABIpCgVjaG9rZRgHIAEoCzIYLmNvZGlvLmV4Y2hhbmdlLnYxLkNob2tlSAASLQoHdW5jaG9rZRgIIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlVuY2hva2VIABIzCgppbnRlcmVzdGVkGAkgASgLMh0uY29kaW8uZXhjaGFuZ2UudjEuSW50ZXJlc3RlZEgAEjoKDm5vdF9pbnRlcmVzdGVkGAogASgLMiAuY29kaW8uZXhjaGFuZ2UudjEuTm90SW50ZXJlc3RlZEgAEjgKDXBlZXJfZXhjaGFuZ2UYCyABKAsyHy5jb2Rpby5leGNoYW5nZS52MS5QZWVyRXhjaGFuZ2VIAEIJCgdwYXlsb2FkIiIKB1JlcXVlc3QSCgoCaWQYASABKAQSCwoDY2lkGAIgASgMIi4KBVBpZWNlEgoKAmlkGAEgASgEEgsKA2NpZBgCIAEoDBIMCgRkYXRhGAMgASgMIlMKB1JlZnVzYWwSCgoCaWQYASABKAQSLAoEY29kZRgCIAEoDjIeLmNvZGlvLmV4Y2hhbmdlLnYxLlJlZnVzYWxDb2RlEg4KBnJlYXNvbhgDIAEoCSIUCgZDYW5jZWwSCgoCaWQYASABKAQiKwoESGF2ZRISCgpjb250ZW50X2lkGAEgASgMEg8KB2luZGV4ZXMYAiADKA0iLAoIQml0ZmllbGQSEgoKY29udGVudF9pZBgBIAEoDBIMCgRiaXRzGAIgASgMIgcKBUNob2tlIgkKB1VuY2hva2UiIAoKSW50ZXJlc3RlZBISCgpjb250ZW50X2lkGAEgASgMIiMKDU5vdEludGVyZXN0ZWQSEgoKY29udGVudF9pZBgBIAEoDCJeCgxQZWVyRXhjaGFuZ2USEgoKY29udGVudF9pZBgBIAEoDBIpCgVhZGRlZBgCIAMoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlBleFBlZXISDwoHZHJvcHBlZBgDIAMoDCIuCgdQZXhQZWVyEg8KB3BlZXJfaWQYASABKAwSEgoKbXVsdGlhZGRycxgCIAMoDCq2AQoLUmVmdXNhbENvZGUSHAoYUkVGVVNBTF9DT0RFX1VOU1BFQ0lGSUVEEAASGgoWUkVGVVNBTF9DT0RFX05PVF9GT1VORBABEhwKGFJFRlVTQUxfQ09ERV9CQURfUkVRVUVTVBACEhcKE1JFRlVTQUxfQ09ERV9DSE9LRUQQAxIbChdSRUZVU0FMX0NPREVfT1ZFUkxPQURFRBAEEhkKFVJFRlVTQUxfQ09ERV9JTlRFUk5BTBAFYgZwcm90bzM");
 
 /**
  * @generated from message codio.exchange.v1.Message
@@ -84,6 +84,12 @@ export type Message = Message$1<"codio.exchange.v1.Message"> & {
      */
     value: NotInterested;
     case: "notInterested";
+  } | {
+    /**
+     * @generated from field: codio.exchange.v1.PeerExchange peer_exchange = 11;
+     */
+    value: PeerExchange;
+    case: "peerExchange";
   } | { case: undefined; value?: undefined };
 };
 
@@ -300,6 +306,66 @@ export type NotInterested = Message$1<"codio.exchange.v1.NotInterested"> & {
  */
 export const NotInterestedSchema: GenMessage<NotInterested> = /*@__PURE__*/
   messageDesc(file_codio_exchange_v1_exchange, 10);
+
+/**
+ * Peer exchange (BEP 11): peers the sender holds a swarm session with for `content_id`,
+ * so that the receiver can trade with them without a DHT lookup. The first message after
+ * the handshake names the current ones; later ones name the peers that joined (`added`)
+ * and left (`dropped`) since the previous message.
+ *
+ * @generated from message codio.exchange.v1.PeerExchange
+ */
+export type PeerExchange = Message$1<"codio.exchange.v1.PeerExchange"> & {
+  /**
+   * @generated from field: bytes content_id = 1;
+   */
+  contentId: Uint8Array;
+
+  /**
+   * @generated from field: repeated codio.exchange.v1.PexPeer added = 2;
+   */
+  added: PexPeer[];
+
+  /**
+   * binary peer IDs
+   *
+   * @generated from field: repeated bytes dropped = 3;
+   */
+  dropped: Uint8Array[];
+};
+
+/**
+ * Describes the message codio.exchange.v1.PeerExchange.
+ * Use `create(PeerExchangeSchema)` to create a new message.
+ */
+export const PeerExchangeSchema: GenMessage<PeerExchange> = /*@__PURE__*/
+  messageDesc(file_codio_exchange_v1_exchange, 11);
+
+/**
+ * @generated from message codio.exchange.v1.PexPeer
+ */
+export type PexPeer = Message$1<"codio.exchange.v1.PexPeer"> & {
+  /**
+   * binary peer ID
+   *
+   * @generated from field: bytes peer_id = 1;
+   */
+  peerId: Uint8Array;
+
+  /**
+   * binary multiaddrs the peer listens on
+   *
+   * @generated from field: repeated bytes multiaddrs = 2;
+   */
+  multiaddrs: Uint8Array[];
+};
+
+/**
+ * Describes the message codio.exchange.v1.PexPeer.
+ * Use `create(PexPeerSchema)` to create a new message.
+ */
+export const PexPeerSchema: GenMessage<PexPeer> = /*@__PURE__*/
+  messageDesc(file_codio_exchange_v1_exchange, 12);
 
 /**
  * @generated from enum codio.exchange.v1.RefusalCode
