@@ -628,9 +628,12 @@ export class CodioPeer {
   joinNamedPeers (contentId: CID, peers: Array<{ id: PeerId, multiaddrs: Multiaddr[] }>): void {
     const dl = this.downloads.get(contentId.toString())?.dl
     if (dl == null) return
-    this.metrics.pexPeers.inc(peers.length)
+    const tried = this.keptAlive.get(dl)
     for (const p of peers) {
-      if (p.id.equals(this.peerId)) continue
+      // a peer named again (by another session, or after a failed dial) is not dialled again
+      // here: the keep-alive redials it, and a lookup that finds it opens its session
+      if (p.id.equals(this.peerId) || tried?.has(p.id.toString()) === true) continue
+      this.metrics.pexPeers.inc()
       void (async () => {
         // a connected peer's addresses are known (identify); a merge costs a peer-store write
         if (p.multiaddrs.length > 0 && this.node.getConnections(p.id).length === 0) await this.node.peerStore.merge(p.id, { multiaddrs: p.multiaddrs }).catch(() => {})
