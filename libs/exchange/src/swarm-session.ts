@@ -155,7 +155,7 @@ export class SwarmSession {
           case 'peerExchange': {
             const { added, dropped } = p.value
             if (added.length > MAX_PEX_PEERS || dropped.length > MAX_PEX_PEERS) throw new ProtocolError(`peer exchange of ${added.length} added and ${dropped.length} dropped peers, at most ${MAX_PEX_PEERS} each`)
-            this.events.onPeerExchange?.(added.map(a => ({ peerId: a.peerId, multiaddrs: a.multiaddrs })), dropped)
+            this.events.onPeerExchange?.(added, dropped)
             break
           }
           default: throw new ProtocolError(`unexpected ${p.case ?? 'empty message'} in a swarm session`)

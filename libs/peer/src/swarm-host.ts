@@ -275,7 +275,7 @@ export class SwarmHost implements SessionHost {
     const dl = swarm?.download
     if (swarm == null || dl == null) return
     const key = peer.toString()
-    for (const s of swarm.sessions) if (s.peer.toString() === key) return
+    if (sessionWith(swarm, key) != null) return
     // lookups and peer exchange name the same peer many times within a moment: open once
     const opening = `${contentId.toString()}/${key}`
     if (this.connecting.has(opening)) return
@@ -377,7 +377,7 @@ export class SwarmHost implements SessionHost {
    */
   private join (swarm: ContentSwarm, session: SwarmSession): boolean {
     const key = session.peer.toString()
-    const twin = [...swarm.sessions].find(s => s.peer.toString() === key)
+    const twin = sessionWith(swarm, key)
     if (twin != null && this.opener(twin) <= this.opener(session)) {
       session.close()
       return false
@@ -416,7 +416,7 @@ export class SwarmHost implements SessionHost {
         decrement(this.sessionCount, key)
         if (!this.sessionCount.has(key)) this.pexAddresses.delete(key)
         if (seeded) decrement(this.seedSessionCount, key)
-        if (![...swarm.sessions].some(s => s.peer.toString() === key)) swarm.download?.removePeer(session.peer)
+        if (sessionWith(swarm, key) == null) swarm.download?.removePeer(session.peer)
         this.rechoke()
       }
     })
@@ -453,7 +453,7 @@ export class SwarmHost implements SessionHost {
     const current = new Map<string, PeerId>()
     for (const s of swarm.sessions) {
       const k = s.peer.toString()
-      if (s !== session && !s.peer.equals(session.peer) && this.pexAddresses.has(k)) current.set(k, s.peer)
+      if (!s.peer.equals(session.peer) && this.pexAddresses.has(k)) current.set(k, s.peer)
     }
     const added: PexEntry[] = []
     const dropped: Uint8Array[] = []
@@ -513,10 +513,11 @@ export class SwarmHost implements SessionHost {
   private addToDownload (swarm: ContentSwarm, session: SwarmSession): void {
     const dl = swarm.download
     if (dl == null) return
-    const theirs = Bitfield.fromBytes(swarm.have.size, session.remoteBitfield)
-    dl.addPeer(session.peer, theirs.isFull() ? 'all' : theirs)
     const remote = swarm.remote.get(session)
-    if (remote != null) this.updateInterest(swarm, session, remote)
+    if (remote == null) return
+    // what join() tracks, `have`s since the handshake included
+    dl.addPeer(session.peer, remote.chunks.isFull() ? 'all' : remote.chunks.clone())
+    this.updateInterest(swarm, session, remote)
   }
 
   private chokerInput (): { peers: ChokerPeer[], seeding: boolean } {
@@ -550,6 +551,12 @@ export class SwarmHost implements SessionHost {
       for (const s of c.sessions) this.setChoking(c, s, !d.unchoked.has(s.peer.toString()))
     }
   }
+}
+
+/** The session with peer `key` in a content's swarm, if any (one per peer: see `join`). */
+function sessionWith (swarm: ContentSwarm, key: string): SwarmSession | undefined {
+  for (const s of swarm.sessions) if (s.peer.toString() === key) return s
+  return undefined
 }
 
 function decrement (counts: Map<string, number>, key: string): void {
