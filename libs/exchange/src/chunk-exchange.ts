@@ -6,7 +6,7 @@ import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } f
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES } from './constants.js'
 import { BlockRefusedError, BlockVerificationError, ProtocolError, RequestTimeoutError } from './errors.js'
-import { readMessage } from './wire.js'
+import { encodePiece, readMessage } from './wire.js'
 import { blockMatchesCid } from './verify.js'
 
 /** Where served blocks come from: a block store, looked up by CID. */
@@ -366,9 +366,8 @@ export class ChunkExchange implements Startable {
       } finally {
         current = undefined
       }
-      await lp.write(toBinary(MessageSchema, create(MessageSchema, {
-        payload: { case: 'piece', value: { id, cid: cid.bytes, data } }
-      })))
+      // already length-prefixed, the chunk not copied: straight to the stream, as lp.write does
+      if (!stream.send(encodePiece(id, cid.bytes, data))) await stream.onDrain()
       stats.chunksSent++
       stats.bytesSent += data.byteLength
       this.init.onServed?.(peer, data.byteLength)

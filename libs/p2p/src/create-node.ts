@@ -18,6 +18,7 @@ import {
 import { InvalidMultiaddrError, InvalidOptionError } from './errors.js'
 import { checkMdnsInit, mdnsDiscovery, type MdnsInit } from './mdns.js'
 import { peerTable, type PeerTable } from './peer-table.js'
+import { noiseCrypto } from './noise-crypto.js'
 import { checkReconnectInit, type ReconnectInit } from './reconnector.js'
 
 /** Circuit relay v2 server settings; `true` in {@link P2PNodeInit.relayServer} means all defaults. */
@@ -219,7 +220,7 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
     privateKey: init.privateKey,
     addresses: { listen: listenAddrs, announce: announce.map(a => a.toString()) },
     transports: [tcp(), ...(useQuic ? [quic()] : []), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {
