@@ -12,6 +12,8 @@ import { blockMatchesCid } from './verify.js'
 /** Where served blocks come from: a block store, looked up by CID. */
 export interface BlockSource {
   get(cid: CID): Promise<Uint8Array | undefined>
+  /** Whether the block is held, without reading it (answers want-have requests). Default: `get`. */
+  has?(cid: CID): Promise<boolean>
 }
 
 export interface ChunkExchangeInit {
@@ -87,7 +89,7 @@ class RequestChannel {
   }
 
   /** Send a request and wait for its reply; aborting `signal` cancels it (the peer is told). */
-  async request (id: bigint, cid: CID, signal: AbortSignal): Promise<Message> {
+  async request (id: bigint, cid: CID, signal: AbortSignal, wantHave = false): Promise<Message> {
     if (this.ended) throw new ProtocolError('stream ended')
     signal.throwIfAborted()
     let onAbort: (() => void) | undefined
@@ -101,7 +103,7 @@ class RequestChannel {
       signal.addEventListener('abort', onAbort, { once: true })
     })
     try {
-      this.write(create(MessageSchema, { payload: { case: 'request', value: { id, cid: cid.bytes } } }))
+      this.write(create(MessageSchema, { payload: { case: 'request', value: { id, cid: cid.bytes, wantHave } } }))
       return await reply
     } finally {
       signal.removeEventListener('abort', onAbort!)
@@ -124,8 +126,9 @@ class RequestChannel {
     try {
       while (!this.ended) {
         const reply = await readMessage(this.lp)
-        const id = reply.payload.case === 'piece' || reply.payload.case === 'refusal' ? reply.payload.value.id : undefined
-        if (id === undefined) throw new ProtocolError(`unexpected ${reply.payload.case ?? 'empty message'} on a request stream`)
+        const { payload } = reply
+        const id = payload.case === 'piece' || payload.case === 'refusal' || payload.case === 'presence' ? payload.value.id : undefined
+        if (id === undefined) throw new ProtocolError(`unexpected ${payload.case ?? 'empty message'} on a request stream`)
         // a reply to a request we cancelled (an endgame duplicate, a timeout) is dropped
         const p = this.pending.get(id)
         if (p == null) continue
@@ -234,6 +237,24 @@ export class ChunkExchange implements Startable {
     return s
   }
 
+  /** The answer to a want-have: a presence, or a refusal for a bad CID or a store failure. */
+  private async presence (id: bigint, cidBytes: Uint8Array): Promise<Uint8Array> {
+    let cid: CID
+    try {
+      cid = CID.decode(cidBytes)
+    } catch {
+      return refusal(id, RefusalCode.BAD_REQUEST, 'request carries no valid CID')
+    }
+    try {
+      const { blocks } = this.init
+      return presence(id, blocks.has != null ? await blocks.has(cid) : (await blocks.get(cid)) != null)
+    } catch (err: any) {
+      this.log.error('checking %s failed - %e', cid, err)
+      this.serveFailures++
+      return refusal(id, RefusalCode.INTERNAL, 'block store error')
+    }
+  }
+
   /**
    * Fetch one block from `peer`, verified against `cid`.
    *
@@ -279,6 +300,29 @@ export class ChunkExchange implements Startable {
   }
 
   /**
+   * Ask `peer` whether it holds `cid` now, without fetching it (Bitswap's WANT_HAVE; the
+   * peer answers at once, ahead of the pieces it is sending us, and never chokes the answer).
+   *
+   * @throws RequestTimeoutError no answer within the request timeout
+   * @throws ProtocolError the peer broke the protocol (or does not speak it)
+   */
+  async has (peer: PeerId, cid: CID, options: FetchOptions = {}): Promise<boolean> {
+    const timeout = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
+    const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
+    try {
+      const { payload } = await (await raceSignal(this.channel(peer), signal)).request(this.nextId++, cid, signal, true)
+      if (payload.case === 'presence') return payload.value.have
+      if (payload.case === 'refusal') throw new BlockRefusedError(`peer ${peer} refused a want-have for ${cid}: ${payload.value.reason}`, payload.value.code)
+      throw new ProtocolError(`peer ${peer} answered a want-have with ${payload.case ?? 'nothing'}`)
+    } catch (err: any) {
+      if (timeout.aborted && options.signal?.aborted !== true) {
+        throw new RequestTimeoutError(`want-have for ${cid} to ${peer} timed out`, { cause: err })
+      }
+      throw err
+    }
+  }
+
+  /**
    * Answer the requests a peer pipelines on one stream, in order, until it closes. Requests
    * are read ahead as they arrive, so a `cancel` removes a queued request (or stops one waiting
    * for upload bandwidth) before its bytes are sent.
@@ -305,6 +349,11 @@ export class ChunkExchange implements Startable {
           }
           if (payload.case !== 'request') {
             await lp.write(refusal(0n, RefusalCode.BAD_REQUEST, `expected a request, got ${payload.case ?? 'an empty message'}`))
+            continue
+          }
+          if (payload.value.wantHave) {
+            // answered here, ahead of the queue: a presence costs no upload bandwidth
+            await lp.write(await this.presence(payload.value.id, payload.value.cid))
             continue
           }
           if (queue.length >= MAX_QUEUED_REQUESTS) {
@@ -394,6 +443,10 @@ async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise
   } finally {
     signal.removeEventListener('abort', onAbort!)
   }
+}
+
+function presence (id: bigint, have: boolean): Uint8Array {
+  return toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'presence', value: { id, have } } }))
 }
 
 function refusal (id: bigint, code: RefusalCode, reason: string): Uint8Array {

@@ -16,7 +16,7 @@
 export * from './errors.js'
 export { CodioPeer, DEFAULT_SWARM_POLICY, type CodioNode, type PeerInit, type ResolvedContent } from './peer.js'
 export { SwarmHost, type SwarmPolicy } from './swarm-host.js'
-export { ProviderSearch } from './provider-search.js'
+export { ProviderSearch, CONNECTED_PROBE_MAX, CONNECTED_PROBE_MS, type ConnectedPeers, type ProviderSearchSources, type ProviderSource } from './provider-search.js'
 export { createPeerMetrics, type PeerMetrics } from './metrics.js'
 export { peerAdminBackend } from './admin-backend.js'
 export * from './config.js'

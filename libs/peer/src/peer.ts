@@ -12,7 +12,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
 import { createPeerMetrics, type PeerMetrics } from './metrics.js'
-import { ProviderSearch, type ProviderSource } from './provider-search.js'
+import { ProviderSearch, type ConnectedPeers, type ProviderSource } from './provider-search.js'
 import { GossipPublisher, TrackerClient } from '@codio/tracker'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -43,6 +43,15 @@ export const REDISCOVER_MAX_PEX_MS = 60_000
  * walking the DHT at once stalled the swarm for a second).
  */
 export const REDISCOVER_ENOUGH_PEERS = 10
+
+/**
+ * A whole download announces itself as a provider once it holds this share of the chunks (or
+ * at completion). Its swarm peers know it already (sessions, peer exchange) and a newcomer
+ * needs one provider to join the swarm, which the seed's record gives; an early record only
+ * adds DHT walks — sixteen peers providing in a swarm's first seconds cost it about a second
+ * at N = 16 — for peers with little to offer.
+ */
+export const PROVIDE_AT_FRACTION = 0.5
 
 /** A relay's default ceiling on connections: it holds one per reservation on top of its swarm peers. */
 export const RELAY_MAX_CONNECTIONS = 200
@@ -139,6 +148,8 @@ export class CodioPeer {
 
   readonly swarm: SwarmHost
   private readonly providerSource?: ProviderSource
+  /** The peers a lookup asks before it walks the DHT (want-have over the chunk exchange). */
+  private readonly connectedPeers: ConnectedPeers
   private gossip?: GossipPublisher
   private readonly trackerLookups: Counter
 
@@ -152,6 +163,14 @@ export class CodioPeer {
     this.metrics = metrics
     this.swarm = swarm
     this.dht = new DhtManager(node)
+    this.connectedPeers = {
+      peers: () => {
+        const byId = new Map<string, PeerId>()
+        for (const c of node.getConnections()) if (c.status === 'open') byId.set(c.remotePeer.toString(), c.remotePeer)
+        return [...byId.values()]
+      },
+      has: async (peer, cid, signal) => await this.exchange.has(peer, cid, { signal })
+    }
     this.trackerLookups = new Counter({ name: `codio_${init.role}_tracker_lookups_total`, help: 'Provider lookups asked of the tracker, by outcome (peers, empty, unavailable)', labelNames: ['result'], registers: [init.registry] })
     const url = init.tracker?.url
     if (url != null && url !== '') {
@@ -373,7 +392,7 @@ export class CodioPeer {
     await this.store.addContent(contentId)
     this.gossip?.changed()
     this.metrics.contents.set((await this.store.listContents()).length)
-    // a download announces itself once it holds a chunk; the same record stands for the whole
+    // a download announces itself once it holds half the chunks; the same record stands for the whole
     if (!this.announced.has(contentId.toString())) await this.provide(contentId)
   }
 
@@ -402,7 +421,7 @@ export class CodioPeer {
       await verifyManifest(manifest, this.init.trustedKeys)
       return { contentId, manifest, local: await this.store.hasContent(contentId) }
     }
-    const search = new ProviderSearch(this.node, this.dht, contentId, this.init.lookupTimeoutMs ?? 10_000, signal, this.providerSource)
+    const search = new ProviderSearch(this.node, this.dht, contentId, this.init.lookupTimeoutMs ?? 10_000, signal, { tracker: this.providerSource, connected: this.connectedPeers })
     const bytes = await this.fetchManifest(contentId, search, signal)
     const manifest = decodeManifest(bytes)
     await verifyManifest(manifest, this.init.trustedKeys)
@@ -510,9 +529,9 @@ export class CodioPeer {
       throttle: this.swarm.download.rate === Infinity ? undefined : async (bytes, signal) => { await this.swarm.download.take(bytes, signal) },
       fec: fecPlan(manifest),
       onChunk: (peer, index, bytes) => {
-        if (!announced && whole) {
-          // a provider record says "ask me for chunks": made once we hold one (BEP 3 peers
-          // announce as they start; one with nothing to offer would only draw requests)
+        if (!announced && whole && dl.progress().chunksDone >= PROVIDE_AT_FRACTION * manifest.chunks.length) {
+          // a provider record says "ask me for chunks": made once we hold half of them (the
+          // swarm already knows us by peer exchange; see PROVIDE_AT_FRACTION)
           announced = true
           void this.provide(resolved.contentId)
         }
@@ -535,7 +554,7 @@ export class CodioPeer {
         this.init.log.info({ contentId: key, group, chunks }, 'rebuilt chunks from FEC parity')
       }
     })
-    const search = resolved.search ?? new ProviderSearch(this.node, this.dht, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000, undefined, this.providerSource)
+    const search = resolved.search ?? new ProviderSearch(this.node, this.dht, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000, undefined, { tracker: this.providerSource, connected: this.connectedPeers })
     if (whole) {
       // a whole download joins the content's swarm: sessions with every provider (bitfields,
       // have, chokes), and a provider record so that peers fetching it at the same time find
@@ -589,7 +608,9 @@ export class CodioPeer {
       wait = Math.min(wait * 2, longest)
       if (finished) return
       if (pex && dl.progress().peers >= REDISCOVER_ENOUGH_PEERS) continue
-      const search = new ProviderSearch(this.node, this.dht, contentId, REDISCOVER_MS, undefined, this.providerSource)
+      // the DHT (or tracker) only: the connected peers were asked at the start, and peer
+      // exchange names every swarm peer since
+      const search = new ProviderSearch(this.node, this.dht, contentId, REDISCOVER_MS, undefined, { tracker: this.providerSource })
       for await (const p of search.providers()) {
         if (finished) break
         void this.joinSwarm(p, contentId, dl)

@@ -4,7 +4,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { CID } from 'multiformats/cid'
 import { FairQueue, TokenBucket } from '@codio/bandwidth'
 import { chunkCid } from '@codio/content'
-import { chunkExchange, CHUNK_PROTOCOL, type ChunkExchange } from '@codio/exchange'
+import { BlockRefusedError, chunkExchange, CHUNK_PROTOCOL, type ChunkExchange } from '@codio/exchange'
+import { RefusalCode } from '@codio/proto'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
 import { MapStore } from './helpers.js'
 
@@ -70,5 +71,50 @@ describe('block exchange: pipelined requests on one stream per peer', () => {
     await new Promise(resolve => setTimeout(resolve, 1500))
     expect(served).toHaveLength(1)
     expect(leecher.services.exchange.peerStats().get(seed.peerId.toString())?.failures).toBe(0)
+  })
+
+  it('answers a want-have at once, ahead of pieces waiting for upload bandwidth', async () => {
+    served.length = 0
+    let piecesDone = 0
+    // 3 MiB at 2 MiB/s: the pieces take well over a second
+    const pieces = [0, 1, 2].map(async i => {
+      await leecher.services.exchange.fetch(seed.peerId, cids[i])
+      piecesDone++
+    })
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(await leecher.services.exchange.has(seed.peerId, cids[4])).toBe(true)
+    expect(await leecher.services.exchange.has(seed.peerId, chunkCid(randomBytes(100)))).toBe(false)
+    // served in order, a want-have would come after all three; the bucket lets the first go at once
+    expect(piecesDone).toBeLessThanOrEqual(1)
+    await Promise.all(pieces)
+    // a presence is not an upload
+    expect(served).toHaveLength(3)
+  })
+})
+
+describe('want-have is never choked', () => {
+  it('says the block is held to a peer every request of which is refused CHOKED', async () => {
+    const chunk = randomBytes(1000)
+    const cid = chunkCid(chunk)
+    const store = new MapStore()
+    store.blocks.set(cid.toString(), chunk)
+    const nodes: Node[] = []
+    try {
+      for (const blocks of [store, new MapStore()]) {
+        const n = await createP2PNode<{ exchange: ChunkExchange }>({
+          privateKey: await generateKeyPair('Ed25519'),
+          quic: false,
+          services: { exchange: chunkExchange({ blocks, admit: () => RefusalCode.CHOKED }) }
+        })
+        await n.start()
+        nodes.push(n)
+      }
+      const [seed, leecher] = nodes
+      await leecher.dial(seed.getMultiaddrs()[0])
+      await expect(leecher.services.exchange.fetch(seed.peerId, cid)).rejects.toThrow(BlockRefusedError)
+      expect(await leecher.services.exchange.has(seed.peerId, cid)).toBe(true)
+    } finally {
+      await Promise.all(nodes.map(async n => n.stop()))
+    }
   })
 })

@@ -15,7 +15,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file codio/exchange/v1/exchange.proto.
  */
 export const file_codio_exchange_v1_exchange: GenFile = /*@__PURE__*/
-  fileDesc("CiBjb2Rpby9leGNoYW5nZS92MS9leGNoYW5nZS5wcm90bxIRY29kaW8uZXhjaGFuZ2UudjEiqQQKB01lc3NhZ2USLQoHcmVxdWVzdBgBIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlJlcXVlc3RIABIpCgVwaWVjZRgCIAEoCzIYLmNvZGlvLmV4Y2hhbmdlLnYxLlBpZWNlSAASLQoHcmVmdXNhbBgDIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlJlZnVzYWxIABIrCgZjYW5jZWwYBCABKAsyGS5jb2Rpby5leGNoYW5nZS52MS5DYW5jZWxIABInCgRoYXZlGAUgASgLMhcuY29kaW8uZXhjaGFuZ2UudjEuSGF2ZUgAEi8KCGJpdGZpZWxkGAYgASgLMhsuY29kaW8uZXhjaGFuZ2UudjEuQml0ZmllbGRIABIpCgVjaG9rZRgHIAEoCzIYLmNvZGlvLmV4Y2hhbmdlLnYxLkNob2tlSAASLQoHdW5jaG9rZRgIIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlVuY2hva2VIABIzCgppbnRlcmVzdGVkGAkgASgLMh0uY29kaW8uZXhjaGFuZ2UudjEuSW50ZXJlc3RlZEgAEjoKDm5vdF9pbnRlcmVzdGVkGAogASgLMiAuY29kaW8uZXhjaGFuZ2UudjEuTm90SW50ZXJlc3RlZEgAEjgKDXBlZXJfZXhjaGFuZ2UYCyABKAsyHy5jb2Rpby5leGNoYW5nZS52MS5QZWVyRXhjaGFuZ2VIAEIJCgdwYXlsb2FkIiIKB1JlcXVlc3QSCgoCaWQYASABKAQSCwoDY2lkGAIgASgMIi4KBVBpZWNlEgoKAmlkGAEgASgEEgsKA2NpZBgCIAEoDBIMCgRkYXRhGAMgASgMIlMKB1JlZnVzYWwSCgoCaWQYASABKAQSLAoEY29kZRgCIAEoDjIeLmNvZGlvLmV4Y2hhbmdlLnYxLlJlZnVzYWxDb2RlEg4KBnJlYXNvbhgDIAEoCSIUCgZDYW5jZWwSCgoCaWQYASABKAQiKwoESGF2ZRISCgpjb250ZW50X2lkGAEgASgMEg8KB2luZGV4ZXMYAiADKA0iLAoIQml0ZmllbGQSEgoKY29udGVudF9pZBgBIAEoDBIMCgRiaXRzGAIgASgMIgcKBUNob2tlIgkKB1VuY2hva2UiIAoKSW50ZXJlc3RlZBISCgpjb250ZW50X2lkGAEgASgMIiMKDU5vdEludGVyZXN0ZWQSEgoKY29udGVudF9pZBgBIAEoDCJeCgxQZWVyRXhjaGFuZ2USEgoKY29udGVudF9pZBgBIAEoDBIpCgVhZGRlZBgCIAMoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlBleFBlZXISDwoHZHJvcHBlZBgDIAMoDCIuCgdQZXhQZWVyEg8KB3BlZXJfaWQYASABKAwSEgoKbXVsdGlhZGRycxgCIAMoDCq2AQoLUmVmdXNhbENvZGUSHAoYUkVGVVNBTF9DT0RFX1VOU1BFQ0lGSUVEEAASGgoWUkVGVVNBTF9DT0RFX05PVF9GT1VORBABEhwKGFJFRlVTQUxfQ09ERV9CQURfUkVRVUVTVBACEhcKE1JFRlVTQUxfQ09ERV9DSE9LRUQQAxIbChdSRUZVU0FMX0NPREVfT1ZFUkxPQURFRBAEEhkKFVJFRlVTQUxfQ09ERV9JTlRFUk5BTBAFYgZwcm90bzM");
+  fileDesc("CiBjb2Rpby9leGNoYW5nZS92MS9leGNoYW5nZS5wcm90bxIRY29kaW8uZXhjaGFuZ2UudjEi2gQKB01lc3NhZ2USLQoHcmVxdWVzdBgBIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlJlcXVlc3RIABIpCgVwaWVjZRgCIAEoCzIYLmNvZGlvLmV4Y2hhbmdlLnYxLlBpZWNlSAASLQoHcmVmdXNhbBgDIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlJlZnVzYWxIABIrCgZjYW5jZWwYBCABKAsyGS5jb2Rpby5leGNoYW5nZS52MS5DYW5jZWxIABInCgRoYXZlGAUgASgLMhcuY29kaW8uZXhjaGFuZ2UudjEuSGF2ZUgAEi8KCGJpdGZpZWxkGAYgASgLMhsuY29kaW8uZXhjaGFuZ2UudjEuQml0ZmllbGRIABIpCgVjaG9rZRgHIAEoCzIYLmNvZGlvLmV4Y2hhbmdlLnYxLkNob2tlSAASLQoHdW5jaG9rZRgIIAEoCzIaLmNvZGlvLmV4Y2hhbmdlLnYxLlVuY2hva2VIABIzCgppbnRlcmVzdGVkGAkgASgLMh0uY29kaW8uZXhjaGFuZ2UudjEuSW50ZXJlc3RlZEgAEjoKDm5vdF9pbnRlcmVzdGVkGAogASgLMiAuY29kaW8uZXhjaGFuZ2UudjEuTm90SW50ZXJlc3RlZEgAEjgKDXBlZXJfZXhjaGFuZ2UYCyABKAsyHy5jb2Rpby5leGNoYW5nZS52MS5QZWVyRXhjaGFuZ2VIABIvCghwcmVzZW5jZRgMIAEoCzIbLmNvZGlvLmV4Y2hhbmdlLnYxLlByZXNlbmNlSABCCQoHcGF5bG9hZCI1CgdSZXF1ZXN0EgoKAmlkGAEgASgEEgsKA2NpZBgCIAEoDBIRCgl3YW50X2hhdmUYAyABKAgiJAoIUHJlc2VuY2USCgoCaWQYASABKAQSDAoEaGF2ZRgCIAEoCCIuCgVQaWVjZRIKCgJpZBgBIAEoBBILCgNjaWQYAiABKAwSDAoEZGF0YRgDIAEoDCJTCgdSZWZ1c2FsEgoKAmlkGAEgASgEEiwKBGNvZGUYAiABKA4yHi5jb2Rpby5leGNoYW5nZS52MS5SZWZ1c2FsQ29kZRIOCgZyZWFzb24YAyABKAkiFAoGQ2FuY2VsEgoKAmlkGAEgASgEIisKBEhhdmUSEgoKY29udGVudF9pZBgBIAEoDBIPCgdpbmRleGVzGAIgAygNIiwKCEJpdGZpZWxkEhIKCmNvbnRlbnRfaWQYASABKAwSDAoEYml0cxgCIAEoDCIHCgVDaG9rZSIJCgdVbmNob2tlIiAKCkludGVyZXN0ZWQSEgoKY29udGVudF9pZBgBIAEoDCIjCg1Ob3RJbnRlcmVzdGVkEhIKCmNvbnRlbnRfaWQYASABKAwiXgoMUGVlckV4Y2hhbmdlEhIKCmNvbnRlbnRfaWQYASABKAwSKQoFYWRkZWQYAiADKAsyGi5jb2Rpby5leGNoYW5nZS52MS5QZXhQZWVyEg8KB2Ryb3BwZWQYAyADKAwiLgoHUGV4UGVlchIPCgdwZWVyX2lkGAEgASgMEhIKCm11bHRpYWRkcnMYAiADKAwqtgEKC1JlZnVzYWxDb2RlEhwKGFJFRlVTQUxfQ09ERV9VTlNQRUNJRklFRBAAEhoKFlJFRlVTQUxfQ09ERV9OT1RfRk9VTkQQARIcChhSRUZVU0FMX0NPREVfQkFEX1JFUVVFU1QQAhIXChNSRUZVU0FMX0NPREVfQ0hPS0VEEAMSGwoXUkVGVVNBTF9DT0RFX09WRVJMT0FERUQQBBIZChVSRUZVU0FMX0NPREVfSU5URVJOQUwQBWIGcHJvdG8z");
 
 /**
  * @generated from message codio.exchange.v1.Message
@@ -90,6 +90,12 @@ export type Message = Message$1<"codio.exchange.v1.Message"> & {
      */
     value: PeerExchange;
     case: "peerExchange";
+  } | {
+    /**
+     * @generated from field: codio.exchange.v1.Presence presence = 12;
+     */
+    value: Presence;
+    case: "presence";
   } | { case: undefined; value?: undefined };
 };
 
@@ -115,6 +121,14 @@ export type Request = Message$1<"codio.exchange.v1.Request"> & {
    * @generated from field: bytes cid = 2;
    */
   cid: Uint8Array;
+
+  /**
+   * Ask only whether the block is held (Bitswap's WANT_HAVE): the answer is a Presence, sent
+   * at once, ahead of queued pieces, and never choked or rate-limited.
+   *
+   * @generated from field: bool want_have = 3;
+   */
+  wantHave: boolean;
 };
 
 /**
@@ -123,6 +137,31 @@ export type Request = Message$1<"codio.exchange.v1.Request"> & {
  */
 export const RequestSchema: GenMessage<Request> = /*@__PURE__*/
   messageDesc(file_codio_exchange_v1_exchange, 1);
+
+/**
+ * The answer to a want_have request: whether the sender holds the block now (Bitswap's
+ * HAVE / DONT_HAVE).
+ *
+ * @generated from message codio.exchange.v1.Presence
+ */
+export type Presence = Message$1<"codio.exchange.v1.Presence"> & {
+  /**
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: bool have = 2;
+   */
+  have: boolean;
+};
+
+/**
+ * Describes the message codio.exchange.v1.Presence.
+ * Use `create(PresenceSchema)` to create a new message.
+ */
+export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
+  messageDesc(file_codio_exchange_v1_exchange, 2);
 
 /**
  * The bytes of a requested block. The receiver verifies them against the CID.
@@ -151,7 +190,7 @@ export type Piece = Message$1<"codio.exchange.v1.Piece"> & {
  * Use `create(PieceSchema)` to create a new message.
  */
 export const PieceSchema: GenMessage<Piece> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 2);
+  messageDesc(file_codio_exchange_v1_exchange, 3);
 
 /**
  * A typed answer instead of a piece: the request was not served.
@@ -180,7 +219,7 @@ export type Refusal = Message$1<"codio.exchange.v1.Refusal"> & {
  * Use `create(RefusalSchema)` to create a new message.
  */
 export const RefusalSchema: GenMessage<Refusal> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 3);
+  messageDesc(file_codio_exchange_v1_exchange, 4);
 
 /**
  * @generated from message codio.exchange.v1.Cancel
@@ -197,7 +236,7 @@ export type Cancel = Message$1<"codio.exchange.v1.Cancel"> & {
  * Use `create(CancelSchema)` to create a new message.
  */
 export const CancelSchema: GenMessage<Cancel> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 4);
+  messageDesc(file_codio_exchange_v1_exchange, 5);
 
 /**
  * The sender now holds every chunk of `content_id` listed in `indexes`.
@@ -221,7 +260,7 @@ export type Have = Message$1<"codio.exchange.v1.Have"> & {
  * Use `create(HaveSchema)` to create a new message.
  */
 export const HaveSchema: GenMessage<Have> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 5);
+  messageDesc(file_codio_exchange_v1_exchange, 6);
 
 /**
  * Which chunks of `content_id` the sender holds: bit i (MSB first) = chunk i.
@@ -245,7 +284,7 @@ export type Bitfield = Message$1<"codio.exchange.v1.Bitfield"> & {
  * Use `create(BitfieldSchema)` to create a new message.
  */
 export const BitfieldSchema: GenMessage<Bitfield> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 6);
+  messageDesc(file_codio_exchange_v1_exchange, 7);
 
 /**
  * @generated from message codio.exchange.v1.Choke
@@ -258,7 +297,7 @@ export type Choke = Message$1<"codio.exchange.v1.Choke"> & {
  * Use `create(ChokeSchema)` to create a new message.
  */
 export const ChokeSchema: GenMessage<Choke> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 7);
+  messageDesc(file_codio_exchange_v1_exchange, 8);
 
 /**
  * @generated from message codio.exchange.v1.Unchoke
@@ -271,7 +310,7 @@ export type Unchoke = Message$1<"codio.exchange.v1.Unchoke"> & {
  * Use `create(UnchokeSchema)` to create a new message.
  */
 export const UnchokeSchema: GenMessage<Unchoke> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 8);
+  messageDesc(file_codio_exchange_v1_exchange, 9);
 
 /**
  * @generated from message codio.exchange.v1.Interested
@@ -288,7 +327,7 @@ export type Interested = Message$1<"codio.exchange.v1.Interested"> & {
  * Use `create(InterestedSchema)` to create a new message.
  */
 export const InterestedSchema: GenMessage<Interested> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 9);
+  messageDesc(file_codio_exchange_v1_exchange, 10);
 
 /**
  * @generated from message codio.exchange.v1.NotInterested
@@ -305,7 +344,7 @@ export type NotInterested = Message$1<"codio.exchange.v1.NotInterested"> & {
  * Use `create(NotInterestedSchema)` to create a new message.
  */
 export const NotInterestedSchema: GenMessage<NotInterested> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 10);
+  messageDesc(file_codio_exchange_v1_exchange, 11);
 
 /**
  * Peer exchange (BEP 11): peers the sender holds a swarm session with for `content_id`,
@@ -339,7 +378,7 @@ export type PeerExchange = Message$1<"codio.exchange.v1.PeerExchange"> & {
  * Use `create(PeerExchangeSchema)` to create a new message.
  */
 export const PeerExchangeSchema: GenMessage<PeerExchange> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 11);
+  messageDesc(file_codio_exchange_v1_exchange, 12);
 
 /**
  * @generated from message codio.exchange.v1.PexPeer
@@ -365,7 +404,7 @@ export type PexPeer = Message$1<"codio.exchange.v1.PexPeer"> & {
  * Use `create(PexPeerSchema)` to create a new message.
  */
 export const PexPeerSchema: GenMessage<PexPeer> = /*@__PURE__*/
-  messageDesc(file_codio_exchange_v1_exchange, 12);
+  messageDesc(file_codio_exchange_v1_exchange, 13);
 
 /**
  * @generated from enum codio.exchange.v1.RefusalCode

@@ -1,0 +1,107 @@
+/**
+ * ProviderSearch over real libp2p nodes, chunk exchanges and the Kademlia DHT: a connected peer
+ * that holds the content is found by want-have without a DHT walk; when no connected peer holds
+ * it, the DHT finds the provider.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PeerId } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import { chunkCid } from '@codio/content'
+import { DhtManager } from '@codio/dht'
+import { chunkExchange, type ChunkExchange } from '@codio/exchange'
+import { createP2PNode, type P2PNode } from '@codio/p2p'
+import { ProviderSearch, type ConnectedPeers } from '../src/provider-search.js'
+
+type Node = P2PNode<{ exchange: ChunkExchange }>
+
+class Blocks {
+  readonly map = new Map<string, Uint8Array>()
+  async get (cid: CID): Promise<Uint8Array | undefined> { return this.map.get(cid.toString()) }
+}
+
+async function until (check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+function connectedPeers (node: Node, asked: string[]): ConnectedPeers {
+  return {
+    peers: () => [...new Map(node.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer])).values()],
+    has: async (peer: PeerId, cid: CID, signal: AbortSignal) => {
+      asked.push(peer.toString())
+      return await node.services.exchange.has(peer, cid, { signal })
+    }
+  }
+}
+
+async function collect (search: ProviderSearch): Promise<string[]> {
+  const out: string[] = []
+  for await (const p of search.providers()) out.push(p.toString())
+  return out
+}
+
+describe('ProviderSearch: connected peers first, then the DHT', () => {
+  const nodes: Node[] = []
+  const block = randomBytes(2048)
+  const cid = chunkCid(block)
+  let holder: Node
+  let middle: Node
+  let seeker: Node
+
+  beforeAll(async () => {
+    const make = async (blocks: Blocks): Promise<Node> => {
+      const n = await createP2PNode<{ exchange: ChunkExchange }>({
+        privateKey: await generateKeyPair('Ed25519'),
+        quic: false,
+        services: { exchange: chunkExchange({ blocks }) }
+      })
+      await n.start()
+      nodes.push(n)
+      return n
+    }
+    const held = new Blocks()
+    held.map.set(cid.toString(), block)
+    holder = await make(held)
+    middle = await make(new Blocks())
+    seeker = await make(new Blocks())
+    // holder — middle — seeker: the seeker is not connected to the holder
+    await middle.dial(holder.getMultiaddrs()[0])
+    await seeker.dial(middle.getMultiaddrs()[0])
+    await until(() => holder.services.dht.routingTable.size > 0 && middle.services.dht.routingTable.size > 1 && seeker.services.dht.routingTable.size > 0, 'routing tables')
+    await new DhtManager(holder).provide(cid)
+  })
+
+  afterAll(async () => {
+    await Promise.all(nodes.map(async n => await n.stop()))
+  })
+
+  it('walks the DHT when no connected peer holds the content', async () => {
+    // the DHT's own upkeep may have connected the two meanwhile
+    await seeker.hangUp(holder.peerId)
+    const asked: string[] = []
+    const search = new ProviderSearch(seeker, new DhtManager(seeker), cid, 10_000, undefined, { connected: connectedPeers(seeker, asked) })
+    const found = await collect(search)
+    expect(asked).toEqual([middle.peerId.toString()])
+    expect(found).toEqual([holder.peerId.toString()])
+    expect(search.source).toBe('dht')
+  })
+
+  it('takes a connected peer that holds the content, without a DHT walk', async () => {
+    await seeker.dial(holder.getMultiaddrs()[0])
+    const asked: string[] = []
+    let walks = 0
+    const dht = new DhtManager(seeker)
+    const counted = { findProviders: (c: CID, o?: any) => { walks++; return dht.findProviders(c, o) } }
+    const search = new ProviderSearch(seeker, counted, cid, 10_000, undefined, { connected: connectedPeers(seeker, asked) })
+    const found = await collect(search)
+    expect(found).toEqual([holder.peerId.toString()])
+    expect(search.source).toBe('connected')
+    expect(asked.sort()).toEqual([holder.peerId.toString(), middle.peerId.toString()].sort())
+    expect(walks).toBe(0)
+  })
+})
