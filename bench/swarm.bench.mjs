@@ -38,7 +38,8 @@ const U_S = Number(process.env.BENCH_SWARM_ORIGIN_MBPS ?? 50) * MB
 const U_I = Number(process.env.BENCH_SWARM_PEER_MBPS ?? 25) * MB
 const DEPTH = process.env.BENCH_SWARM_DEPTH ?? '4'
 const SUPER_SEED = process.env.BENCH_SWARM_SUPERSEED !== '0'
-const SEED_COPIES = Number(process.env.BENCH_SWARM_SEED_COPIES ?? 1)
+// unset: the node's default (superSeedCopies 1.5)
+const SEED_COPIES = process.env.BENCH_SWARM_SEED_COPIES == null ? undefined : Number(process.env.BENCH_SWARM_SEED_COPIES)
 const CHUNK_KIB = process.env.BENCH_SWARM_CHUNK_KIB
 const TRANSPORT = process.env.BENCH_SWARM_TRANSPORT ?? 'tcp'
 const ORIGIN_ONLY = new Set((process.env.BENCH_SWARM_ORIGIN_ONLY ?? '4').split(',').filter(Boolean).map(Number))
@@ -158,7 +159,7 @@ async function run (n, originOnly) {
   const procs = []
   try {
     const keyFile = join(dir, 'publisher.jwk')
-    const origin = await start(procs, dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S, superSeeding: SUPER_SEED, superSeedCopies: SEED_COPIES } })
+    const origin = await start(procs, dir, 'origin', 'origin', { publisher: { keyFile }, swarm: { maxUploadRate: U_S, superSeeding: SUPER_SEED, ...(SEED_COPIES == null ? {} : { superSeedCopies: SEED_COPIES }) } })
     const put = await fetch(`${origin.http}/content?fec=none${CHUNK_KIB == null ? '' : `&chunkSize=${Number(CHUNK_KIB) * 1024}`}`, { method: 'PUT', body: payload, headers: { 'content-type': 'application/octet-stream' } })
     const { cid } = await put.json()
     // started four at a time: 16 node processes booting at once on 2 cores time out

@@ -67,10 +67,11 @@ export const swarmConfigSchema = z.strictObject({
    */
   superSeeding: z.boolean().optional(),
   /**
-   * Copies of a chunk in the swarm (held by peers or revealed to them) below which a
-   * super-seed still reveals it. 1: each chunk leaves the seed once unless its holders leave.
+   * A super-seed's upload budget in copies of the content (a number ≥ 1): every chunk leaves
+   * it once (again if all its holders leave), and second copies of the least spread chunks
+   * while those stay under `(superSeedCopies − 1)` × the content's chunks.
    */
-  superSeedCopies: z.number().int().min(1).max(1000).default(1),
+  superSeedCopies: z.number().min(1).max(1000).default(1.5),
   /**
    * Peer exchange (BEP 11): swarm peers name each other the peers they trade a content with,
    * so a newcomer finds the swarm through its first session instead of repeated DHT lookups.

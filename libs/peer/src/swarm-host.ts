@@ -88,8 +88,8 @@ export interface SwarmPolicy {
    */
   superSeeding: boolean
   /**
-   * Copies of a chunk in the swarm (held or revealed) below which a super-seed still reveals
-   * it: 1 sends each chunk once unless its holders leave; more buys time for seed upload.
+   * A super-seed's upload budget in copies of the content, ≥ 1 (SuperSeeder `maxCopies`): 1
+   * sends each chunk once unless its holders leave; more buys time for seed upload.
    */
   superSeedCopies: number
   /**

@@ -6,16 +6,20 @@ export const DEFAULT_SUPER_SEED_REVEALS = 16
 /** A super-seed's peer that got no chunk from anyone else for this long is fed beyond the copy limit (ms). */
 export const DEFAULT_SUPER_SEED_ISOLATION_MS = 5000
 
-/** Copies of a chunk in the swarm below which a super-seed still reveals it. */
+/** Copies of the content a super-seed uploads, about (see {@link SuperSeederInit.maxCopies}). */
 export const DEFAULT_SUPER_SEED_COPIES = 1
 
 export interface SuperSeederInit {
   /** Chunks charged to one unchoked peer at a time (revealed, not yet passed on). Default 16. */
   revealsPerPeer?: number
   /**
-   * Copies of a chunk in the swarm (peers holding it plus reveals not yet fetched) below which
-   * the seed still reveals it. Default 1: each chunk leaves the seed once, and again only if
-   * every peer holding it left. Higher values trade seed upload for a faster start.
+   * The seed's upload budget in copies of the content, a number ≥ 1. Every chunk is revealed
+   * while it is in fewer than `⌈maxCopies⌉` places (peers holding it plus reveals not yet
+   * fetched), and a reveal of a chunk already somewhere — a second copy — only while such
+   * reveals number under `(maxCopies − 1) × size`. Default 1: each chunk leaves the seed once,
+   * and again only if every peer holding it left. 1.5: once every chunk is out, the seed
+   * spends half a copy more on the least spread chunks instead of idling while the peers
+   * finish. Higher values trade seed upload for speed.
    */
   maxCopies?: number
   /**
@@ -70,20 +74,25 @@ export class SuperSeeder<K> {
   private readonly chargedTo = new Map<number, Set<SeedPeer<K>>>()
   private readonly revealsPerPeer: number
   private readonly maxCopies: number
+  /** reveals of a chunk already held or revealed elsewhere that the budget still allows */
+  private extraCopies: number
   private readonly random: () => number
   private readonly isolationMs: number
   private readonly now: () => number
 
   /**
    * @param size chunks in the content
-   * @throws RangeError when `size` or `revealsPerPeer` is not a positive integer
+   * @throws RangeError when `size` or `revealsPerPeer` is not a positive integer, or
+   * `maxCopies` is below 1
    */
   constructor (readonly size: number, init: SuperSeederInit = {}) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`content size must be a positive integer, got ${size}`)
     this.revealsPerPeer = init.revealsPerPeer ?? DEFAULT_SUPER_SEED_REVEALS
     if (!Number.isInteger(this.revealsPerPeer) || this.revealsPerPeer < 1) throw new RangeError(`revealsPerPeer must be a positive integer, got ${this.revealsPerPeer}`)
-    this.maxCopies = init.maxCopies ?? DEFAULT_SUPER_SEED_COPIES
-    if (!Number.isInteger(this.maxCopies) || this.maxCopies < 1) throw new RangeError(`maxCopies must be a positive integer, got ${this.maxCopies}`)
+    const copies = init.maxCopies ?? DEFAULT_SUPER_SEED_COPIES
+    if (typeof copies !== 'number' || !Number.isFinite(copies) || copies < 1) throw new RangeError(`maxCopies must be a number ≥ 1, got ${copies}`)
+    this.maxCopies = Math.ceil(copies)
+    this.extraCopies = Math.floor((copies - 1) * size + 1e-9)
     this.random = init.random ?? Math.random
     this.isolationMs = init.isolationMs ?? DEFAULT_SUPER_SEED_ISOLATION_MS
     this.now = init.now ?? (() => performance.now())
@@ -193,8 +202,12 @@ export class SuperSeeder<K> {
   private fill (p: SeedPeer<K>): number[] {
     const out: number[] = []
     while (p.unchoked && p.outstanding.size < this.revealsPerPeer) {
-      const next = this.pick(p)
+      const isolated = this.isolated(p)
+      const next = this.pick(p, isolated)
       if (next < 0) break
+      // a chunk that is already somewhere: an extra copy, paid from the budget (an isolated
+      // peer is fed regardless)
+      if (!isolated && this.availability[next] + this.assigned[next] > 0) this.extraCopies--
       p.revealed.add(next)
       p.outstanding.add(next)
       this.assigned[next]++
@@ -208,12 +221,13 @@ export class SuperSeeder<K> {
 
   /**
    * The chunk the peer lacks and was not shown that is least present (held + assigned), if
-   * fewer than `maxCopies`; ties at random. -1 when there is none.
+   * fewer than `⌈maxCopies⌉` (1 once the budget of extra copies is spent); ties at random.
+   * -1 when there is none.
    */
-  private pick (p: SeedPeer<K>): number {
+  private pick (p: SeedPeer<K>, isolated: boolean): number {
     let best = -1
     let bestScore = Infinity
-    const limit = this.isolated(p) ? Infinity : this.maxCopies
+    const limit = isolated ? Infinity : this.extraCopies > 0 ? this.maxCopies : 1
     const start = Math.floor(this.random() * this.size)
     for (let k = 0; k < this.size; k++) {
       const i = (start + k) % this.size

@@ -69,6 +69,21 @@ describe('SuperSeeder (BEP 16)', () => {
     expect(() => new SuperSeeder(4).addPeer('a', new Bitfield(5))).toThrow(RangeError)
   })
 
+  it('spends a fractional budget of second copies and no more (maxCopies 1, 1.5, 2)', () => {
+    for (const [copies, second] of [[1, 0], [1.5, 4], [2, 8]]) {
+      const s = new SuperSeeder<string>(8, { revealsPerPeer: 8, maxCopies: copies, random: seeded(5) })
+      s.addPeer('a', new Bitfield(8))
+      s.addPeer('b', new Bitfield(8))
+      // every chunk goes out once first, all to a here
+      expect(s.unchoke('a')).toHaveLength(8)
+      const again = s.unchoke('b')
+      expect(again).toHaveLength(second)
+      expect(new Set(again).size).toBe(second)
+    }
+    expect(() => new SuperSeeder(4, { maxCopies: 0.5 })).toThrow(RangeError)
+    expect(() => new SuperSeeder(4, { maxCopies: Number.NaN })).toThrow(RangeError)
+  })
+
   it('simulated swarm: the seed uploads about one copy before peers finish among themselves', () => {
     // rounds: the seed serves one revealed chunk to each of 4 unchoked peers; every peer then
     // gets one chunk it lacks from another peer that holds it (BEP 3 exchange). Without the
