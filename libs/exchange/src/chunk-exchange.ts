@@ -237,6 +237,15 @@ export class ChunkExchange implements Startable {
     return s
   }
 
+  /** The caller's signal bounded by the request timeout, and whether the timeout (not the caller) ended it. */
+  private requestSignal (options: FetchOptions): { signal: AbortSignal, timedOut: () => boolean } {
+    const timeout = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
+    return {
+      signal: options.signal == null ? timeout : AbortSignal.any([options.signal, timeout]),
+      timedOut: () => timeout.aborted && options.signal?.aborted !== true
+    }
+  }
+
   /** The answer to a want-have: a presence, or a refusal for a bad CID or a store failure. */
   private async presence (id: bigint, cidBytes: Uint8Array): Promise<Uint8Array> {
     let cid: CID
@@ -264,8 +273,7 @@ export class ChunkExchange implements Startable {
    * @throws ProtocolError the peer broke the protocol
    */
   async fetch (peer: PeerId, cid: CID, options: FetchOptions = {}): Promise<Uint8Array> {
-    const timeout = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
-    const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
+    const { signal, timedOut } = this.requestSignal(options)
     const stats = this.statsFor(peer)
     try {
       const id = this.nextId++
@@ -292,9 +300,7 @@ export class ChunkExchange implements Startable {
     } catch (err: any) {
       // a request its caller cancelled (an endgame duplicate) is not the peer's failure
       if (options.signal?.aborted !== true) stats.failures++
-      if (timeout.aborted && options.signal?.aborted !== true) {
-        throw new RequestTimeoutError(`request for ${cid} to ${peer} timed out`, { cause: err })
-      }
+      if (timedOut()) throw new RequestTimeoutError(`request for ${cid} to ${peer} timed out`, { cause: err })
       throw err
     }
   }
@@ -307,17 +313,14 @@ export class ChunkExchange implements Startable {
    * @throws ProtocolError the peer broke the protocol (or does not speak it)
    */
   async has (peer: PeerId, cid: CID, options: FetchOptions = {}): Promise<boolean> {
-    const timeout = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
-    const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
+    const { signal, timedOut } = this.requestSignal(options)
     try {
       const { payload } = await (await raceSignal(this.channel(peer), signal)).request(this.nextId++, cid, signal, true)
       if (payload.case === 'presence') return payload.value.have
       if (payload.case === 'refusal') throw new BlockRefusedError(`peer ${peer} refused a want-have for ${cid}: ${payload.value.reason}`, payload.value.code)
       throw new ProtocolError(`peer ${peer} answered a want-have with ${payload.case ?? 'nothing'}`)
     } catch (err: any) {
-      if (timeout.aborted && options.signal?.aborted !== true) {
-        throw new RequestTimeoutError(`want-have for ${cid} to ${peer} timed out`, { cause: err })
-      }
+      if (timedOut()) throw new RequestTimeoutError(`want-have for ${cid} to ${peer} timed out`, { cause: err })
       throw err
     }
   }

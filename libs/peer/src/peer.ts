@@ -166,11 +166,7 @@ export class CodioPeer {
     this.swarm = swarm
     this.dht = new DhtManager(node)
     this.connectedPeers = {
-      peers: () => {
-        const byId = new Map<string, PeerId>()
-        for (const c of node.getConnections()) if (c.status === 'open') byId.set(c.remotePeer.toString(), c.remotePeer)
-        return [...byId.values()]
-      },
+      peers: () => node.getPeers(),
       has: async (peer, cid, signal) => await this.exchange.has(peer, cid, { signal })
     }
     this.trackerLookups = new Counter({ name: `codio_${init.role}_tracker_lookups_total`, help: 'Provider lookups asked of the tracker, by outcome (peers, empty, unavailable)', labelNames: ['result'], registers: [init.registry] })

@@ -13,6 +13,7 @@ import { DhtManager } from '@codio/dht'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
 import { ProviderSearch, type ConnectedPeers } from '../src/provider-search.js'
+import { until } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -21,17 +22,9 @@ class Blocks {
   async get (cid: CID): Promise<Uint8Array | undefined> { return this.map.get(cid.toString()) }
 }
 
-async function until (check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
-
 function connectedPeers (node: Node, asked: string[]): ConnectedPeers {
   return {
-    peers: () => [...new Map(node.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer])).values()],
+    peers: () => node.getPeers(),
     has: async (peer: PeerId, cid: CID, signal: AbortSignal) => {
       asked.push(peer.toString())
       return await node.services.exchange.has(peer, cid, { signal })

@@ -21,6 +21,7 @@ import { Download } from '@codio/swarm'
 import { createLogger } from '@codio/telemetry'
 import { DEFAULT_SWARM_POLICY } from '../src/peer.js'
 import { listenAddresses, SwarmHost } from '../src/swarm-host.js'
+import { until } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>
 
@@ -36,13 +37,6 @@ interface Member {
   learned: Array<{ id: PeerId, multiaddrs: Multiaddr[] }>
 }
 
-async function until (check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
 
 describe('SwarmHost over real libp2p connections', () => {
   let dir: string
