@@ -239,7 +239,7 @@ export class DhtManager {
     checkQueryOptions(opts)
     checkPositiveInt('limit', opts.limit)
     const t0 = performance.now()
-    const starting = routingTableClosest(this.dht, await kadId(parsed.multihash.bytes), this.dht.k ?? 20) ?? []
+    const starting = routingTableClosest(this.dht, await kadId(parsed.multihash.bytes), this.dht.k) ?? []
     const tracer = new LookupTracer(this.node.peerId, starting, t0)
     const state = { timedOut: false }
     const providers: ProviderInfo[] = []
@@ -300,7 +300,7 @@ export class DhtManager {
     if (!(key instanceof Uint8Array)) throw new InvalidDhtOptionsError('key must be a Uint8Array')
     checkQueryOptions(opts)
     checkPositiveInt('count', opts.count)
-    const count = opts.count ?? this.dht.k ?? 20
+    const count = opts.count ?? this.dht.k
     return this.run('closestPeers', opts, async (signal) => {
       const peers = new Map<string, PeerId>()
       for await (const event of this.dht.getClosestPeers(key, { signal })) {
@@ -370,25 +370,25 @@ export class DhtManager {
     const keys = [this.node.peerId.toMultihash().bytes, crypto.getRandomValues(new Uint8Array(32))]
     const found = new Set<string>()
     for (const key of keys) {
-      const { signal, timeout } = this.querySignal(opts.signal)
+      const { signal, timedOut } = this.querySignal(opts.signal)
       try {
         for await (const event of this.dht.getClosestPeers(key, { signal })) {
           if (event.name === 'FINAL_PEER') found.add(event.peer.id.toString())
         }
       } catch (err) {
-        if (!timeout.aborted || opts.signal?.aborted === true) throw err
+        if (!timedOut()) throw err
       }
     }
     let reannounced = 0
     if ((routingTableSize(this.dht) ?? 1) > 0) {
       for (const entry of this.provided.values()) {
         if (entry.holders > 0) continue
-        const { signal, timeout } = this.querySignal(opts.signal)
+        const { signal, timedOut } = this.querySignal(opts.signal)
         try {
           await this.announce(entry.cid, signal)
           reannounced++
         } catch (err) {
-          if (!timeout.aborted || opts.signal?.aborted === true) throw err
+          if (!timedOut()) throw err
         }
       }
     }
@@ -448,12 +448,13 @@ export class DhtManager {
   }
 
   /** The caller's signal combined with the per-query time limit. */
-  private querySignal (user?: AbortSignal): { signal: AbortSignal, timeout: AbortSignal } {
+  /** The caller's signal bounded by the query time limit, and whether the limit (not the caller) ended it. */
+  private querySignal (user?: AbortSignal): { signal: AbortSignal, timeout: AbortSignal, timedOut: () => boolean } {
     const timeout = AbortSignal.timeout(this.queryTimeoutMs)
     const signal = user == null ? timeout : AbortSignal.any([user, timeout])
     // kad-dht adds a listener per request of a query
     setMaxListeners(Infinity, signal, timeout)
-    return { signal, timeout }
+    return { signal, timeout, timedOut: () => timeout.aborted && user?.aborted !== true }
   }
 
   /** Counts, bounds and types one query. */
@@ -461,11 +462,11 @@ export class DhtManager {
     this.assertRunning()
     this.counts[operation]++
     this.pending++
-    const { signal, timeout } = this.querySignal(opts.signal)
+    const { signal, timedOut } = this.querySignal(opts.signal)
     try {
       return await fn(signal)
     } catch (err) {
-      if (timeout.aborted && opts.signal?.aborted !== true && !(err instanceof DhtQueryTimeoutError)) {
+      if (timedOut() && !(err instanceof DhtQueryTimeoutError)) {
         throw new DhtQueryTimeoutError(`${operation} did not finish within ${this.queryTimeoutMs} ms`, {
           cause: err, operation, timeoutMs: this.queryTimeoutMs
         })
@@ -502,7 +503,7 @@ export class DhtManager {
     this.assertRunning()
     this.counts.findProviders++
     this.pending++
-    const { signal, timeout } = this.querySignal(opts.signal)
+    const { signal, timeout, timedOut } = this.querySignal(opts.signal)
     const seen = new Set<string>()
     const limit = opts.limit ?? Infinity
     try {
@@ -519,7 +520,7 @@ export class DhtManager {
       }
       state.timedOut = timeout.aborted
     } catch (err) {
-      if (timeout.aborted && opts.signal?.aborted !== true) {
+      if (timedOut()) {
         state.timedOut = true
         return
       }

@@ -63,7 +63,6 @@ export const noiseCrypto: ICryptoInterface = {
   },
   chaCha20Poly1305Decrypt (ciphertext, nonce, ad, k, dst) {
     if (ciphertext.byteLength < SMALL_MESSAGE_BYTES) return defaultCrypto.chaCha20Poly1305Decrypt(ciphertext, nonce, ad, k, dst)
-    if (ciphertext.byteLength < TAG_BYTES) throw new Error('Invalid chacha20poly1305 decryption: shorter than its tag')
     const textBytes = ciphertext.byteLength - TAG_BYTES
     const decipher = createDecipheriv(CHACHA_POLY1305, secretKey(k), nonce, { authTagLength: TAG_BYTES })
     decipher.setAAD(ad, { plaintextLength: textBytes })

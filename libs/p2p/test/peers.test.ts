@@ -5,18 +5,13 @@ import {
   createP2PNode, DHT_PROTOCOL, InvalidMultiaddrError, InvalidOptionError, InvalidPeerIdError, KEEP_ALIVE_TAG,
   keepAlive, PeerKeyFileError, releaseKeepAlive, type P2PNode, type P2PNodeInit
 } from '../src/index.js'
-import { sleep, waitFor } from './util.js'
+import { sleep, startNode, waitFor } from './util.js'
 
 const FAST_RECONNECT = { initialDelayMs: 200, maxDelayMs: 1_000, factor: 2 }
 
 describe('peer table, keep-alive and protocol ids', () => {
   const nodes: P2PNode[] = []
-  const start = async (init: Partial<P2PNodeInit> = {}): Promise<P2PNode> => {
-    const n = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false, ...init })
-    await n.start()
-    nodes.push(n)
-    return n
-  }
+  const start = async (init: Partial<P2PNodeInit> = {}): Promise<P2PNode> => await startNode(nodes, init)
 
   afterAll(async () => {
     await Promise.all(nodes.map(async n => n.stop()))

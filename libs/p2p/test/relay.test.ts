@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from 'node:crypto'
 import { createP2PNode, type P2PNode, type P2PNodeInit } from '../src/index.js'
-import { echo, readAll, sendAll, waitFor, within } from './util.js'
+import { echo, readAll, sendAll, startNode, waitFor, within } from './util.js'
 
 /** A generic test protocol: the listener echoes every byte back. */
 const ECHO = '/codio/test/echo/1.0.0'
@@ -13,12 +13,7 @@ const isCircuit = (a: Multiaddr): boolean => a.toString().includes('/p2p-circuit
 
 describe('NAT traversal through circuit relay v2', () => {
   const nodes: P2PNode[] = []
-  const start = async (init: Partial<P2PNodeInit> = {}): Promise<P2PNode> => {
-    const n = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false, ...init })
-    await n.start()
-    nodes.push(n)
-    return n
-  }
+  const start = async (init: Partial<P2PNodeInit> = {}): Promise<P2PNode> => await startNode(nodes, init)
   let relay: P2PNode
   let hidden: P2PNode
 

@@ -527,7 +527,7 @@ export class CodioPeer {
       throttle: this.swarm.download.rate === Infinity ? undefined : async (bytes, signal) => { await this.swarm.download.take(bytes, signal) },
       fec: fecPlan(manifest),
       onChunk: (peer, index, bytes) => {
-        if (!announced && whole && dl.progress().chunksDone >= PROVIDE_AT_FRACTION * manifest.chunks.length) {
+        if (!announced && whole && dl.chunksDone >= PROVIDE_AT_FRACTION * manifest.chunks.length) {
           // a provider record says "ask me for chunks": made once we hold half of them (the
           // swarm already knows us by peer exchange; see PROVIDE_AT_FRACTION)
           announced = true

@@ -8,7 +8,7 @@ const handedOut = new Set<number>()
  * Lowest port of the kernel's ephemeral range (Linux `ip_local_port_range`; 32768 elsewhere).
  * Ports below it are never given to outgoing connections.
  */
-function ephemeralLow (): number {
+function readEphemeralLow (): number {
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
     return Number.isInteger(low) && low > 2048 ? low : 32768
@@ -16,6 +16,10 @@ function ephemeralLow (): number {
     return 32768
   }
 }
+
+/** read once, on first use */
+let ephemeralLowPort: number | undefined
+const ephemeralLow = (): number => (ephemeralLowPort ??= readEphemeralLow())
 
 async function canListen (port: number, host: string): Promise<boolean> {
   const server = createServer()

@@ -316,6 +316,11 @@ export class Download {
     })
   }
 
+  /** Chunks of the range held (fetched, rebuilt or already stored), without building a {@link progress} snapshot. */
+  get chunksDone (): number {
+    return this.last - this.first + 1 - this.remaining
+  }
+
   progress (): DownloadProgress {
     const chunksByPeer: Record<string, number> = {}
     for (const [k, p] of this.peers) chunksByPeer[k] = p.chunks
@@ -326,7 +331,7 @@ export class Download {
       rate: this.rate(),
       peersChoking,
       chunksTotal: this.last - this.first + 1,
-      chunksDone: this.last - this.first + 1 - this.remaining,
+      chunksDone: this.chunksDone,
       bytesDone: this.bytesDone,
       peers: this.peers.size - this.gone.size,
       chunksByPeer,
@@ -464,10 +469,7 @@ export class Download {
     if (this.peers.size > 0) {
       for (let i = this.first; i <= this.last; i++) {
         if (this.state[i] !== BlockState.Missing || this.askable(i)) continue
-        if (this.mayBeAnnounced(i)) {
-          this.armStallTimer()
-          continue
-        }
+        if (this.awaitAnnouncement(i)) continue
         const group = fec.groupOf(i)
         if (!this.repairs.has(group)) this.startRepair(group)
       }
