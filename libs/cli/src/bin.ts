@@ -67,9 +67,11 @@ program.command('keygen')
   .description('generate an Ed25519 publisher key pair; prints the public key (base64url)')
   .option('-o, --output <file>', 'key file', DEFAULT_KEY_FILE)
   .option('-f, --force', 'overwrite an existing key file')
-  .action(action('keygen', async (opts: { output: string, force?: boolean }) => {
-    const result = await keygen({ output: opts.output, force: opts.force })
-    process.stderr.write(`saved ${result.path}\n`)
+  .option('--public <file>', 'also write the public key alone (a JWK that nodes can trust)')
+  .option('--if-missing', 'keep an existing key file (print its public key) instead of failing')
+  .action(action('keygen', async (opts: { output: string, force?: boolean, public?: string, ifMissing?: boolean }) => {
+    const result = await keygen({ output: opts.output, force: opts.force, publicOutput: opts.public, ifMissing: opts.ifMissing })
+    process.stderr.write(`${result.created ? 'saved' : 'kept'} ${result.path}\n`)
     process.stdout.write(`${result.publicKey}\n`)
   }))
 

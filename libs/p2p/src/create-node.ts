@@ -52,7 +52,9 @@ export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
   /** Multiaddrs to announce instead of the listen addresses (e.g. behind NAT or in Kubernetes). */
   announce?: string[]
   /**
-   * Bootstrap peers, as full multiaddrs ending in `/p2p/<peer id>`. Dialled at start and kept
+   * Bootstrap peers, as multiaddrs ending in `/p2p/<peer id>`, or without it (e.g.
+   * `/dns4/relay-0.relay/tcp/4001`: the peer ID is learned from the handshake, so a service
+   * name can stand for a peer whose key the config does not know). Dialled at start and kept
    * alive: redialled with backoff whenever the connection drops (see `reconnect`).
    */
   bootstrap?: string[]
@@ -160,7 +162,7 @@ function relayServerInit (opt: true | RelayServerInit): Parameters<typeof circui
  * `/libp2p/circuit/relay/0.2.0/{hop,stop}`.
  *
  * @throws InvalidMultiaddrError when a listen, announce, bootstrap or relay address does not
- *   parse, or a bootstrap or relay address has no `/p2p/<peer id>`
+ *   parse, or a relay address has no `/p2p/<peer id>`
  * @throws InvalidOptionError when `maxConnections`, `pingIntervalMs`, an mDNS, relay or
  *   reconnect option is out of range
  */
@@ -168,8 +170,10 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
   const listen = parseAddrs('listen', init.listen ?? DEFAULT_LISTEN)
   const announce = parseAddrs('announce', init.announce ?? [])
   const relays = parseAddrs('relay', init.relayReservation ?? [], true)
-  const bootstrapAddrs = parseAddrs('bootstrap', init.bootstrap ?? [], true)
+  const bootstrapAddrs = parseAddrs('bootstrap', init.bootstrap ?? [])
   const keptAlive = [...bootstrapAddrs, ...relays.filter(r => !bootstrapAddrs.some(b => b.equals(r)))]
+  // libp2p's bootstrap discovery needs peer IDs; the peer table dials the others by address
+  const identified = keptAlive.filter(a => a.getComponents().some(c => c.code === CODE_P2P))
   checkInt('maxConnections', init.maxConnections, 1)
   checkInt('pingIntervalMs', init.pingIntervalMs, 1)
   const mdnsInit = init.mdns === true ? {} : init.mdns === false ? undefined : init.mdns
@@ -188,7 +192,7 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
   const searchesRelays = listenAddrs.includes('/p2p-circuit')
 
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
-  if (keptAlive.length > 0) peerDiscovery.push(bootstrap({ list: keptAlive.map(a => a.toString()), timeout: 0 }))
+  if (identified.length > 0) peerDiscovery.push(bootstrap({ list: identified.map(a => a.toString()), timeout: 0 }))
   if (mdnsInit != null) peerDiscovery.push(mdnsDiscovery(mdnsInit))
 
   const services: Record<string, unknown> = {

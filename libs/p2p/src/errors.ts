@@ -6,7 +6,7 @@ export class PeerKeyFileError extends Error {
 
 /**
  * A configured multiaddr (listen, announce, bootstrap, relay) does not parse, or lacks the
- * `/p2p/<peer id>` a bootstrap or relay address needs.
+ * `/p2p/<peer id>` a relay address needs.
  */
 export class InvalidMultiaddrError extends Error {
   override readonly name = 'InvalidMultiaddrError'

@@ -4,7 +4,8 @@ import type {
   TypedEventTarget
 } from '@libp2p/interface'
 import { CODE_P2P, type Multiaddr } from '@multiformats/multiaddr'
-import { DEFAULT_PEER_TABLE_SIZE, KEEP_ALIVE_TAG, KEEP_ALIVE_TAG_VALUE } from './constants.js'
+import { AddressDialer } from './address-dialer.js'
+import { DEFAULT_PEER_TABLE_SIZE, KEEP_ALIVE_TAG, KEEP_ALIVE_TAG_VALUE, RECONNECT_DIAL_TIMEOUT_MS } from './constants.js'
 import { InvalidOptionError, InvalidPeerIdError } from './errors.js'
 import { ConnectionLimiter, type LimitedConnections } from './connection-limit.js'
 import { Reconnector, type Dialer, type ReconnectInit } from './reconnector.js'
@@ -50,7 +51,10 @@ interface Entry {
 }
 
 export interface PeerTableInit {
-  /** Bootstrap peers (with `/p2p/`): kept alive for the node's lifetime. */
+  /**
+   * Bootstrap peers: kept alive for the node's lifetime. An address without `/p2p/<peer id>` is
+   * dialled until it answers; the peer it turns out to be is kept alive from then on.
+   */
   bootstrap?: Multiaddr[]
   /** Reconnection backoff for kept-alive peers. */
   reconnect?: ReconnectInit
@@ -90,6 +94,8 @@ export class PeerTable implements Startable {
   private readonly log: Logger
   private readonly maxEntries: number
   private readonly bootstrapAddrs = new Map<string, Multiaddr[]>()
+  private readonly unidentified: Multiaddr[] = []
+  private readonly addressDialer: AddressDialer
   private started = false
 
   constructor (private readonly components: PeerTableComponents, init: PeerTableInit = {}) {
@@ -102,16 +108,35 @@ export class PeerTable implements Startable {
       this.entry(peerId).reconnectAttempts++
     }, init.reconnect)
     this.limiter = new ConnectionLimiter(components.connectionManager, components.peerStore, peerId => this.reconnector.isPinned(peerId), this.log)
+    this.addressDialer = new AddressDialer(components.peerId, components.connectionManager, this.reconnector,
+      init.reconnect?.dialTimeoutMs ?? RECONNECT_DIAL_TIMEOUT_MS, this.log, async (peerId, ma) => { await this.adoptBootstrap(peerId, ma) })
     for (const ma of init.bootstrap ?? []) {
       const id = ma.getComponents().findLast(c => c.code === CODE_P2P)?.value
-      if (id == null) continue
+      if (id == null) {
+        this.unidentified.push(ma)
+        continue
+      }
       const peerId = peerIdFromString(id)
       // a shared bootstrap list may name this node itself
       if (peerId.equals(components.peerId)) continue
-      this.entry(peerId).addresses.add(addrKey(ma))
-      this.bootstrapAddrs.set(peerId.toString(), [...(this.bootstrapAddrs.get(peerId.toString()) ?? []), ma.decapsulateCode(CODE_P2P)])
-      this.reconnector.pin(peerId, BOOTSTRAP_REASON)
+      this.addBootstrap(peerId, ma)
     }
+  }
+
+  private addBootstrap (peerId: PeerId, ma: Multiaddr): void {
+    this.entry(peerId).addresses.add(addrKey(ma))
+    this.bootstrapAddrs.set(peerId.toString(), [...(this.bootstrapAddrs.get(peerId.toString()) ?? []), ma.decapsulateCode(CODE_P2P)])
+    this.reconnector.pin(peerId, BOOTSTRAP_REASON)
+  }
+
+  /** A bootstrap address given without a peer ID answered as `peerId`: keep that peer from now on. */
+  private async adoptBootstrap (peerId: PeerId, ma: Multiaddr): Promise<void> {
+    if (!this.started) return
+    this.addBootstrap(peerId, ma)
+    await this.components.peerStore.merge(peerId, {
+      multiaddrs: this.bootstrapAddrs.get(peerId.toString()) ?? [],
+      tags: { [KEEP_ALIVE_TAG]: { value: KEEP_ALIVE_TAG_VALUE } }
+    })
   }
 
   async start (): Promise<void> {
@@ -131,10 +156,12 @@ export class PeerTable implements Startable {
   afterStart (): void {
     this.reconnector.start()
     this.limiter.start()
+    this.addressDialer.start(this.unidentified)
   }
 
   stop (): void {
     this.started = false
+    this.addressDialer.stop()
     this.reconnector.stop()
     this.limiter.stop()
     this.components.events.removeEventListener('connection:open', this.onOpen)

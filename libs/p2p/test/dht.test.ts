@@ -77,6 +77,15 @@ describe('peer key file', () => {
       expect(b.equals(a)).toBe(true)
       await writeFile(join(dir, 'bad.key'), 'not a key')
       await expect(loadOrCreatePeerKey(join(dir, 'bad.key'))).rejects.toBeInstanceOf(PeerKeyFileError)
+      // a PEM PKCS#8 Ed25519 key (a Kubernetes Secret, Helm's genPrivateKey) gives the identity of its seed
+      const { generateKeyPairSync } = await import('node:crypto')
+      const { privateKey } = generateKeyPairSync('ed25519')
+      await writeFile(join(dir, 'peer.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }))
+      const fromPem = await loadOrCreatePeerKey(join(dir, 'peer.pem'))
+      expect(Buffer.from(fromPem.publicKey.raw)).toEqual(Buffer.from(privateKey.export({ format: 'jwk' }).x!, 'base64url'))
+      expect((await loadOrCreatePeerKey(join(dir, 'peer.pem'))).equals(fromPem)).toBe(true)
+      await writeFile(join(dir, 'ec.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }))
+      await expect(loadOrCreatePeerKey(join(dir, 'ec.pem'))).rejects.toThrow(/not Ed25519/)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

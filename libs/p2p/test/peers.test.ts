@@ -5,7 +5,17 @@ import {
   createP2PNode, DHT_PROTOCOL, InvalidMultiaddrError, InvalidOptionError, InvalidPeerIdError, KEEP_ALIVE_TAG,
   keepAlive, PeerKeyFileError, releaseKeepAlive, type P2PNode, type P2PNodeInit
 } from '../src/index.js'
+import { createServer } from 'node:net'
 import { sleep, startNode, waitFor } from './util.js'
+
+async function freePort (): Promise<number> {
+  return await new Promise(resolve => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => { resolve(port) })
+    })
+  })
+}
 
 const FAST_RECONNECT = { initialDelayMs: 200, maxDelayMs: 1_000, factor: 2 }
 
@@ -92,10 +102,31 @@ describe('peer table, keep-alive and protocol ids', () => {
     expect(a.services.peers.get(b.peerId)!.reconnectAttempts).toBe(attempts)
   })
 
+  it('keeps a bootstrap peer named by a DNS address without a peer ID, and drops the one that is itself', async () => {
+    const boot = await start()
+    const byName = `/dns4/localhost/tcp/${boot.getMultiaddrs()[0].toString().split("/")[4]}`
+    const n = await start({ reconnect: FAST_RECONNECT, bootstrap: [byName] })
+    await waitFor(() => n.services.peers.isKeptAlive(boot.peerId), 10_000, 'bootstrap peer learned from its address')
+    expect(n.services.peers.get(boot.peerId)?.connections).toBeGreaterThan(0)
+    expect((await n.peerStore.get(boot.peerId)).tags.get(KEEP_ALIVE_TAG)?.value).toBe(100)
+    // redialled through the name after a disconnect, like a bootstrap peer given with its ID
+    await boot.hangUp(n.peerId)
+    await waitFor(() => n.services.peers.get(boot.peerId)!.reconnectAttempts >= 1 && n.getConnections(boot.peerId).length > 0, 10_000, 'redial of the named bootstrap peer')
+
+    // a relay's shared list names every relay, itself included: it keeps the others only
+    const port = await freePort()
+    const relay = await start({ reconnect: FAST_RECONNECT, listen: [`/ip4/127.0.0.1/tcp/${port}`], bootstrap: [`/ip4/127.0.0.1/tcp/${port}`, byName] })
+    await waitFor(() => relay.services.peers.isKeptAlive(boot.peerId), 10_000, 'the other relay')
+    await sleep(1_500)
+    expect(relay.services.peers.isKeptAlive(relay.peerId)).toBe(false)
+    expect(relay.services.peers.list().filter(r => r.keepAlive).map(r => r.peerId)).toEqual([boot.peerId.toString()])
+  })
+
   it('rejects bad options and peer IDs with typed errors', async () => {
     const privateKey = await generateKeyPair('Ed25519')
     await expect(createP2PNode({ privateKey, maxConnections: 0 })).rejects.toBeInstanceOf(InvalidOptionError)
-    await expect(createP2PNode({ privateKey, bootstrap: ['/ip4/127.0.0.1/tcp/1'] })).rejects.toBeInstanceOf(InvalidMultiaddrError)
+    await expect(createP2PNode({ privateKey, bootstrap: ['/ip4/127.0.0.1/tcp/1/not-a-protocol'] })).rejects.toBeInstanceOf(InvalidMultiaddrError)
+    await expect(createP2PNode({ privateKey, relayReservation: ['/ip4/127.0.0.1/tcp/1'] })).rejects.toBeInstanceOf(InvalidMultiaddrError)
     await expect(createP2PNode({ privateKey, relayReservation: ['not a multiaddr'] })).rejects.toBeInstanceOf(InvalidMultiaddrError)
     await expect(createP2PNode({ privateKey, mdns: { serviceTag: 'no spaces allowed' } })).rejects.toBeInstanceOf(InvalidOptionError)
     await expect(createP2PNode({ privateKey, reconnect: { factor: 0.5 } })).rejects.toBeInstanceOf(InvalidOptionError)

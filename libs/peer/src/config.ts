@@ -9,7 +9,10 @@ export const p2pConfigSchema = z.strictObject({
   listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/quic-v1']),
   /** Multiaddrs to announce instead of the listen addresses. */
   announce: z.array(z.string()).default([]),
-  /** Bootstrap peers: full multiaddrs ending in /p2p/<peer id>. */
+  /**
+   * Bootstrap peers: multiaddrs ending in /p2p/<peer id>, or without it (e.g. a DNS name,
+   * /dns4/relay-1/tcp/4001): the peer ID is then learned when the dial succeeds.
+   */
   bootstrap: z.array(z.string()).default([]),
   quic: z.boolean().default(true),
   /** Discover peers on the local network over multicast DNS (RFC 6762) and dial them. */
@@ -19,7 +22,12 @@ export const p2pConfigSchema = z.strictObject({
   /** Relays to hold a reservation on (full multiaddrs ending in /p2p/<id>): for a node nobody can dial. */
   relayReservation: z.array(z.string()).default([]),
   /** Ceiling on open connections. Unset: 200 at a relay (one per reservation), 50 elsewhere. */
-  maxConnections: z.number().int().min(1).max(100_000).optional()
+  maxConnections: z.number().int().min(1).max(100_000).optional(),
+  /**
+   * The node's libp2p private key (its peer ID): libp2p's protobuf encoding or a PEM PKCS#8
+   * Ed25519 key, e.g. a mounted Kubernetes Secret. Unset: `<dataDir>/peer.key`, created if missing.
+   */
+  keyFile: z.string().min(1).optional()
 })
 
 export const trustConfigSchema = z.strictObject({

@@ -61,8 +61,13 @@ export const MANIFEST_HEDGE_MS = 300
 
 export interface PeerInit {
   role: 'origin' | 'relay' | 'edge'
-  /** Holds `store/` and `peer.key`. */
+  /** Holds `store/` and, unless `keyFile` names another place, `peer.key`. */
   dataDir: string
+  /**
+   * The libp2p private key: libp2p's protobuf encoding or a PEM PKCS#8 Ed25519 key (e.g. a
+   * mounted Kubernetes Secret). Default `<dataDir>/peer.key`, created when missing.
+   */
+  keyFile?: string
   listen?: string[]
   announce?: string[]
   bootstrap?: string[]
@@ -192,7 +197,7 @@ export class CodioPeer {
 
   static async create (init: PeerInit): Promise<CodioPeer> {
     const store = await BlockStore.open(join(init.dataDir, 'store'))
-    const privateKey = await loadOrCreatePeerKey(join(init.dataDir, 'peer.key'))
+    const privateKey = await loadOrCreatePeerKey(init.keyFile ?? join(init.dataDir, 'peer.key'))
     const metrics = createPeerMetrics(init.role, init.registry)
     let host: SwarmHost | undefined
     const node = await createP2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createPrivateKey, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto'
 import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
 import { derivePublicKey, generateKeyPair, type PublisherKeyPair } from './generate-key-pair.js'
@@ -70,7 +70,8 @@ export async function saveKeyPair (path: string, kp: PublisherKeyPair, opts: Sav
 }
 
 /**
- * Reads a key pair written by {@link saveKeyPair} (an RFC 8037 Ed25519 JWK with `d`).
+ * Reads a key pair written by {@link saveKeyPair} (an RFC 8037 Ed25519 JWK with `d`), or a PEM
+ * PKCS#8 Ed25519 private key (RFC 8410), e.g. from a Kubernetes Secret.
  *
  * @throws KeyFileError with a `reason`: unreadable file, not JSON, not an object, `kty` not
  *   "OKP", `crv` not "Ed25519", `x` or `d` missing or not 32 bytes of base64url, or `x` not
@@ -94,7 +95,8 @@ export async function loadKeyPair (path: string): Promise<PublisherKeyPair> {
 
 /**
  * Resolves a publisher public key given either as a base64url string (43 characters) or as a
- * path to an RFC 8037 JWK file; a public-only JWK (no `d`) is accepted, and when `d` is
+ * path to an RFC 8037 JWK file or a PEM Ed25519 key (SPKI public or PKCS#8 private, RFC 8410);
+ * a public-only JWK (no `d`) is accepted, and when `d` is
  * present it must match `x`.
  *
  * @returns 32 bytes
@@ -127,10 +129,14 @@ async function readJwk (path: string): Promise<{ publicKey: Uint8Array, d?: unkn
     throw new KeyFileError(path, code === 'ENOENT' ? 'no such file' : `cannot read: ${(cause as Error).message}`, { cause })
   }
   let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (cause) {
-    throw new KeyFileError(path, `not valid JSON: ${(cause as Error).message}`, { cause })
+  if (text.trimStart().startsWith('-----BEGIN')) {
+    json = pemToJwk(path, text)
+  } else {
+    try {
+      json = JSON.parse(text)
+    } catch (cause) {
+      throw new KeyFileError(path, `not valid JSON: ${(cause as Error).message}`, { cause })
+    }
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new KeyFileError(path, 'not a JSON object (expected an RFC 8037 JWK)')
@@ -146,6 +152,18 @@ async function readJwk (path: string): Promise<{ publicKey: Uint8Array, d?: unkn
     throw new KeyFileError(path, (cause as Error).message, { cause })
   }
   return { publicKey, d: o.d }
+}
+
+/**
+ * A PEM Ed25519 key — PKCS#8 private (RFC 8410 §7, what OpenSSL and Helm's `genPrivateKey
+ * "ed25519"` write) or SPKI public (RFC 8410 §4) — as the JWK {@link readJwk} checks.
+ */
+function pemToJwk (path: string, pem: string): JsonWebKey {
+  try {
+    return pem.includes('PRIVATE KEY') ? createPrivateKey(pem).export({ format: 'jwk' }) : createPublicKey(pem).export({ format: 'jwk' })
+  } catch (cause) {
+    throw new KeyFileError(path, `not a PEM Ed25519 key: ${(cause as Error).message}`, { cause })
+  }
 }
 
 async function syncDir (dir: string): Promise<void> {

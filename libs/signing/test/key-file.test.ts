@@ -136,3 +136,30 @@ describe('loadOrCreateKeyPair', () => {
   })
 })
 
+
+describe('PEM key files (RFC 8410, as Kubernetes Secrets and Helm genPrivateKey carry them)', () => {
+  it('loads a PKCS#8 private key as a key pair and its SPKI public key as the same public key', async () => {
+    const { generateKeyPairSync } = await import('node:crypto')
+    const dir = await tempDir()
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+    await writeFile(join(dir, 'publisher.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }))
+    await writeFile(join(dir, 'publisher.pub.pem'), publicKey.export({ format: 'pem', type: 'spki' }))
+    const x = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url')
+    const pair = await loadKeyPair(join(dir, 'publisher.pem'))
+    expect(Buffer.from(pair.publicKey)).toEqual(x)
+    expect(Buffer.from(pair.privateKey)).toEqual(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'))
+    expect(Buffer.from(await loadPublicKey(join(dir, 'publisher.pem')))).toEqual(x)
+    expect(Buffer.from(await loadPublicKey(join(dir, 'publisher.pub.pem')))).toEqual(x)
+    await expectKeyFileError(loadKeyPair(join(dir, 'publisher.pub.pem')), /no private key/)
+  })
+
+  it('refuses a PEM that is not an Ed25519 key', async () => {
+    const { generateKeyPairSync } = await import('node:crypto')
+    const dir = await tempDir()
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    await writeFile(join(dir, 'ec.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }))
+    await writeFile(join(dir, 'junk.pem'), '-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n')
+    await expectKeyFileError(loadKeyPair(join(dir, 'ec.pem')), /"kty" must be "OKP"/)
+    await expectKeyFileError(loadPublicKey(join(dir, 'junk.pem')), /not a PEM Ed25519 key/)
+  })
+})
