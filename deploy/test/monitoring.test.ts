@@ -1,0 +1,295 @@
+/**
+ * The overview dashboard and the Prometheus rules, checked three ways: promtool, the dashboard's
+ * structure, and every query run against a live Prometheus scraping a real Codio cluster
+ * (origin, relay, edge, tracker with nats-server and redis-server), so a renamed metric or
+ * label fails here rather than as an empty panel in production.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, openSync, readFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { connect, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Ajv } from 'ajv'
+import { createGenerator } from 'ts-json-schema-generator'
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
+
+const deployDir = fileURLToPath(new URL('..', import.meta.url))
+const root = join(deployDir, '..')
+const rulesPath = join(deployDir, 'prometheus', 'rules', 'codio.rules.yaml')
+const dashboardPath = join(deployDir, 'grafana', 'dashboards', 'codio-overview.json')
+const JOBS = { edge: 'codio-edge', relay: 'codio-relay', origin: 'codio-origin', tracker: 'codio-tracker' } as const
+
+interface Target { refId: string, expr: string, datasource?: { uid?: string } }
+interface Panel { id: number, title: string, type: string, gridPos?: Record<string, number>, datasource?: { type?: string, uid?: string }, targets?: Target[], panels?: Panel[] }
+interface Rule { record?: string, alert?: string, expr: string, labels?: Record<string, string>, annotations?: Record<string, string> }
+
+const dashboard = JSON.parse(readFileSync(dashboardPath, 'utf8'))
+const panels: Panel[] = dashboard.panels.flatMap((p: Panel) => [p, ...(p.panels ?? [])])
+const rules: Rule[] = (parseYaml(readFileSync(rulesPath, 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap(g => g.rules)
+
+function requireBinary (name: string): void {
+  if (spawnSync(name, ['--version']).error != null) {
+    throw new Error(`${name} is not installed: apt-get install -y prometheus (Debian's package provides prometheus and promtool)`)
+  }
+}
+
+// How Grafana would expand the variables with "All" selected; the window spans several 1 s scrapes.
+const VARIABLES: Record<string, string> = { job: 'codio-.+', instance: '.+', __rate_interval: '30s', __interval: '5s', __range: '5m' }
+function substitute (expr: string): string {
+  return expr.replace(/\$\{?(\w+)(?::\w+)?\}?/g, (_, name: string) => {
+    if (VARIABLES[name] == null) throw new Error(`no test value for $${name} in ${expr}`)
+    return VARIABLES[name]
+  })
+}
+
+const NOT_METRICS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan'])
+/** The metric names a PromQL expression selects (no full parser: strip what cannot be one). */
+function metricNames (expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
+    .replace(/\{[^}]*\}|\[[^\]]*\]/g, ' ')
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+  const names = new Set<string>()
+  for (const m of bare.matchAll(/(?<![\w.])[A-Za-z_:][\w:]*/g)) {
+    const followedByCall = /^\s*\(/.test(bare.slice(m.index + m[0].length))
+    if (!followedByCall && !NOT_METRICS.has(m[0].toLowerCase())) names.add(m[0])
+  }
+  return [...names]
+}
+
+test('promtool accepts the rules file', () => {
+  requireBinary('promtool')
+  const r = spawnSync('promtool', ['check', 'rules', rulesPath], { encoding: 'utf8' })
+  expect(`${r.stdout}${r.stderr}`).toContain('SUCCESS')
+  expect(r.status).toBe(0)
+})
+
+test('every alert has a severity, a summary and a description', () => {
+  const alerts = rules.filter(r => r.alert != null)
+  expect(alerts.map(a => a.alert)).toContain('CodioTargetDown')
+  const incomplete = alerts.filter(a => !/^(critical|warning|info)$/.test(a.labels?.severity ?? '') || a.annotations?.summary == null || a.annotations?.description == null)
+  expect(incomplete.map(a => a.alert)).toEqual([])
+})
+
+test('the dashboard is well formed', () => {
+  expect(dashboard).toMatchObject({ uid: 'codio-overview', title: 'Codio overview', schemaVersion: 39 })
+  expect(dashboard.templating.list.find((v: { name: string }) => v.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' })
+  const ids = panels.map(p => p.id)
+  expect(new Set(ids).size).toBe(ids.length)
+  const problems: string[] = []
+  for (const p of panels) {
+    const where = `panel ${p.id} "${p.title}"`
+    if (p.datasource?.uid !== '${datasource}') problems.push(`${where}: datasource is not \${datasource}`)
+    if (!['x', 'y', 'w', 'h'].every(k => typeof p.gridPos?.[k] === 'number')) problems.push(`${where}: no gridPos`)
+    if (p.type === 'row') continue
+    if ((p.targets ?? []).length === 0) problems.push(`${where}: no targets`)
+    for (const t of p.targets ?? []) {
+      if (typeof t.expr !== 'string' || t.expr.trim() === '') problems.push(`${where} ${t.refId}: no expr`)
+      else if (metricNames(substitute(t.expr)).length === 0) problems.push(`${where} ${t.refId}: selects no metric`)
+      if (t.datasource != null && t.datasource.uid !== '${datasource}') problems.push(`${where} ${t.refId}: datasource is not \${datasource}`)
+    }
+  }
+  expect(problems).toEqual([])
+})
+
+test('the dashboard matches the JSON schema of @grafana/schema\'s Dashboard type', () => {
+  // The classic (schemaVersion 39) dashboard model; interfaces become closed objects, so a
+  // misspelt key fails too.
+  const types = join(dirname(createRequire(import.meta.url).resolve('@grafana/schema/package.json')), 'dist', 'types', 'raw', 'dashboard', 'x', 'types.gen.d.ts')
+  const schema = createGenerator({ path: types, type: 'Dashboard', skipTypeCheck: true }).createSchema('Dashboard')
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema)
+  validate(dashboard)
+  expect(validate.errors ?? []).toEqual([])
+})
+
+describe('against a live Prometheus scraping a Codio cluster', () => {
+  let dir: string
+  let cluster: ChildProcess | undefined
+  let prometheus: ChildProcess | undefined
+  let prom: string
+  let clusterOutput = ''
+  const promLog = (): string => { try { return readFileSync(join(dir, 'prometheus.log'), 'utf8').slice(-3000) } catch { return '' } }
+
+  async function api<T = any> (path: string): Promise<{ status: string, error?: string, data: T }> {
+    const res = await fetch(`${prom}${path}`, { signal: AbortSignal.timeout(10_000) })
+    return await res.json() as { status: string, error?: string, data: T }
+  }
+  async function query (expr: string): Promise<{ status: string, error?: string, data: { result: unknown[] } }> {
+    return await api(`/api/v1/query?query=${encodeURIComponent(expr)}`)
+  }
+  /** Names with samples (recorded series included), and names a target declares without samples yet. */
+  async function knownNames (): Promise<{ sampled: Set<string>, declared: Set<string> }> {
+    const sampled = new Set((await api<string[]>('/api/v1/label/__name__/values')).data)
+    const declared = new Set(Object.keys((await api<Record<string, unknown>>('/api/v1/metadata')).data))
+    return { sampled, declared }
+  }
+
+  beforeAll(async () => {
+    requireBinary('prometheus')
+    dir = await mkdtemp(join(tmpdir(), 'codio-monitoring-'))
+    const clusterDir = join(dir, 'cluster')
+    // The services need Node >= 22; the repository pins Node 24 as the `node` package.
+    const node = Number(process.versions.node.split('.')[0]) >= 22 ? process.execPath : join(root, 'node_modules', 'node', 'bin', 'node')
+    // detached: its own process group, so a cluster that ignores SIGTERM can still be killed whole.
+    cluster = spawn(node, [join(root, 'libs', 'cli', 'dist', 'bin.js'), 'cluster', '--dir', clusterDir, '--no-sample', '--edges', '1', '--relays', '1', '--log-level', 'warn'],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    cluster.stdout!.on('data', (d: Buffer) => { clusterOutput += d.toString() })
+    cluster.stderr!.on('data', (d: Buffer) => { clusterOutput += d.toString() })
+    const info = await poll('the cluster to be up', 120_000, async () => {
+      if (cluster!.exitCode != null) throw new Error(`codio cluster exited (${cluster!.exitCode}):\n${clusterOutput}`)
+      return existsSync(join(clusterDir, 'cluster.json')) ? JSON.parse(await readFile(join(clusterDir, 'cluster.json'), 'utf8')) : undefined
+    })
+    if (info.tracker == null) throw new Error(`the cluster started without its tracker (apt-get install -y nats-server redis-server):\n${clusterOutput}`)
+    const byRole = (role: string): Array<{ http: string, admin: string }> => info.processes.filter((p: { role: string }) => p.role === role)
+    const [origin, relay, edge] = [byRole('origin')[0], byRole('relay')[0], byRole('edge')[0]]
+
+    const port = await freePort()
+    prom = `http://127.0.0.1:${port}`
+    const targets: Record<string, string[]> = {
+      [JOBS.edge]: byRole('edge').map(p => p.http),
+      [JOBS.relay]: byRole('relay').map(p => p.http),
+      [JOBS.origin]: byRole('origin').map(p => p.http),
+      [JOBS.tracker]: [info.tracker.http]
+    }
+    await writeFile(join(dir, 'prometheus.yml'), stringifyYaml({
+      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+      rule_files: [rulesPath],
+      scrape_configs: Object.entries(targets).map(([job, urls]) => ({ job_name: job, static_configs: [{ targets: urls.map(u => new URL(u).host) }] }))
+    }))
+    const log = openSync(join(dir, 'prometheus.log'), 'a')
+    prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: ['ignore', log, log] })
+    await poll('Prometheus to be ready', 60_000, async () => {
+      if (prometheus!.exitCode != null) throw new Error(`prometheus exited (${prometheus!.exitCode}):\n${promLog()}`)
+      return (await fetch(`${prom}/-/ready`).catch(() => undefined))?.ok === true ? true : undefined
+    })
+
+    // Traffic that gives every panel's series a sample: an upload, a cold and a warm GET, a
+    // client error, a refused upload, a relay prefetch (tracker lookup), a malformed gossip message.
+    const put = await fetch(`${origin.http}/content`, { method: 'PUT', body: randomBytes(3 << 20), headers: { 'content-type': 'application/octet-stream' } })
+    expect(put.status).toBe(201)
+    const { cid } = await put.json() as { cid: string }
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${edge.http}/content/${cid}`)
+      expect([res.status, (await res.arrayBuffer()).byteLength]).toEqual([200, 3 << 20])
+    }
+    expect((await fetch(`${edge.http}/content/not-a-cid`)).status).toBe(400)
+    expect((await fetch(`${origin.http}/content?fec=bogus`, { method: 'PUT', body: 'x' })).status).toBe(400)
+    const prefetch = await fetch(`${relay.admin}/codio.admin.v1.AdminService/Prefetch`,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contentId: cid }) })
+    expect(prefetch.status).toBe(200)
+    await natsPublish(info.tracker.nats, 'codio.gossip.availability.not-a-peer', 'garbage')
+  }, 300_000)
+
+  afterAll(async () => {
+    await stop(prometheus, () => prometheus!.kill('SIGKILL'))
+    // The CLI stops its services, NATS and Redis on SIGTERM.
+    await stop(cluster, () => process.kill(-cluster!.pid!, 'SIGKILL'), 30_000)
+    if (dir != null) await rm(dir, { recursive: true, force: true })
+  }, 60_000)
+
+  test('every target is scraped', async () => {
+    const up = await poll('every target to be up', 30_000, async () => {
+      const r = (await query('up')).data.result as Array<{ metric: { job: string }, value: [number, string] }>
+      return r.length === 4 && r.every(s => s.value[1] === '1') ? r : undefined
+    }).catch(async err => { throw new Error(`${(err as Error).message}: ${JSON.stringify((await query('up')).data.result)}`) })
+    expect(up.map(s => s.metric.job).sort()).toEqual(Object.values(JOBS).sort())
+  })
+
+  test('the rules are loaded and evaluate without errors', async () => {
+    type Group = { name: string, rules: Array<{ name: string, health: string, lastError?: string }> }
+    const loaded = await poll('every rule to be evaluated', 30_000, async () => {
+      const groups = (await api<{ groups: Group[] }>('/api/v1/rules')).data.groups
+      const all = groups.flatMap(g => g.rules)
+      return all.length > 0 && all.every(r => r.health !== 'unknown') ? all : undefined
+    })
+    expect(loaded.map(r => r.name).sort()).toEqual(rules.map(r => r.record ?? r.alert).sort())
+    expect(loaded.filter(r => r.health !== 'ok')).toEqual([])
+  })
+
+  test('every metric a rule reads is exported by some Codio process', async () => {
+    const recorded = new Set(rules.flatMap(r => r.record ?? []))
+    const { sampled, declared } = await knownNames()
+    // Counters that never fired (apply failures) have metadata but no sample: the metadata counts.
+    const known = (n: string): boolean => recorded.has(n) || sampled.has(n) || declared.has(n) || declared.has(n.replace(/_(bucket|sum|count)$/, ''))
+    const missing = rules.flatMap(r => metricNames(r.expr).filter(n => !known(n)).map(n => `${r.record ?? r.alert}: ${n}`))
+    expect(missing).toEqual([])
+  })
+
+  test('every dashboard query runs, names only metrics Prometheus has, and returns data', async () => {
+    const queries = panels.flatMap(p => (p.targets ?? []).map(t => ({ where: `panel ${p.id} "${p.title}" ${t.refId}`, expr: substitute(t.expr) })))
+    // Rates need two scrapes after the traffic and recorded series an evaluation: poll until
+    // every query has data, then report what still has none.
+    let problems: string[] = []
+    await poll('every dashboard query to return data', 60_000, async () => {
+      const { sampled } = await knownNames()
+      problems = []
+      for (const q of queries) {
+        const missing = metricNames(q.expr).filter(n => !sampled.has(n))
+        if (missing.length > 0) problems.push(`${q.where}: no series named ${missing.join(', ')}`)
+        const r = await query(q.expr)
+        if (r.status !== 'success') problems.push(`${q.where}: ${r.error ?? r.status} in ${q.expr}`)
+        else if (r.data.result.length === 0) problems.push(`${q.where}: no data for ${q.expr}`)
+      }
+      return problems.length === 0 ? true : undefined
+    }).catch(() => undefined)
+    expect(problems).toEqual([])
+  })
+
+  test('the job and instance variables list the cluster', async () => {
+    const values = async (name: string): Promise<string[]> => {
+      const v = dashboard.templating.list.find((v: { name: string }) => v.name === name)
+      const [, selector, label] = /^label_values\((.+),\s*(\w+)\)$/.exec(substitute(v.query)) ?? []
+      return (await api<string[]>(`/api/v1/label/${label}/values?match[]=${encodeURIComponent(selector)}`)).data
+    }
+    expect((await values('job')).sort()).toEqual(Object.values(JOBS).sort())
+    expect(await values('instance')).toHaveLength(4)
+  })
+})
+
+async function poll<T> (what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  while (true) {
+    const value = await attempt()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+}
+
+async function stop (child: ChildProcess | undefined, kill: () => void, timeoutMs = 10_000): Promise<void> {
+  if (child == null || child.exitCode != null || child.signalCode != null) return
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(() => { try { kill() } catch {} }, timeoutMs)
+    child.once('exit', () => { clearTimeout(timer); resolve() })
+    child.kill('SIGTERM')
+  })
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** One message over the NATS text protocol; PING/PONG confirms the server took it. */
+async function natsPublish (url: string, subject: string, payload: string): Promise<void> {
+  const { hostname, port } = new URL(url)
+  await new Promise<void>((resolve, reject) => {
+    const sock = connect(Number(port), hostname)
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no PONG from NATS at ${url}`)) }, 5000)
+    sock.on('error', reject)
+    sock.on('data', (d: Buffer) => {
+      if (d.toString().includes('PONG')) { clearTimeout(timer); sock.end(); resolve() }
+    })
+    sock.write(`CONNECT {"verbose":false}\r\nPUB ${subject} ${Buffer.byteLength(payload)}\r\n${payload}\r\nPING\r\n`)
+  })
+}
