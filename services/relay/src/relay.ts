@@ -19,7 +19,9 @@ export async function createRelay (config: RelayConfig, log: Logger, version: st
   const trusted = new TrustedKeys(await Promise.all(config.trust.publisherKeys.map(loadPublicKey)))
   const peer = await CodioPeer.create({ role: 'relay', ...peerSettings(config), trustedKeys: trusted, log, registry })
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
-  registerHealthRoutes(app, { ready: () => peer.isReady(), registry })
+  // relays are the bootstrap peers: one whose fellow relays are not up yet (or whose shared list
+  // names only itself) must still take peers, or nobody could ever join
+  registerHealthRoutes(app, { ready: () => peer.node.status === 'started', registry })
 
   return peerService({
     role: 'relay',
