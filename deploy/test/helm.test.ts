@@ -142,7 +142,7 @@ describe('helm chart deploy/helm/codio', () => {
         const c = spec.containers[0]
         expect(c.livenessProbe.httpGet.path).toBe('/healthz')
         expect(c.readinessProbe.httpGet.path).toBe('/readyz')
-        expect(c.args).toEqual(['--config', '/etc/codio/codio.toml'])
+        expect(c.args).toEqual(['--config', '/etc/codio/config/codio.toml'])
         expect(w.spec.template.metadata.annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/)
       }
     }

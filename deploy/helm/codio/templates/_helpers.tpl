@@ -212,7 +212,9 @@ affinity:
 - name: {{ .component }}
   image: {{ include "codio.image" . }}
   imagePullPolicy: {{ .root.Values.image.pullPolicy }}
-  args: ["--config", "/etc/codio/codio.toml"]
+  # the ConfigMap as a directory, not a subPath file: subPath mounts never see an update, and
+  # podman kube play (the chart's smoke test) cannot mount one
+  args: ["--config", "/etc/codio/config/codio.toml"]
   env:
     - name: POD_NAME
       valueFrom:
@@ -242,8 +244,7 @@ affinity:
     {{- include "codio.securityContext" . | nindent 4 }}
   volumeMounts:
     - name: config
-      mountPath: /etc/codio/codio.toml
-      subPath: codio.toml
+      mountPath: /etc/codio/config
       readOnly: true
     {{- with .mounts }}
     {{- toYaml . | nindent 4 }}
