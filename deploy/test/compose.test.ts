@@ -13,10 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '@codio/sidecars'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const project = `codio-test-${process.pid}`
@@ -68,16 +68,6 @@ async function must (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   return r.stdout
 }
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => { resolve(port) })
-    })
-  })
-}
 
 async function sha256 (path: string): Promise<string> {
   const h = createHash('sha256')

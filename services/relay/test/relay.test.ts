@@ -1,20 +1,12 @@
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '@codio/sidecars'
 import { createLogger } from '@codio/telemetry'
 import { relayConfigSchema } from '../src/config.js'
 import { createRelay, type Relay } from '../src/relay.js'
 
-async function freePort (): Promise<number> {
-  return await new Promise(resolve => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => { resolve(port) })
-    })
-  })
-}
 
 describe('relay', () => {
   const relays: Relay[] = []
