@@ -94,7 +94,6 @@ export class PeerTable implements Startable {
   private readonly log: Logger
   private readonly maxEntries: number
   private readonly bootstrapAddrs = new Map<string, Multiaddr[]>()
-  private readonly unidentified: Multiaddr[] = []
   private readonly addressDialer: AddressDialer
   private started = false
 
@@ -107,13 +106,17 @@ export class PeerTable implements Startable {
     this.reconnector = new Reconnector(components.connectionManager, this.log, peerId => {
       this.entry(peerId).reconnectAttempts++
     }, init.reconnect)
-    this.limiter = new ConnectionLimiter(components.connectionManager, components.peerStore, peerId => this.reconnector.isPinned(peerId), this.log)
+    this.limiter = new ConnectionLimiter(components.connectionManager, components.peerStore, peerId => this.isKept(peerId), this.log)
     this.addressDialer = new AddressDialer(components.peerId, components.connectionManager, this.reconnector,
-      init.reconnect?.dialTimeoutMs ?? RECONNECT_DIAL_TIMEOUT_MS, this.log, async (peerId, ma) => { await this.adoptBootstrap(peerId, ma) })
+      init.reconnect?.dialTimeoutMs ?? RECONNECT_DIAL_TIMEOUT_MS, this.log, {
+        held: async (peerId, ma) => { await this.holdNamed(peerId, ma) },
+        released: async peerId => { await this.releaseNamed(peerId) },
+        redial: peerId => { this.entry(peerId).reconnectAttempts++ }
+      })
     for (const ma of init.bootstrap ?? []) {
       const id = ma.getComponents().findLast(c => c.code === CODE_P2P)?.value
       if (id == null) {
-        this.unidentified.push(ma)
+        this.addressDialer.add(ma)
         continue
       }
       const peerId = peerIdFromString(id)
@@ -129,14 +132,20 @@ export class PeerTable implements Startable {
     this.reconnector.pin(peerId, BOOTSTRAP_REASON)
   }
 
-  /** A bootstrap address given without a peer ID answered as `peerId`: keep that peer from now on. */
-  private async adoptBootstrap (peerId: PeerId, ma: Multiaddr): Promise<void> {
-    if (!this.started) return
-    this.addBootstrap(peerId, ma)
-    await this.components.peerStore.merge(peerId, {
-      multiaddrs: this.bootstrapAddrs.get(peerId.toString()) ?? [],
-      tags: { [KEEP_ALIVE_TAG]: { value: KEEP_ALIVE_TAG_VALUE } }
-    })
+  /** A bootstrap address given without a peer ID answered as `peerId`: tag it like a kept-alive peer. */
+  private async holdNamed (peerId: PeerId, ma: Multiaddr): Promise<void> {
+    this.entry(peerId).addresses.add(addrKey(ma))
+    await this.components.peerStore.merge(peerId, { multiaddrs: [ma], tags: { [KEEP_ALIVE_TAG]: { value: KEEP_ALIVE_TAG_VALUE } } })
+  }
+
+  /** The address now answers as another peer: the old one is an ordinary peer again. */
+  private async releaseNamed (peerId: PeerId): Promise<void> {
+    if (!this.reconnector.isPinned(peerId)) await this.components.peerStore.merge(peerId, { tags: { [KEEP_ALIVE_TAG]: undefined } })
+  }
+
+  /** Kept connected: pinned by ID (bootstrap, keepAlive) or held through a bootstrap address. */
+  private isKept (peerId: PeerId): boolean {
+    return this.reconnector.isPinned(peerId) || this.addressDialer.holds(peerId)
   }
 
   async start (): Promise<void> {
@@ -156,7 +165,7 @@ export class PeerTable implements Startable {
   afterStart (): void {
     this.reconnector.start()
     this.limiter.start()
-    this.addressDialer.start(this.unidentified)
+    this.addressDialer.start()
   }
 
   stop (): void {
@@ -226,7 +235,7 @@ export class PeerTable implements Startable {
 
   /** Whether the node keeps `peerId` connected. */
   isKeptAlive (peerId: PeerId): boolean {
-    return this.reconnector.isPinned(peerId)
+    return this.isKept(peerId)
   }
 
   private snapshot (e: Entry, now: number): PeerRecord {
@@ -241,7 +250,7 @@ export class PeerTable implements Startable {
       connections,
       connectionsOpened: e.connectionsOpened,
       reconnectAttempts: e.reconnectAttempts,
-      keepAlive: this.reconnector.isPinned(e.peerId)
+      keepAlive: this.isKept(e.peerId)
     }
   }
 
@@ -259,7 +268,7 @@ export class PeerTable implements Startable {
   /** Drop the least recently seen disconnected, not-kept-alive entries down to 90 % of the cap. */
   private evict (): void {
     const victims = [...this.entries.entries()]
-      .filter(([, e]) => e.openConnections.size === 0 && !this.reconnector.isPinned(e.peerId))
+      .filter(([, e]) => e.openConnections.size === 0 && !this.isKept(e.peerId))
       .sort(([, a], [, b]) => (a.lastSeen ?? 0) - (b.lastSeen ?? 0))
     const excess = this.entries.size - Math.floor(this.maxEntries * 0.9)
     for (const [key] of victims.slice(0, Math.max(excess, 0))) this.entries.delete(key)
@@ -287,7 +296,10 @@ export class PeerTable implements Startable {
     if (e.openConnections.size === 0) {
       e.connectedSince = undefined
       e.disconnectedAt = now
-      if (this.started) this.reconnector.disconnected(conn.remotePeer)
+      if (this.started) {
+        this.reconnector.disconnected(conn.remotePeer)
+        this.addressDialer.disconnected(conn.remotePeer)
+      }
     }
   }
 

@@ -102,9 +102,10 @@ describe('peer table, keep-alive and protocol ids', () => {
     expect(a.services.peers.get(b.peerId)!.reconnectAttempts).toBe(attempts)
   })
 
-  it('keeps a bootstrap peer named by a DNS address without a peer ID, and drops the one that is itself', async () => {
-    const boot = await start()
-    const byName = `/dns4/localhost/tcp/${boot.getMultiaddrs()[0].toString().split("/")[4]}`
+  it('keeps a bootstrap peer named by a DNS address without a peer ID, follows it to a new key, and drops the one that is itself', async () => {
+    const bootPort = await freePort()
+    const boot = await start({ listen: [`/ip4/127.0.0.1/tcp/${bootPort}`] })
+    const byName = `/dns4/localhost/tcp/${bootPort}`
     const n = await start({ reconnect: FAST_RECONNECT, bootstrap: [byName] })
     await waitFor(() => n.services.peers.isKeptAlive(boot.peerId), 10_000, 'bootstrap peer learned from its address')
     expect(n.services.peers.get(boot.peerId)?.connections).toBeGreaterThan(0)
@@ -113,13 +114,20 @@ describe('peer table, keep-alive and protocol ids', () => {
     await boot.hangUp(n.peerId)
     await waitFor(() => n.services.peers.get(boot.peerId)!.reconnectAttempts >= 1 && n.getConnections(boot.peerId).length > 0, 10_000, 'redial of the named bootstrap peer')
 
+    // the name comes back as another peer (a relay replaced, with a new key): followed
+    await boot.stop()
+    const successor = await start({ listen: [`/ip4/127.0.0.1/tcp/${bootPort}`] })
+    await waitFor(() => n.services.peers.isKeptAlive(successor.peerId) && n.getConnections(successor.peerId).length > 0, 15_000, 'the successor behind the name')
+    expect(n.services.peers.isKeptAlive(boot.peerId)).toBe(false)
+    expect((await n.peerStore.get(boot.peerId)).tags.has(KEEP_ALIVE_TAG)).toBe(false)
+
     // a relay's shared list names every relay, itself included: it keeps the others only
     const port = await freePort()
     const relay = await start({ reconnect: FAST_RECONNECT, listen: [`/ip4/127.0.0.1/tcp/${port}`], bootstrap: [`/ip4/127.0.0.1/tcp/${port}`, byName] })
-    await waitFor(() => relay.services.peers.isKeptAlive(boot.peerId), 10_000, 'the other relay')
+    await waitFor(() => relay.services.peers.isKeptAlive(successor.peerId), 10_000, 'the other relay')
     await sleep(1_500)
     expect(relay.services.peers.isKeptAlive(relay.peerId)).toBe(false)
-    expect(relay.services.peers.list().filter(r => r.keepAlive).map(r => r.peerId)).toEqual([boot.peerId.toString()])
+    expect(relay.services.peers.list().filter(r => r.keepAlive).map(r => r.peerId)).toEqual([successor.peerId.toString()])
   })
 
   it('rejects bad options and peer IDs with typed errors', async () => {
