@@ -10,15 +10,13 @@
  * Without a container runtime the test says so and skips; everything else missing fails it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { freePort } from '@codio/sidecars'
+import { findDockerHost, must as mustRun, poll, root, run as runCmd } from './processes.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const project = `codio-test-${process.pid}`
 const SIZE = 64 * 1024 * 1024
 /** Every Codio process Prometheus must see up: job → targets. */
@@ -26,20 +24,6 @@ const TARGETS = { 'codio-edge': 2, 'codio-relay': 2, 'codio-origin': 1, 'codio-t
 /** Everything but Grafana, which has no image where Docker Hub cannot be reached. */
 const SERVICES = ['nats', 'redis', 'keys', 'tracker', 'relay-1', 'relay-2', 'origin', 'edge', 'prometheus']
 
-/**
- * The Docker API to use: DOCKER_HOST when set, else the CLI's default socket, else the Podman
- * socket container-runtime.sh serves (turbo does not pass DOCKER_HOST through to tests).
- */
-function findDockerHost (): { host?: string, error?: string } {
-  let error = ''
-  for (const host of [process.env.DOCKER_HOST, '', 'unix:///run/podman/podman.sock']) {
-    if (host === undefined) continue
-    const r = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: host } })
-    if (r.status === 0) return { host }
-    error ||= (r.stderr ?? String(r.error)).trim()
-  }
-  return { error }
-}
 const docker = findDockerHost()
 const haveRuntime = docker.host !== undefined
 if (!haveRuntime) {
@@ -47,48 +31,18 @@ if (!haveRuntime) {
     'set one up with ../shared/tools/container-runtime.sh')
 }
 
-interface Run { code: number | null, stdout: string, stderr: string }
-
-/** Run a command to its end (asynchronously: the test's own timers keep running). */
-async function run (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...(docker.host ? { DOCKER_HOST: docker.host } : {}), ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', d => { stdout += String(d) })
-    child.stderr.on('data', d => { stderr += String(d) })
-    child.once('error', reject)
-    child.once('close', code => { resolve({ code, stdout, stderr }) })
-  })
-}
-
-async function must (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const r = await run(cmd, args, env)
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-4000)}\n${r.stdout.slice(-2000)}`)
-  return r.stdout
-}
-
-
 async function sha256 (path: string): Promise<string> {
   const h = createHash('sha256')
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer)
   return h.digest('hex')
 }
 
-async function poll<T> (what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms
-  let last: unknown
-  while (Date.now() < end) {
-    try {
-      const v = await check()
-      if (v !== undefined) return v
-    } catch (err) { last = err }
-    await new Promise(resolve => setTimeout(resolve, 1000))
-  }
-  throw new Error(`${what} not within ${ms} ms${last == null ? '' : `: ${String(last)}`}`)
-}
+const withDocker = (): NodeJS.ProcessEnv => docker.host ? { DOCKER_HOST: docker.host } : {}
+const run = async (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) => await runCmd(cmd, args, { ...withDocker(), ...env })
+const must = async (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) => await mustRun(cmd, args, { ...withDocker(), ...env })
 
-(haveRuntime ? describe : describe.skip)('docker compose local cluster', () => {
+const suite = haveRuntime ? describe : describe.skip
+suite('docker compose local cluster', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'codio-compose-'))
   const env: NodeJS.ProcessEnv = { COMPOSE_PROJECT_NAME: project, DOCKER_BUILDKIT: '0', COMPOSE_BAKE: 'false' }
   const compose = async (...args: string[]): Promise<string> => await must('docker', ['compose', ...args], env)
