@@ -82,6 +82,7 @@ export class AddressDialer {
     if (n.peerId != null && this.dialer.getConnections(n.peerId).length > 0) return
     if (n.peerId != null) this.on.redial(n.peerId)
     this.dialer.openConnection(n.addr, { signal: AbortSignal.timeout(this.dialTimeoutMs) }).then(async (conn: Connection) => {
+      if (!this.started) return
       n.failures = 0
       const peer = conn.remotePeer
       if (peer.equals(this.self)) {
@@ -107,6 +108,9 @@ export class AddressDialer {
       const next = this.backoff.delay(n.failures++)
       this.log('bootstrap address %a: dial failed (attempt %d, next in %d ms): %s', n.addr, n.failures, next, err?.message)
       this.schedule(n, next)
+    }).catch((err: any) => {
+      // the peer store refused a write (stopping node): nothing to hold any more
+      this.log.error('bootstrap address %a: %s', n.addr, err?.message)
     })
   }
 

@@ -53,7 +53,8 @@ interface Entry {
 export interface PeerTableInit {
   /**
    * Bootstrap peers: kept alive for the node's lifetime. An address without `/p2p/<peer id>` is
-   * dialled until it answers; the peer it turns out to be is kept alive from then on.
+   * kept by its address: dialled until it answers and again whenever the peer behind it drops
+   * (see {@link AddressDialer}).
    */
   bootstrap?: Multiaddr[]
   /** Reconnection backoff for kept-alive peers. */
@@ -122,14 +123,10 @@ export class PeerTable implements Startable {
       const peerId = peerIdFromString(id)
       // a shared bootstrap list may name this node itself
       if (peerId.equals(components.peerId)) continue
-      this.addBootstrap(peerId, ma)
+      this.entry(peerId).addresses.add(addrKey(ma))
+      this.bootstrapAddrs.set(peerId.toString(), [...(this.bootstrapAddrs.get(peerId.toString()) ?? []), ma.decapsulateCode(CODE_P2P)])
+      this.reconnector.pin(peerId, BOOTSTRAP_REASON)
     }
-  }
-
-  private addBootstrap (peerId: PeerId, ma: Multiaddr): void {
-    this.entry(peerId).addresses.add(addrKey(ma))
-    this.bootstrapAddrs.set(peerId.toString(), [...(this.bootstrapAddrs.get(peerId.toString()) ?? []), ma.decapsulateCode(CODE_P2P)])
-    this.reconnector.pin(peerId, BOOTSTRAP_REASON)
   }
 
   /** A bootstrap address given without a peer ID answered as `peerId`: tag it like a kept-alive peer. */
