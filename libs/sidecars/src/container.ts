@@ -19,8 +19,10 @@ let runtime: Promise<boolean> | undefined
 
 /**
  * Whether a container runtime (Docker or compatible) answers. testcontainers is imported
- * lazily here so that a process which never needs a container does not load it; with no
- * runtime `getContainerRuntimeClient()` fails within milliseconds. The answer is cached.
+ * lazily here so that a process which never needs a container does not load it, and it is a
+ * dev dependency of the repository only (the container images leave it out, ~20 MB): where it
+ * is not installed the answer is no. With no runtime `getContainerRuntimeClient()` fails
+ * within milliseconds. The answer is cached.
  */
 export async function containerRuntimeAvailable (): Promise<boolean> {
   runtime ??= (async () => {
