@@ -16,11 +16,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { connect } from 'nats'
+import { connect, headers } from 'nats'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { freePort, startNats, startRedis } from '@codio/sidecars'
 import {
   createTrackerRedis, encodeAvailability, encodeMetrics, availabilitySubject, metricsSubject, redisReady, TrackerClient, TrackerStore,
-  validateAvailability, validateMetrics
+  validateAvailability, validateMetrics, GOSSIP_SIGNATURE_HEADER, signGossip
 } from '@codio/tracker'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -51,9 +53,11 @@ const rand = () => { // mulberry32
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296
 }
 const pick = (alphabet, n) => Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('')
-const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567'
-const peerIds = Array.from({ length: PEERS }, () => `12D3KooW${pick(B58, 44)}`)
+// real keys (from the seeded PRNG): the tracker takes only gossip signed by the peer it names
+const peerKeys = await Promise.all(Array.from({ length: PEERS }, async () =>
+  await generateKeyPairFromSeed('Ed25519', Uint8Array.from({ length: 32 }, () => Math.floor(rand() * 256)))))
+const peerIds = peerKeys.map(k => peerIdFromPrivateKey(k).toString())
 const contentIds = Array.from({ length: CONTENTS }, () => `bafybei${pick(B32, 52)}`)
 
 function partialBitfield () {
@@ -225,14 +229,18 @@ try {
   const gossip = {}
   let sequence = 10
   for (const kind of ['availability', 'metrics']) {
-    // encode first so that the publishers measure NATS and the tracker, not protobuf encoding
-    const messages = Array.from({ length: GOSSIP }, (_, n) => {
+    // encode and sign first so that the publishers measure NATS and the tracker (its signature
+    // check included), not protobuf encoding or signing
+    const messages = await Promise.all(Array.from({ length: GOSSIP }, async (_, n) => {
       const i = Math.floor(rand() * PEERS)
       const seq = ++sequence
-      return kind === 'availability'
+      const [subject, data] = kind === 'availability'
         ? [availabilitySubject(peerIds[i], SUBJECT_PREFIX), encodeAvailability(availabilityOf(i, seq))]
         : [metricsSubject(peerIds[i], SUBJECT_PREFIX), encodeMetrics(peerMetrics(i, seq))]
-    })
+      const h = headers()
+      h.set(GOSSIP_SIGNATURE_HEADER, await signGossip(peerKeys[i], subject, data))
+      return [subject, data, h]
+    }))
     const bytes = messages.reduce((a, [, d]) => a + d.length, 0)
     const metricsNow = async () => (await fetch(`${httpUrl}/metrics`)).text()
     const before = await metricsNow()
@@ -241,7 +249,7 @@ try {
     const t0 = performance.now()
     await Promise.all(conns.map(async (nc, c) => {
       for (let n = c; n < messages.length; n += PUBLISHERS) {
-        nc.publish(messages[n][0], messages[n][1])
+        nc.publish(messages[n][0], messages[n][1], { headers: messages[n][2] })
         if (n % 500 < PUBLISHERS) await new Promise(resolve => setImmediate(resolve)) // let the socket drain
       }
       await nc.flush()

@@ -8,7 +8,7 @@ import { BlockStore } from '@codio/store'
 import { Download, type PickStrategy } from '@codio/swarm'
 import type { TrustedKeys } from '@codio/signing'
 import type { Logger, Registry } from '@codio/telemetry'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
 import { createPeerMetrics, type PeerMetrics } from './metrics.js'
@@ -166,7 +166,8 @@ export class CodioPeer {
   /** The DHT manager: provider records, lookups, routing-table refresh (libs/dht). */
   readonly dht: DhtManager
 
-  private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore, metrics: PeerMetrics, swarm: SwarmHost) {
+  private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore, metrics: PeerMetrics, swarm: SwarmHost,
+    private readonly privateKey: PrivateKey) {
     this.metrics = metrics
     this.swarm = swarm
     this.dht = new DhtManager(node)
@@ -238,7 +239,7 @@ export class CodioPeer {
         learned: (contentId, peers) => { peer?.joinNamedPeers(contentId, peers) }
       }
     })
-    peer = new CodioPeer(init, node, store, metrics, host)
+    peer = new CodioPeer(init, node, store, metrics, host, privateKey)
     return peer
   }
 
@@ -278,7 +279,7 @@ export class CodioPeer {
     const log = this.init.log.child({ component: 'gossip' })
     this.gossip = new GossipPublisher({
       nats,
-      peerId: this.peerId.toString(),
+      privateKey: this.privateKey,
       roles: [this.init.role],
       multiaddrs: () => this.node.getMultiaddrs().map(a => a.toString()),
       availability: async () => await this.swarm.holdings(),

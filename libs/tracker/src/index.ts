@@ -8,7 +8,7 @@
  * ```ts
  * import { GossipPublisher, TrackerClient } from '@codio/tracker'
  * // on a node
- * const gossip = new GossipPublisher({ nats: natsUrl, peerId, roles: ['edge'], availability, metrics })
+ * const gossip = new GossipPublisher({ nats: natsUrl, privateKey, roles: ['edge'], availability, metrics })
  * gossip.start()
  * // on an edge, before the DHT
  * const peers = await new TrackerClient({ baseUrl: trackerUrl }).trySelectPeers(contentId, 8, { requesterPeerId: peerId })
@@ -29,6 +29,7 @@ export {
 export { holderScore, rankHolders, tieBreak, validateSelectRequest, type HolderState, type RankedHolder } from './selection.js'
 export { createTrackerRedis, redisReady, type TrackerRedisOptions } from './redis.js'
 export { TrackerStore, type TrackerStoreInit } from './store/tracker-store.js'
+export { GOSSIP_SIGNATURE_HEADER, signGossip, verifyGossip } from './gossip-signature.js'
 export { GossipPublisher, type GossipPublisherInit, type NodeMetrics, type PublisherLog, type PublisherStats } from './publisher.js'
 export { TrackerClient, fromConnectError, type CallInit, type SelectOptions, type TrackerClientInit } from './client.js'
 export {

@@ -1,6 +1,9 @@
-import type { NatsConnection } from 'nats'
+import { headers as natsHeaders, type NatsConnection } from 'nats'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
 import { DEFAULT_GOSSIP_DEBOUNCE_MS, DEFAULT_GOSSIP_INTERVAL_MS, DEFAULT_SUBJECT_PREFIX } from './constants.js'
 import { encodeAvailability, encodeMetrics, type HoldingInit } from './gossip-codec.js'
+import { GOSSIP_SIGNATURE_HEADER, signGossip } from './gossip-signature.js'
 import { keepNatsConnection, type NatsKeeper } from './nats-connect.js'
 import { availabilitySubject, metricsSubject } from './subjects.js'
 import type { Observation } from './types.js'
@@ -24,8 +27,12 @@ export interface PublisherLog {
 export interface GossipPublisherInit {
   /** A connection to share (left open on stop), or server URL(s) to connect to (closed on stop). */
   nats: NatsConnection | string | string[]
-  /** This node's libp2p peer ID. */
-  peerId: string
+  /**
+   * This node's libp2p private key: its peer ID names the messages, and every message is
+   * signed with it (header `Codio-Signature`), so the tracker can refuse gossip in its name
+   * from anyone else.
+   */
+  privateKey: PrivateKey
   /** e.g. `['edge']`. */
   roles?: string[]
   /** The node's dialable multiaddrs, read at each publication. */
@@ -57,7 +64,7 @@ const quiet: PublisherLog = { warn: () => {}, debug: () => {} }
 /**
  * Publishes a node's gossip for the tracker: an `Availability` snapshot on
  * `codio.gossip.availability.<peerId>` and a `MetricsReport` on `codio.gossip.metrics.<peerId>`,
- * every `intervalMs` and within `debounceMs` of `changed()`.
+ * every `intervalMs` and within `debounceMs` of `changed()`, each signed with the node's key.
  *
  * It never throws into the node: a callback that throws, invalid data or a lost connection is
  * logged and counted in `stats.failed`, and the next round tries again. Given a URL it
@@ -67,7 +74,7 @@ const quiet: PublisherLog = { warn: () => {}, debug: () => {} }
  *
  * @example
  * ```ts
- * const gossip = new GossipPublisher({ nats: 'nats://127.0.0.1:4222', peerId, roles: ['edge'],
+ * const gossip = new GossipPublisher({ nats: 'nats://127.0.0.1:4222', privateKey, roles: ['edge'],
  *   availability: () => store.holdings(), metrics: () => stats.snapshot() })
  * gossip.start()
  * store.on('stored', () => gossip.changed())
@@ -76,6 +83,8 @@ const quiet: PublisherLog = { warn: () => {}, debug: () => {} }
  */
 export class GossipPublisher {
   private readonly init: GossipPublisherInit
+  /** This node's peer ID, from its key. */
+  readonly peerId: string
   private readonly prefix: string
   private readonly now: () => number
   private readonly log: PublisherLog
@@ -92,6 +101,7 @@ export class GossipPublisher {
 
   constructor (init: GossipPublisherInit) {
     this.init = init
+    this.peerId = peerIdFromPrivateKey(init.privateKey).toString()
     this.prefix = init.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX
     this.now = init.now ?? Date.now
     this.log = init.log ?? quiet
@@ -119,7 +129,7 @@ export class GossipPublisher {
     else {
       this.keeper = keepNatsConnection({
         servers: this.init.nats as string | string[],
-        name: `codio-gossip-${this.init.peerId}`,
+        name: `codio-gossip-${this.peerId}`,
         onConnect: () => { void this.publishNow() },
         onRetry: (err) => this.log.debug({ err: err.message }, 'gossip: NATS not reachable yet, retrying')
       })
@@ -178,8 +188,8 @@ export class GossipPublisher {
   private async publishAvailability (): Promise<boolean> {
     return this.publish('availability', async () => {
       const contents = await this.init.availability()
-      return [availabilitySubject(this.init.peerId, this.prefix), encodeAvailability({
-        peerId: this.init.peerId,
+      return [availabilitySubject(this.peerId, this.prefix), encodeAvailability({
+        peerId: this.peerId,
         multiaddrs: this.init.multiaddrs?.() ?? [],
         roles: this.init.roles ?? [],
         contents,
@@ -192,7 +202,7 @@ export class GossipPublisher {
   private async publishMetrics (): Promise<boolean> {
     return this.publish('metrics', async () => {
       const m = await this.init.metrics()
-      return [metricsSubject(this.init.peerId, this.prefix), encodeMetrics({ ...m, peerId: this.init.peerId, sequence: ++this.sequence, timestampMs: this.now() })]
+      return [metricsSubject(this.peerId, this.prefix), encodeMetrics({ ...m, peerId: this.peerId, sequence: ++this.sequence, timestampMs: this.now() })]
     })
   }
 
@@ -201,7 +211,9 @@ export class GossipPublisher {
       const nc = this.nc
       if (nc === undefined || nc.isClosed()) throw new Error('not connected to NATS')
       const [subject, data] = await build()
-      nc.publish(subject, data)
+      const h = natsHeaders()
+      h.set(GOSSIP_SIGNATURE_HEADER, await signGossip(this.init.privateKey, subject, data))
+      nc.publish(subject, data, { headers: h })
       this.counts.published++
       return true
     } catch (err) {

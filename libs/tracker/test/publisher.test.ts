@@ -2,15 +2,27 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { connect, type Msg, type NatsConnection } from 'nats'
 import { startNats, type Sidecar } from '@codio/sidecars'
 import { fullBitfield } from '../src/bitfield.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { decodeGossip, type Gossip } from '../src/gossip-codec.js'
+import { GOSSIP_SIGNATURE_HEADER, verifyGossip } from '../src/gossip-signature.js'
 import { GossipPublisher } from '../src/publisher.js'
 import { gossipWildcard } from '../src/subjects.js'
-import { contentId, peerId, until } from './helpers.js'
+import { contentId, until } from './helpers.js'
+
+/** A node identity: its key and the peer ID the key gives. */
+async function keyed (): Promise<{ privateKey: PrivateKey, id: string }> {
+  const privateKey = await generateKeyPair('Ed25519')
+  return { privateKey, id: peerIdFromPrivateKey(privateKey).toString() }
+}
 
 let nats: Sidecar
 let sub: NatsConnection
 const received: Gossip[] = []
 const malformed: string[] = []
+/** Messages whose signature did not verify against the peer they name. */
+const unsigned: string[] = []
 
 beforeAll(async () => {
   // a local server of our own (not NATS_URL, not a container whose port may move): one test restarts it
@@ -19,7 +31,9 @@ beforeAll(async () => {
   sub.subscribe(gossipWildcard(), {
     callback: (_err, m: Msg) => {
       try {
-        received.push(decodeGossip(m.subject, m.data))
+        const g = decodeGossip(m.subject, m.data)
+        received.push(g)
+        void verifyGossip(g.update.peerId, m.subject, m.data, m.headers?.get(GOSSIP_SIGNATURE_HEADER)).then(ok => { if (!ok) unsigned.push(m.subject) })
       } catch (e) {
         malformed.push((e as Error).message)
       }
@@ -37,11 +51,11 @@ const metrics = { uptimeSeconds: 10, chunksServed: 3, chunksFailed: 1, bytesServ
 const from = (id: string, kind: Gossip['kind']): Gossip[] => received.filter(g => g.kind === kind && g.update.peerId === id)
 
 describe('GossipPublisher over a real NATS', () => {
-  it('publishes availability and metrics at start, on every interval, and after changed()', async () => {
-    const id = peerId()
+  it('publishes availability and metrics, each signed with the node\'s key, at start, on every interval, and after changed()', async () => {
+    const { privateKey, id } = await keyed()
     const cid = contentId()
     let contents = [{ contentId: cid, chunkCount: 8, bitfield: fullBitfield(8) }]
-    const p = new GossipPublisher({ nats: nats.url, peerId: id, roles: ['edge'], multiaddrs: () => ['/ip4/127.0.0.1/tcp/1'], availability: () => contents, metrics: () => metrics, intervalMs: 200, debounceMs: 20 })
+    const p = new GossipPublisher({ nats: nats.url, privateKey, roles: ['edge'], multiaddrs: () => ['/ip4/127.0.0.1/tcp/1'], availability: () => contents, metrics: () => metrics, intervalMs: 200, debounceMs: 20 })
     p.start()
     try {
       await until(() => from(id, 'availability').length >= 3 && from(id, 'metrics').length >= 3, 5000, 'three rounds')
@@ -61,14 +75,16 @@ describe('GossipPublisher over a real NATS', () => {
       await p.stop()
     }
     expect(malformed).toEqual([])
+    expect(unsigned).toEqual([])
+    expect(p.peerId).toBe(id)
   })
 
   it('never throws into the node: a failing callback or bad data is counted and the next round goes out', async () => {
-    const id = peerId()
+    const { privateKey, id } = await keyed()
     let fail = true
     const p = new GossipPublisher({
       nats: sub,
-      peerId: id,
+      privateKey,
       availability: () => { if (fail) throw new Error('store closed'); return [] },
       metrics: () => fail ? { ...metrics, chunksServed: -1 } : metrics,
       intervalMs: 50
@@ -84,8 +100,8 @@ describe('GossipPublisher over a real NATS', () => {
   })
 
   it('keeps publishing across a NATS restart', async () => {
-    const id = peerId()
-    const p = new GossipPublisher({ nats: nats.url, peerId: id, availability: () => [], metrics: () => metrics, intervalMs: 100 })
+    const { privateKey, id } = await keyed()
+    const p = new GossipPublisher({ nats: nats.url, privateKey, availability: () => [], metrics: () => metrics, intervalMs: 100 })
     p.start()
     try {
       await until(() => from(id, 'metrics').length >= 2, 3000, 'gossip before the restart')
@@ -98,7 +114,7 @@ describe('GossipPublisher over a real NATS', () => {
   })
 
   it('waits for a NATS that is not up yet, and stops cleanly while waiting', async () => {
-    const p = new GossipPublisher({ nats: 'nats://127.0.0.1:1', peerId: peerId(), availability: () => [], metrics: () => metrics })
+    const p = new GossipPublisher({ nats: 'nats://127.0.0.1:1', privateKey: (await keyed()).privateKey, availability: () => [], metrics: () => metrics })
     p.start()
     expect(p.connected).toBe(false)
     expect(await p.publishNow()).toBe(false)

@@ -1,5 +1,5 @@
-import type { NatsConnection } from 'nats'
-import { decodeGossip, gossipWildcard, parseGossipSubject, type Gossip, type TrackerStore } from '@codio/tracker'
+import type { Msg, NatsConnection } from 'nats'
+import { decodeGossip, GOSSIP_SIGNATURE_HEADER, gossipWildcard, parseGossipSubject, verifyGossip, type Gossip, type TrackerStore } from '@codio/tracker'
 import type { Logger } from '@codio/telemetry'
 import type { TrackerMetrics } from './metrics.js'
 
@@ -35,7 +35,10 @@ function throttled (ms: number): (fn: () => void) => void {
 /**
  * Subscribe to `<prefix>.>` and apply every gossip message to the store, up to `concurrency`
  * at once. A malformed message (undecodable, invalid, or on the wrong subject) is dropped and
- * counted in `codio_tracker_gossip_malformed_total`; a message Redis does not take is counted
+ * counted in `codio_tracker_gossip_malformed_total`; one without a valid signature of the peer
+ * it names (header `Codio-Signature`, the sender's libp2p key over subject and message) is
+ * dropped and counted in `codio_tracker_gossip_unauthenticated_total`, so nobody can speak for
+ * another peer (what a node says of itself is still its own claim); a message Redis does not take is counted
  * in `codio_tracker_gossip_apply_failures_total` (the sender repeats its full state every
  * interval, so nothing is retried). Nothing here throws: the loop carries on.
  *
@@ -47,7 +50,12 @@ export function consumeGossip (init: GossipConsumerInit): GossipConsumer {
   const inflight = new Set<Promise<void>>()
   const warn = throttled(5000)
 
-  async function apply (g: Gossip): Promise<void> {
+  async function apply (g: Gossip, m: Msg): Promise<void> {
+    if (!await verifyGossip(g.update.peerId, m.subject, m.data, m.headers?.get(GOSSIP_SIGNATURE_HEADER))) {
+      metrics.gossipUnauthenticated.inc({ kind: g.kind })
+      log.debug({ subject: m.subject.slice(0, 200) }, 'unsigned or forged gossip dropped')
+      return
+    }
     try {
       const fresh = g.kind === 'availability' ? await store.applyAvailability(g.update) : await store.applyMetrics(g.update)
       if (fresh) metrics.gossipApplied.inc({ kind: g.kind })
@@ -71,7 +79,7 @@ export function consumeGossip (init: GossipConsumerInit): GossipConsumer {
         continue
       }
       while (inflight.size >= init.concurrency) await Promise.race(inflight)
-      const p: Promise<void> = apply(gossip).finally(() => inflight.delete(p))
+      const p: Promise<void> = apply(gossip, m).finally(() => inflight.delete(p))
       inflight.add(p)
     }
   })().catch((err: Error) => log.error({ err: err.message }, 'gossip subscription ended'))

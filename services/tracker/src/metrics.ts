@@ -7,6 +7,7 @@ export interface TrackerMetrics {
   gossipApplied: Counter<'kind'>
   gossipStale: Counter<'kind'>
   gossipMalformed: Counter<'kind'>
+  gossipUnauthenticated: Counter<'kind'>
   gossipApplyFailures: Counter<'kind'>
   /** `method` = SelectPeers | GetPeerMetrics | ListAvailability, `code` = ok or a Connect code name */
   rpcRequests: Counter<'method' | 'code'>
@@ -20,6 +21,7 @@ export function trackerMetrics (registry: Registry): TrackerMetrics {
     gossipApplied: new Counter({ name: 'codio_tracker_gossip_applied_total', help: 'Gossip messages applied to Redis', labelNames: ['kind'], registers }),
     gossipStale: new Counter({ name: 'codio_tracker_gossip_stale_total', help: 'Gossip messages ignored as older than one already applied', labelNames: ['kind'], registers }),
     gossipMalformed: new Counter({ name: 'codio_tracker_gossip_malformed_total', help: 'Gossip messages dropped as malformed', labelNames: ['kind'], registers }),
+    gossipUnauthenticated: new Counter({ name: 'codio_tracker_gossip_unauthenticated_total', help: 'Gossip messages dropped because they carry no valid signature of the peer they name', labelNames: ['kind'], registers }),
     gossipApplyFailures: new Counter({ name: 'codio_tracker_gossip_apply_failures_total', help: 'Gossip messages lost because Redis did not take them', labelNames: ['kind'], registers }),
     rpcRequests: new Counter({ name: 'codio_tracker_rpc_requests_total', help: 'TrackerService calls by method and result', labelNames: ['method', 'code'], registers }),
     rpcDuration: new Histogram({ name: 'codio_tracker_rpc_duration_seconds', help: 'TrackerService call latency', labelNames: ['method'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers })

@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLogger } from '@codio/telemetry'
 import { fullBitfield, GossipPublisher, type NodeMetrics } from '@codio/tracker'
 import { createTracker, trackerConfigSchema, type Tracker, type TrackerConfig } from '../src/index.js'
@@ -7,8 +10,27 @@ const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567'
 const pick = (alphabet: string, n: number): string => [...randomBytes(n)].map(b => alphabet[b % alphabet.length]).join('')
 
-/** Strings shaped like a libp2p peer ID and a CIDv1. */
-export const peerId = (): string => `12D3KooW${pick(B58, 44)}`
+/** A fresh Ed25519 libp2p key (synchronously, from node:crypto). */
+export function peerKey (): PrivateKey {
+  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })
+  return privateKeyFromRaw(Buffer.concat([Buffer.from(jwk.d!, 'base64url'), Buffer.from(jwk.x!, 'base64url')]))
+}
+
+const keys = new Map<string, PrivateKey>()
+
+/** A real peer ID whose key {@link node} signs with (gossip must carry the named peer's signature). */
+export function peerId (): string {
+  const key = peerKey()
+  const id = peerIdFromPrivateKey(key).toString()
+  keys.set(id, key)
+  return id
+}
+/** The key behind a peer ID made by {@link peerId}. */
+export function peerKeyOf (id: string): PrivateKey {
+  const key = keys.get(id)
+  if (key == null) throw new Error(`${id} is not a peer ID made by peerId()`)
+  return key
+}
 export const contentId = (): string => `bafkrei${pick(B32, 52)}`
 
 export const silent = createLogger({ name: 'tracker-test', level: 'silent' })
@@ -27,11 +49,11 @@ export async function startTracker (natsUrl: string, redisUrl: string, extra: Re
   return Object.assign(tracker, { config })
 }
 
-/** A node's gossip: holds `contents` completely, served `served` chunks and failed `failed`. */
+/** The gossip of node `id` (from {@link peerId}): holds `contents` completely, with `counters`. */
 export function node (natsUrl: string, id: string, contents: string[], counters: Partial<NodeMetrics> = {}): GossipPublisher {
   const p = new GossipPublisher({
     nats: natsUrl,
-    peerId: id,
+    privateKey: peerKeyOf(id),
     roles: ['edge'],
     multiaddrs: () => [`/ip4/127.0.0.1/tcp/4001/p2p/${id}`],
     availability: () => contents.map(contentId => ({ contentId, chunkCount: 32, bitfield: fullBitfield(32) })),

@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
-import { connect, type NatsConnection } from 'nats'
+import { connect, headers, type NatsConnection } from 'nats'
 import { Redis } from 'ioredis'
 import { Code, ConnectError, createClient } from '@connectrpc/connect'
 import { createConnectTransport } from '@connectrpc/connect-node'
 import { TrackerService } from '@codio/proto'
 import { startNats, startRedis, type Sidecar } from '@codio/sidecars'
-import { encodeAvailability, TrackerClient, TrackerUnavailableError, type GossipPublisher } from '@codio/tracker'
+import { encodeAvailability, GOSSIP_SIGNATURE_HEADER, signGossip, TrackerClient, TrackerUnavailableError, type GossipPublisher } from '@codio/tracker'
 import type { Tracker } from '../src/index.js'
-import { contentId, counter, node, peerId, startTracker, until } from './helpers.js'
+import { contentId, counter, node, peerId, peerKey, peerKeyOf, startTracker, until } from './helpers.js'
 
 let nats: Sidecar
 let redis: Sidecar
@@ -103,6 +103,37 @@ describe('tracker service with real NATS and Redis', () => {
       later(node(nats.url, id, [cid]))
       await until(async () => (await new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 }).selectPeers(cid, 1)).length === 1, 5000, 'gossip after the bad messages')
       expect((await fetch(`${t.httpUrl}/healthz`)).status).toBe(200)
+    } finally {
+      await nc.close()
+    }
+  })
+
+  it('drops and counts gossip that is unsigned or signed by another key than the peer it names: it changes nothing', async () => {
+    const t = later(await startTracker(nats.url, redis.url))
+    const nc: NatsConnection = await connect({ servers: nats.url })
+    try {
+      const [victim, forger] = [peerId(), peerKey()]
+      const cid = contentId()
+      const claim = (seq: number): Uint8Array => encodeAvailability({
+        peerId: victim, roles: ['edge'], contents: [{ contentId: cid, chunkCount: 8, complete: true }], sequence: seq, timestampMs: Date.now()
+      })
+      const subject = `codio.gossip.availability.${victim}`
+      nc.publish(subject, claim(1))
+      const forged = headers()
+      forged.set(GOSSIP_SIGNATURE_HEADER, await signGossip(forger, subject, claim(2)))
+      nc.publish(subject, claim(2), { headers: forged })
+      // a genuine signature over another message does not carry over
+      const replayed = headers()
+      replayed.set(GOSSIP_SIGNATURE_HEADER, await signGossip(peerKeyOf(victim), subject, claim(3)))
+      nc.publish(subject, claim(4), { headers: replayed })
+      await nc.flush()
+      await until(async () => counter(await metricsText(t), 'codio_tracker_gossip_unauthenticated_total', 'kind="availability"') >= 3, 5000, 'the unauthenticated counter')
+      expect(counter(await metricsText(t), 'codio_tracker_gossip_applied_total')).toBe(0)
+      const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
+      expect(await client.selectPeers(cid, 5)).toEqual([])
+      // the victim's own signed gossip is taken
+      later(node(nats.url, victim, [cid]))
+      await until(async () => (await client.selectPeers(cid, 5)).length === 1, 5000, 'the genuine gossip')
     } finally {
       await nc.close()
     }
