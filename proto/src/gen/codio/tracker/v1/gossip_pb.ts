@@ -7,7 +7,10 @@
 // Subjects (the prefix `codio.gossip` is configurable on both sides):
 //   codio.gossip.availability.<peerId>   an `Availability` message
 //   codio.gossip.metrics.<peerId>        a `MetricsReport` message
-// `<peerId>` is the sender's libp2p peer ID and must equal the message's `peer_id`.
+// `<peerId>` is the sender's libp2p peer ID and must equal the message's `peer_id`. Every
+// message carries the NATS header `Codio-Signature`: the sender's libp2p signature (base64url)
+// over the UTF-8 subject, a zero byte, then the encoded message; the tracker drops a message
+// whose signature does not verify against the key inlined in `peer_id`.
 // Nodes publish both every 30 s by default and again shortly after a change. Each message
 // replaces what the tracker knew from the previous message of the same kind (it is a full
 // snapshot, not a delta), so a lost message costs nothing but freshness. The tracker ignores
