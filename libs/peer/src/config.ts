@@ -95,7 +95,13 @@ export const trackerConfigSchema = z.strictObject({
   /** How often availability and metrics are gossiped (also on change). */
   gossipInterval: duration.default(30_000),
   /** Longest wait for the tracker before falling back to the DHT. */
-  timeout: duration.default(500)
+  timeout: duration.default(500),
+  /** NATS user name, with `natsPasswordFile`; empty = none. */
+  natsUser: z.string().default(''),
+  /** File holding the NATS user's password (a Secret); empty = none. */
+  natsPasswordFile: z.string().default(''),
+  /** File holding a NATS token, instead of user and password; empty = none. */
+  natsTokenFile: z.string().default('')
 })
 
 export const listenerSchema = (port: number) => z.strictObject({
@@ -139,6 +145,12 @@ export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' 
     strategy: config.fetch.strategy,
     streamingWindow: config.fetch.streamingWindow,
     swarm: config.swarm,
-    tracker: { url: config.tracker.url, nats: config.tracker.nats, gossipIntervalMs: config.tracker.gossipInterval, timeoutMs: config.tracker.timeout }
+    tracker: {
+      url: config.tracker.url,
+      nats: config.tracker.nats,
+      natsAuth: { user: config.tracker.natsUser, passwordFile: config.tracker.natsPasswordFile, tokenFile: config.tracker.natsTokenFile },
+      gossipIntervalMs: config.tracker.gossipInterval,
+      timeoutMs: config.tracker.timeout
+    }
   }
 }

@@ -13,7 +13,7 @@ import type { CID } from 'multiformats/cid'
 import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
 import { createPeerMetrics, type PeerMetrics } from './metrics.js'
 import { ProviderSearch, type ConnectedPeers, type ProviderSource } from './provider-search.js'
-import { GossipPublisher, TrackerClient } from '@codio/tracker'
+import { GossipPublisher, natsAuthOptions, TrackerClient, type GossipPublisherInit, type NatsAuthInit } from '@codio/tracker'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { Counter } from '@codio/telemetry'
@@ -101,7 +101,7 @@ export interface PeerInit {
    * The tracker (config `[tracker]`): `url` of its TrackerService, asked for providers before
    * the DHT; `nats` servers this peer gossips its availability and metrics to.
    */
-  tracker?: { url?: string, nats?: string[], gossipIntervalMs?: number, timeoutMs?: number }
+  tracker?: { url?: string, nats?: string[], natsAuth?: NatsAuthInit, gossipIntervalMs?: number, timeoutMs?: number }
   log: Logger
   registry: Registry
 }
@@ -260,7 +260,10 @@ export class CodioPeer {
     return this.node.status === 'started' && ((this.init.bootstrap?.length ?? 0) === 0 || this.node.services.dht.routingTable.size > 0)
   }
 
+  /** @throws NatsCredentialsError when a configured NATS credential file cannot be read */
   async start (): Promise<void> {
+    // read before anything starts: a node that cannot log in to NATS is misconfigured
+    const natsOptions = await natsAuthOptions(this.init.tracker?.natsAuth)
     await this.node.start()
     this.dht.start()
     this.swarm.start()
@@ -269,16 +272,17 @@ export class CodioPeer {
     this.announceTimer = setInterval(() => { void this.announcePending() }, ANNOUNCE_RETRY_MS)
     this.announceTimer.unref()
     void this.reprovideAll()
-    this.startGossip()
+    this.startGossip(natsOptions)
   }
 
   /** Gossip availability and metrics to the tracker over NATS, when configured. */
-  private startGossip (): void {
+  private startGossip (natsOptions: GossipPublisherInit['natsOptions']): void {
     const nats = this.init.tracker?.nats
     if (nats == null || nats.length === 0) return
     const log = this.init.log.child({ component: 'gossip' })
     this.gossip = new GossipPublisher({
       nats,
+      natsOptions,
       privateKey: this.privateKey,
       roles: [this.init.role],
       multiaddrs: () => this.node.getMultiaddrs().map(a => a.toString()),

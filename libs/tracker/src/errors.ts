@@ -47,3 +47,8 @@ export class TrackerRequestError extends Error {
     this.code = code
   }
 }
+
+/** A NATS credential file named in the configuration cannot be read, or is empty. */
+export class NatsCredentialsError extends Error {
+  override name = 'NatsCredentialsError'
+}

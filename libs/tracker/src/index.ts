@@ -36,3 +36,4 @@ export {
   availabilityEntryFromProto, availabilityEntryToProto, peerCandidateFromProto, peerCandidateToProto, peerMetricsFromProto, peerMetricsToProto
 } from './proto-convert.js'
 export { keepNatsConnection, type NatsKeeper, type NatsKeeperInit } from './nats-connect.js'
+export { natsAuthOptions, type NatsAuthInit } from './nats-auth.js'

@@ -1,4 +1,4 @@
-import { headers as natsHeaders, type NatsConnection } from 'nats'
+import { headers as natsHeaders, type ConnectionOptions, type NatsConnection } from 'nats'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { DEFAULT_GOSSIP_DEBOUNCE_MS, DEFAULT_GOSSIP_INTERVAL_MS, DEFAULT_SUBJECT_PREFIX } from './constants.js'
@@ -27,6 +27,8 @@ export interface PublisherLog {
 export interface GossipPublisherInit {
   /** A connection to share (left open on stop), or server URL(s) to connect to (closed on stop). */
   nats: NatsConnection | string | string[]
+  /** Extra nats.js options when connecting to URLs, e.g. credentials from {@link natsAuthOptions}. */
+  natsOptions?: Partial<ConnectionOptions>
   /**
    * This node's libp2p private key: its peer ID names the messages, and every message is
    * signed with it (header `Codio-Signature`), so the tracker can refuse gossip in its name
@@ -130,8 +132,12 @@ export class GossipPublisher {
       this.keeper = keepNatsConnection({
         servers: this.init.nats as string | string[],
         name: `codio-gossip-${this.peerId}`,
+        options: this.init.natsOptions,
         onConnect: () => { void this.publishNow() },
-        onRetry: (err) => this.log.debug({ err: err.message }, 'gossip: NATS not reachable yet, retrying')
+        // an authorization refusal is a configuration error the operator must see, not a wait
+        onRetry: (err) => /authoriz|authent/i.test(err.message)
+          ? this.log.warn({ err: err.message }, 'gossip: NATS refused our credentials, retrying')
+          : this.log.debug({ err: err.message }, 'gossip: NATS not reachable yet, retrying')
       })
     }
   }

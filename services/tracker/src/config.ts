@@ -24,7 +24,13 @@ export const trackerConfigSchema = z.strictObject({
      * NATS queue group: replicas share the gossip, each message applied by one of them (the
      * state they all read is in Redis). Empty = every replica applies every message.
      */
-    queueGroup: z.string().default('codio-tracker')
+    queueGroup: z.string().default('codio-tracker'),
+    /** User name, with `passwordFile`; empty = none. */
+    user: z.string().default(''),
+    /** File holding the NATS user's password (a Secret); empty = none. */
+    passwordFile: z.string().default(''),
+    /** File holding a NATS token, instead of user and password; empty = none. */
+    tokenFile: z.string().default('')
   }).prefault({}),
   redis: z.strictObject({
     url: z.string().default('redis://127.0.0.1:6379'),

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { listen, registerHealthRoutes } from '@codio/service/health'
 import { createMetricsRegistry, type Logger, type Registry } from '@codio/telemetry'
-import { createTrackerRedis, keepNatsConnection, redisReady, TrackerStore, type NatsKeeper } from '@codio/tracker'
+import { createTrackerRedis, keepNatsConnection, natsAuthOptions, redisReady, TrackerStore, type NatsKeeper } from '@codio/tracker'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { TrackerConfig } from './config.js'
@@ -85,10 +85,13 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
     get rpcUrl () { return rpcUrl },
     ready,
     async start () {
+      // unreadable credential files fail the start: a tracker that can never log in is misconfigured
+      const natsOptions = await natsAuthOptions({ user: config.nats.user, passwordFile: config.nats.passwordFile, tokenFile: config.nats.tokenFile })
       redis.connect().catch(() => {}) // failures show as 'error' events, and ioredis retries
       nats = keepNatsConnection({
         servers: config.nats.servers,
         name: config.name,
+        options: natsOptions,
         onConnect: (nc) => {
           log.info({ servers: natsServers }, 'nats connected')
           consumer = consumeGossip({ nc, store, subjectPrefix: config.nats.subjectPrefix, queueGroup: config.nats.queueGroup, concurrency: config.gossip.concurrency, metrics, log })

@@ -3,7 +3,7 @@ import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLogger } from '@codio/telemetry'
-import { fullBitfield, GossipPublisher, type NodeMetrics } from '@codio/tracker'
+import { fullBitfield, GossipPublisher, type GossipPublisherInit, type NodeMetrics } from '@codio/tracker'
 import { createTracker, trackerConfigSchema, type Tracker, type TrackerConfig } from '../src/index.js'
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
@@ -50,9 +50,10 @@ export async function startTracker (natsUrl: string, redisUrl: string, extra: Re
 }
 
 /** The gossip of node `id` (from {@link peerId}): holds `contents` completely, with `counters`. */
-export function node (natsUrl: string, id: string, contents: string[], counters: Partial<NodeMetrics> = {}): GossipPublisher {
+export function node (natsUrl: string, id: string, contents: string[], counters: Partial<NodeMetrics> = {}, natsOptions?: GossipPublisherInit['natsOptions']): GossipPublisher {
   const p = new GossipPublisher({
     nats: natsUrl,
+    natsOptions,
     privateKey: peerKeyOf(id),
     roles: ['edge'],
     multiaddrs: () => [`/ip4/127.0.0.1/tcp/4001/p2p/${id}`],

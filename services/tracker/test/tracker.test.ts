@@ -1,11 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { connect, headers, type NatsConnection } from 'nats'
 import { Redis } from 'ioredis'
 import { Code, ConnectError, createClient } from '@connectrpc/connect'
 import { createConnectTransport } from '@connectrpc/connect-node'
 import { TrackerService } from '@codio/proto'
-import { startNats, startRedis, type Sidecar } from '@codio/sidecars'
-import { encodeAvailability, GOSSIP_SIGNATURE_HEADER, signGossip, TrackerClient, TrackerUnavailableError, type GossipPublisher } from '@codio/tracker'
+import { freePort, startNats, startRedis, type Sidecar } from '@codio/sidecars'
+import { encodeAvailability, GOSSIP_SIGNATURE_HEADER, natsAuthOptions, signGossip, TrackerClient, TrackerUnavailableError, type GossipPublisher } from '@codio/tracker'
 import type { Tracker } from '../src/index.js'
 import { contentId, counter, node, peerId, peerKey, peerKeyOf, startTracker, until } from './helpers.js'
 
@@ -225,5 +229,42 @@ describe('tracker service with real NATS and Redis', () => {
       if (own.pid !== undefined) try { process.kill(own.pid, 'SIGCONT') } catch {}
       await own.stop()
     }
+  })
+})
+
+describe('NATS credentials from files', () => {
+  it('logs the tracker and a node in with a user and a password file; a wrong password leaves the tracker not ready', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'codio-nats-auth-'))
+    const port = await freePort()
+    const server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '--user', 'codio', '--pass', 's3cret'], { stdio: 'ignore' })
+    try {
+      const url = `nats://127.0.0.1:${port}`
+      await writeFile(join(dir, 'password'), 's3cret\n') // as `echo s3cret > password` writes it
+      await writeFile(join(dir, 'wrong'), 'guess')
+      await until(async () => await natsAuthOptions({ user: 'codio', passwordFile: join(dir, 'password') })
+        .then(async o => await connect({ servers: url, ...o })).then(async c => { await c.close(); return true }, () => false), 5000, 'the NATS server')
+
+      const t = later(await startTracker(url, redis.url, { nats: { servers: url, user: 'codio', passwordFile: join(dir, 'password') } }))
+      expect((await fetch(`${t.httpUrl}/readyz`)).status).toBe(200)
+      const [id, cid] = [peerId(), contentId()]
+      later(node(url, id, [cid], {}, await natsAuthOptions({ user: 'codio', passwordFile: join(dir, 'password') })))
+      const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
+      await until(async () => (await client.selectPeers(cid, 1)).length === 1, 5000, 'gossip through the authenticated server')
+
+      const refused = later(await startTracker(url, redis.url, { nats: { servers: url, user: 'codio', passwordFile: join(dir, 'wrong') } }))
+      expect((await fetch(`${refused.httpUrl}/readyz`)).status).toBe(503)
+      // a file that is not there fails the start with a clear error
+      await expect(startTracker(url, redis.url, { nats: { servers: url, tokenFile: join(dir, 'missing') } })).rejects.toMatchObject({ name: 'NatsCredentialsError' })
+    } finally {
+      server.kill()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses half-given credentials', async () => {
+    await expect(natsAuthOptions({ user: 'codio' })).rejects.toMatchObject({ name: 'NatsCredentialsError' })
+    await expect(natsAuthOptions({ passwordFile: '/x' })).rejects.toMatchObject({ name: 'NatsCredentialsError' })
+    await expect(natsAuthOptions({ user: 'u', passwordFile: '/x', tokenFile: '/y' })).rejects.toMatchObject({ name: 'NatsCredentialsError' })
+    expect(await natsAuthOptions({})).toEqual({})
   })
 })
