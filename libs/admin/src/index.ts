@@ -1,7 +1,7 @@
 /**
  * @packageDocumentation
  * The ConnectRPC admin API every Codio process serves (`codio.admin.v1.AdminService`):
- * status, per-peer statistics, prefetch, content list.
+ * status, per-peer statistics, prefetch, content list, drain.
  *
  * @example
  * ```ts
@@ -11,5 +11,5 @@
  * ```
  */
 export { toConnectError } from './errors.js'
-export { adminRoutes, startAdminServer, type AdminBackend, type AdminServer, type PrefetchResult, type StatusInfo } from './server.js'
+export { adminRoutes, DEFAULT_DRAIN_TIMEOUT_MS, startAdminServer, type AdminBackend, type AdminServer, type PrefetchResult, type StatusInfo } from './server.js'
 export { createAdminClient } from './client.js'

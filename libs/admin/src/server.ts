@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { AdminService, type PeerStats } from '@codio/proto'
-import type { ConnectRouter } from '@connectrpc/connect'
+import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
 import { toConnectError } from './errors.js'
 
@@ -38,7 +38,16 @@ export interface AdminBackend {
   /** Fetch and provide a content ID; resolves when every chunk is stored. */
   prefetch(contentId: string, signal: AbortSignal): Promise<PrefetchResult>
   listContent(): Promise<string[]>
+  /**
+   * Start taking the process out of service (see the `Drain` call): returns at once with the
+   * requests in flight; the process exits once they are served or `timeoutMs` passes. Absent
+   * where the process cannot drain (the call then answers Unimplemented).
+   */
+  drain?(timeoutMs: number): Promise<{ inFlight: number }>
 }
+
+/** `Drain` without a timeout waits this long for requests in flight (ms). */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 300_000
 
 async function guard<T> (fn: () => Promise<T>): Promise<T> {
   try {
@@ -68,7 +77,11 @@ export function adminRoutes (backend: AdminBackend): (router: ConnectRouter) => 
         const r = await backend.prefetch(req.contentId, ctx.signal)
         return { ...r, size: BigInt(r.size) }
       }),
-      listContent: async () => guard(async () => ({ contentIds: await backend.listContent() }))
+      listContent: async () => guard(async () => ({ contentIds: await backend.listContent() })),
+      drain: async (req) => guard(async () => {
+        if (backend.drain == null) throw new ConnectError('this process cannot drain', Code.Unimplemented)
+        return await backend.drain(req.timeoutSeconds > 0 ? req.timeoutSeconds * 1000 : DEFAULT_DRAIN_TIMEOUT_MS)
+      })
     })
   }
 }

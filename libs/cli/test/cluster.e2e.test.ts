@@ -217,6 +217,24 @@ describe('local cluster end to end', () => {
     expect(fromHolders).toBeGreaterThan(0)
   }, 120_000)
 
+  it('drains an edge: the download in flight gets every byte, readiness and new requests get 503, then the edge exits 0', async () => {
+    const edge = byName('edge-1') // holds the content: it served it above
+    const out = join(dir, 'drain.bin')
+    const download = curl(['-f', '--limit-rate', '40M', '-o', out, `${edge.http}/content/${cid}`])
+    await until(async () => ((await stat(out).catch(() => undefined))?.size ?? 0) > 0, 10_000, 'the download to start')
+    const { inFlight } = await createAdminClient(edge.admin).drain({})
+    expect(inFlight).toBeGreaterThanOrEqual(1)
+    expect((await fetch(`${edge.http}/readyz`)).status).toBe(503)
+    const refused = await fetch(`${edge.http}/content/${cid}`, { method: 'HEAD' })
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    expect((await fetch(`${edge.http}/healthz`)).status).toBe(200)
+    await download
+    expect(await sha256File(out)).toBe(expected)
+    await until(() => !alive(edge.pid), 15_000, 'the drained edge to exit')
+    await until(() => output.includes('edge-1 exited (0): drained'), 5_000, 'its exit code, 0')
+  }, 120_000)
+
   it('stops every process on SIGTERM', async () => {
     const exited = new Promise<number | null>(resolve => cluster.once('exit', code => resolve(code)))
     cluster.kill('SIGTERM')

@@ -31,11 +31,13 @@ export interface ShutdownOptions {
   log: Logger
   /** Longest a stop may take before the process exits anyway (ms). Default 10 000. */
   timeoutMs?: number
+  /** Stop as on a signal when this resolves, e.g. a service's `drained`. */
+  trigger?: Promise<unknown>
 }
 
 /**
- * On SIGINT or SIGTERM, run `stop` once, bounded by `timeoutMs`, then exit (0 when the stop
- * finished in time, 1 otherwise).
+ * On SIGINT or SIGTERM (or when `trigger` resolves), run `stop` once, bounded by `timeoutMs`,
+ * then exit (0 when the stop finished in time, 1 otherwise).
  */
 export function onShutdown (stop: () => Promise<void>, options: ShutdownOptions): void {
   let stopping = false
@@ -60,6 +62,7 @@ export function onShutdown (stop: () => Promise<void>, options: ShutdownOptions)
   }
   process.once('SIGINT', handler)
   process.once('SIGTERM', handler)
+  void options.trigger?.then(() => { handler('drain') })
 }
 
 /** Listen and return the base URL, e.g. `http://127.0.0.1:8080`. */

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { startAdminServer, type AdminServer } from '@codio/admin'
+import { HttpDrain } from './drain.js'
 import { peerAdminBackend, type CodioPeer } from '@codio/peer'
 import type { Logger } from '@codio/telemetry'
 import type { FastifyInstance } from 'fastify'
@@ -28,6 +29,11 @@ export interface PeerService {
   readonly peer: CodioPeer
   readonly httpUrl: string
   readonly adminUrl: string
+  /**
+   * Resolves once a `Drain` admin call has served the requests in flight: the process should
+   * then stop and exit 0 (`onShutdown(stop, { trigger: service.drained })` does).
+   */
+  readonly drained: Promise<void>
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -40,14 +46,30 @@ export function peerService (init: PeerServiceInit): PeerService {
   const { peer, app, log } = init
   let admin: AdminServer | undefined
   let httpUrl = ''
+  const http = new HttpDrain(app)
+  let markDrained = (): void => {}
+  const drained = new Promise<void>(resolve => { markDrained = resolve })
+  const drain = async (timeoutMs: number): Promise<{ inFlight: number }> => {
+    const inFlight = http.active
+    if (!http.isDraining) {
+      log.info({ inFlight, timeoutMs }, 'draining: refusing new requests, serving those in flight')
+      void http.drain(timeoutMs).then(left => {
+        if (left > 0) log.warn({ left }, 'drain timed out with requests in flight')
+        else log.info('drained')
+        markDrained()
+      })
+    }
+    return { inFlight }
+  }
   return {
     peer,
     get httpUrl () { return httpUrl },
     get adminUrl () { return admin?.url ?? '' },
+    drained,
     async start () {
       await peer.start()
       httpUrl = await listen(app, init.http.host, init.http.port)
-      admin = await startAdminServer({ host: init.admin.host, port: init.admin.port, backend: peerAdminBackend(peer, init.version) })
+      admin = await startAdminServer({ host: init.admin.host, port: init.admin.port, backend: { ...peerAdminBackend(peer, init.version), drain } })
       log.info({ http: httpUrl, admin: admin.url, peerId: peer.peerId.toString(), multiaddrs: peer.node.getMultiaddrs().map(String) }, `${init.role} started`)
       init.started?.()
     },

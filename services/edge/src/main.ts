@@ -11,4 +11,4 @@ const config = loadConfigOrExit({ schema: edgeConfigSchema, file: values.config,
 const log = createLogger({ name: config.name, level: config.logLevel })
 const edge = await createEdge(config, log, await readPackageVersion(new URL('../package.json', import.meta.url)))
 await edge.start()
-onShutdown(() => edge.stop(), { log })
+onShutdown(() => edge.stop(), { log, trigger: edge.drained })

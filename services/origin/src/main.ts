@@ -11,4 +11,4 @@ const config = loadConfigOrExit({ schema: originConfigSchema, file: values.confi
 const log = createLogger({ name: config.name, level: config.logLevel })
 const origin = await createOrigin(config, log, await readPackageVersion(new URL('../package.json', import.meta.url)))
 await origin.start()
-onShutdown(() => origin.stop(), { log })
+onShutdown(() => origin.stop(), { log, trigger: origin.drained })

@@ -11,4 +11,4 @@ const config = loadConfigOrExit({ schema: relayConfigSchema, file: values.config
 const log = createLogger({ name: config.name, level: config.logLevel })
 const relay = await createRelay(config, log, await readPackageVersion(new URL('../package.json', import.meta.url)))
 await relay.start()
-onShutdown(() => relay.stop(), { log })
+onShutdown(() => relay.stop(), { log, trigger: relay.drained })

@@ -207,7 +207,8 @@ export async function runCluster (options: ClusterOptions = {}): Promise<void> {
       for (const { p, child } of started) pids.set(p.name, child.pid!)
       for (const { p, child } of started) {
         child.once('exit', (code, signal) => {
-          if (!stopping) say(`${p.name} exited unexpectedly (${code ?? signal}); log: ${p.logPath}`)
+          // exit 0 is a drain (the admin Drain call) or a clean stop; anything else is a failure
+          if (!stopping) say(code === 0 ? `${p.name} exited (0): drained; log: ${p.logPath}` : `${p.name} exited unexpectedly (${code ?? signal}); log: ${p.logPath}`)
         })
       }
       await Promise.all(started.map(async ({ p, child }) => waitReady(p, child, deadline)))

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file codio/admin/v1/admin.proto.
  */
 export const file_codio_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chpjb2Rpby9hZG1pbi92MS9hZG1pbi5wcm90bxIOY29kaW8uYWRtaW4udjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKbAgoRR2V0U3RhdHVzUmVzcG9uc2USDAoEcm9sZRgBIAEoCRIPCgdwZWVyX2lkGAIgASgJEhIKCm11bHRpYWRkcnMYAyADKAkSFwoPY29ubmVjdGVkX3BlZXJzGAQgASgNEhUKDXN0b3JlZF9ibG9ja3MYBSABKAQSFAoMc3RvcmVkX2J5dGVzGAYgASgEEhAKCGNvbnRlbnRzGAcgASgNEhYKDnVwdGltZV9zZWNvbmRzGAggASgBEg8KB3ZlcnNpb24YCSABKAkSFgoOY2h1bmtzX3JlYnVpbHQYCiABKAQSHQoVcGFyaXR5X2NodW5rc19mZXRjaGVkGAsgASgEEhsKE2ZlY19ncm91cHNfcmVwYWlyZWQYDCABKAQiFQoTR2V0UGVlclN0YXRzUmVxdWVzdCL3AQoJUGVlclN0YXRzEg8KB3BlZXJfaWQYASABKAkSFwoPY2h1bmtzX3JlY2VpdmVkGAIgASgEEhYKDmJ5dGVzX3JlY2VpdmVkGAMgASgEEhMKC2NodW5rc19zZW50GAQgASgEEhIKCmJ5dGVzX3NlbnQYBSABKAQSEAoIZmFpbHVyZXMYBiABKAQSHQoVdmVyaWZpY2F0aW9uX2ZhaWx1cmVzGAcgASgEEhMKC3VwbG9hZF9yYXRlGAggASgBEhUKDWRvd25sb2FkX3JhdGUYCSABKAESDgoGY2hva2VkGAogASgIEhIKCmludGVyZXN0ZWQYCyABKAgiQAoUR2V0UGVlclN0YXRzUmVzcG9uc2USKAoFcGVlcnMYASADKAsyGS5jb2Rpby5hZG1pbi52MS5QZWVyU3RhdHMiJQoPUHJlZmV0Y2hSZXF1ZXN0EhIKCmNvbnRlbnRfaWQYASABKAkibQoQUHJlZmV0Y2hSZXNwb25zZRISCgpjb250ZW50X2lkGAEgASgJEgwKBHNpemUYAiABKAQSDgoGY2h1bmtzGAMgASgNEhYKDmNodW5rc19mZXRjaGVkGAQgASgNEg8KB3NlY29uZHMYBSABKAEiFAoSTGlzdENvbnRlbnRSZXF1ZXN0IioKE0xpc3RDb250ZW50UmVzcG9uc2USEwoLY29udGVudF9pZHMYASADKAky4gIKDEFkbWluU2VydmljZRJQCglHZXRTdGF0dXMSIC5jb2Rpby5hZG1pbi52MS5HZXRTdGF0dXNSZXF1ZXN0GiEuY29kaW8uYWRtaW4udjEuR2V0U3RhdHVzUmVzcG9uc2USWQoMR2V0UGVlclN0YXRzEiMuY29kaW8uYWRtaW4udjEuR2V0UGVlclN0YXRzUmVxdWVzdBokLmNvZGlvLmFkbWluLnYxLkdldFBlZXJTdGF0c1Jlc3BvbnNlEk0KCFByZWZldGNoEh8uY29kaW8uYWRtaW4udjEuUHJlZmV0Y2hSZXF1ZXN0GiAuY29kaW8uYWRtaW4udjEuUHJlZmV0Y2hSZXNwb25zZRJWCgtMaXN0Q29udGVudBIiLmNvZGlvLmFkbWluLnYxLkxpc3RDb250ZW50UmVxdWVzdBojLmNvZGlvLmFkbWluLnYxLkxpc3RDb250ZW50UmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Chpjb2Rpby9hZG1pbi92MS9hZG1pbi5wcm90bxIOY29kaW8uYWRtaW4udjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKbAgoRR2V0U3RhdHVzUmVzcG9uc2USDAoEcm9sZRgBIAEoCRIPCgdwZWVyX2lkGAIgASgJEhIKCm11bHRpYWRkcnMYAyADKAkSFwoPY29ubmVjdGVkX3BlZXJzGAQgASgNEhUKDXN0b3JlZF9ibG9ja3MYBSABKAQSFAoMc3RvcmVkX2J5dGVzGAYgASgEEhAKCGNvbnRlbnRzGAcgASgNEhYKDnVwdGltZV9zZWNvbmRzGAggASgBEg8KB3ZlcnNpb24YCSABKAkSFgoOY2h1bmtzX3JlYnVpbHQYCiABKAQSHQoVcGFyaXR5X2NodW5rc19mZXRjaGVkGAsgASgEEhsKE2ZlY19ncm91cHNfcmVwYWlyZWQYDCABKAQiFQoTR2V0UGVlclN0YXRzUmVxdWVzdCL3AQoJUGVlclN0YXRzEg8KB3BlZXJfaWQYASABKAkSFwoPY2h1bmtzX3JlY2VpdmVkGAIgASgEEhYKDmJ5dGVzX3JlY2VpdmVkGAMgASgEEhMKC2NodW5rc19zZW50GAQgASgEEhIKCmJ5dGVzX3NlbnQYBSABKAQSEAoIZmFpbHVyZXMYBiABKAQSHQoVdmVyaWZpY2F0aW9uX2ZhaWx1cmVzGAcgASgEEhMKC3VwbG9hZF9yYXRlGAggASgBEhUKDWRvd25sb2FkX3JhdGUYCSABKAESDgoGY2hva2VkGAogASgIEhIKCmludGVyZXN0ZWQYCyABKAgiQAoUR2V0UGVlclN0YXRzUmVzcG9uc2USKAoFcGVlcnMYASADKAsyGS5jb2Rpby5hZG1pbi52MS5QZWVyU3RhdHMiJQoPUHJlZmV0Y2hSZXF1ZXN0EhIKCmNvbnRlbnRfaWQYASABKAkibQoQUHJlZmV0Y2hSZXNwb25zZRISCgpjb250ZW50X2lkGAEgASgJEgwKBHNpemUYAiABKAQSDgoGY2h1bmtzGAMgASgNEhYKDmNodW5rc19mZXRjaGVkGAQgASgNEg8KB3NlY29uZHMYBSABKAEiFAoSTGlzdENvbnRlbnRSZXF1ZXN0IioKE0xpc3RDb250ZW50UmVzcG9uc2USEwoLY29udGVudF9pZHMYASADKAkiJwoMRHJhaW5SZXF1ZXN0EhcKD3RpbWVvdXRfc2Vjb25kcxgBIAEoDSIiCg1EcmFpblJlc3BvbnNlEhEKCWluX2ZsaWdodBgBIAEoDTKoAwoMQWRtaW5TZXJ2aWNlElAKCUdldFN0YXR1cxIgLmNvZGlvLmFkbWluLnYxLkdldFN0YXR1c1JlcXVlc3QaIS5jb2Rpby5hZG1pbi52MS5HZXRTdGF0dXNSZXNwb25zZRJZCgxHZXRQZWVyU3RhdHMSIy5jb2Rpby5hZG1pbi52MS5HZXRQZWVyU3RhdHNSZXF1ZXN0GiQuY29kaW8uYWRtaW4udjEuR2V0UGVlclN0YXRzUmVzcG9uc2USTQoIUHJlZmV0Y2gSHy5jb2Rpby5hZG1pbi52MS5QcmVmZXRjaFJlcXVlc3QaIC5jb2Rpby5hZG1pbi52MS5QcmVmZXRjaFJlc3BvbnNlElYKC0xpc3RDb250ZW50EiIuY29kaW8uYWRtaW4udjEuTGlzdENvbnRlbnRSZXF1ZXN0GiMuY29kaW8uYWRtaW4udjEuTGlzdENvbnRlbnRSZXNwb25zZRJECgVEcmFpbhIcLmNvZGlvLmFkbWluLnYxLkRyYWluUmVxdWVzdBodLmNvZGlvLmFkbWluLnYxLkRyYWluUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message codio.admin.v1.GetStatusRequest
@@ -295,6 +295,44 @@ export const ListContentResponseSchema: GenMessage<ListContentResponse> = /*@__P
   messageDesc(file_codio_admin_v1_admin, 8);
 
 /**
+ * @generated from message codio.admin.v1.DrainRequest
+ */
+export type DrainRequest = Message<"codio.admin.v1.DrainRequest"> & {
+  /**
+   * Longest wait for requests in flight before the process stops anyway; 0 = 300 s.
+   *
+   * @generated from field: uint32 timeout_seconds = 1;
+   */
+  timeoutSeconds: number;
+};
+
+/**
+ * Describes the message codio.admin.v1.DrainRequest.
+ * Use `create(DrainRequestSchema)` to create a new message.
+ */
+export const DrainRequestSchema: GenMessage<DrainRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 9);
+
+/**
+ * @generated from message codio.admin.v1.DrainResponse
+ */
+export type DrainResponse = Message<"codio.admin.v1.DrainResponse"> & {
+  /**
+   * Requests being served when the drain began.
+   *
+   * @generated from field: uint32 in_flight = 1;
+   */
+  inFlight: number;
+};
+
+/**
+ * Describes the message codio.admin.v1.DrainResponse.
+ * Use `create(DrainResponseSchema)` to create a new message.
+ */
+export const DrainResponseSchema: GenMessage<DrainResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 10);
+
+/**
  * @generated from service codio.admin.v1.AdminService
  */
 export const AdminService: GenService<{
@@ -337,6 +375,18 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ListContentRequestSchema;
     output: typeof ListContentResponseSchema;
+  },
+  /**
+   * Take this node out of service without losing a request: readiness turns false at once, new
+   * content requests are refused (HTTP 503 with Retry-After), the ones in flight are served to
+   * their end (at most `timeout_seconds`), then the process stops and exits 0. Returns at once.
+   *
+   * @generated from rpc codio.admin.v1.AdminService.Drain
+   */
+  drain: {
+    methodKind: "unary";
+    input: typeof DrainRequestSchema;
+    output: typeof DrainResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_codio_admin_v1_admin, 0);
