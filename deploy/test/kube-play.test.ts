@@ -29,7 +29,10 @@ if (!available) console.warn('kube play test skipped: podman with its Docker API
 
 type Obj = Record<string, any>
 
-async function ipOf (container: string): Promise<string> {
+/** Check the container runs as the chart says (uid 10001, read-only root) and return its pod's IP. */
+async function hardenedIp (container: string): Promise<string> {
+  const c = JSON.parse(await must('podman', ['inspect', container]))[0] as Obj
+  expect({ user: c.Config.User, readOnly: c.HostConfig.ReadonlyRootfs }).toEqual({ user: '10001:10001', readOnly: true })
   return (await must('podman', ['inspect', container, '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'])).trim()
 }
 
@@ -79,10 +82,7 @@ suite('the chart\'s edge and tracker pods under podman kube play', () => {
   }, 120_000)
 
   it('runs the tracker as rendered: uid 10001, read-only root, ready once it reaches NATS and Redis', async () => {
-    const name = `${RELEASE}-tracker-pod-0-tracker`
-    const c = JSON.parse(await must('podman', ['inspect', name]))[0] as Obj
-    expect({ user: c.Config.User, readOnly: c.HostConfig.ReadonlyRootfs }).toEqual({ user: '10001:10001', readOnly: true })
-    const ip = await ipOf(name)
+    const ip = await hardenedIp(`${RELEASE}-tracker-pod-0-tracker`)
     const body = await poll('the tracker pod ready', 60_000, async () => {
       const res = await fetch(`http://${ip}:7090/readyz`)
       return res.status === 200 ? await res.json() : undefined
@@ -92,9 +92,7 @@ suite('the chart\'s edge and tracker pods under podman kube play', () => {
 
   it('runs the edge as rendered: healthy, starting until a relay answers, 404 for unknown content', async () => {
     const name = `${RELEASE}-edge-pod-0-edge`
-    const c = JSON.parse(await must('podman', ['inspect', name]))[0] as Obj
-    expect({ user: c.Config.User, readOnly: c.HostConfig.ReadonlyRootfs }).toEqual({ user: '10001:10001', readOnly: true })
-    const ip = await ipOf(name)
+    const ip = await hardenedIp(name)
     await poll('the edge pod healthy', 60_000, async () => (await fetch(`http://${ip}:8080/healthz`)).ok ? true : undefined)
     const ready = await fetch(`http://${ip}:8080/readyz`)
     expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 503, body: { status: 'starting' } })
