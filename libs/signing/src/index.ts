@@ -19,5 +19,5 @@ export { generateKeyPair, derivePublicKey, type PublisherKeyPair } from './gener
 export { sign } from './sign.js'
 export { verify } from './verify.js'
 export { encodePublicKey, decodePublicKey } from './public-key.js'
-export { saveKeyPair, loadKeyPair, loadOrCreateKeyPair, loadPublicKey, type SaveKeyPairOptions, type Ed25519Jwk } from './key-file.js'
+export { saveKeyPair, savePublicKey, loadKeyPair, loadOrCreateKeyPair, loadPublicKey, type SaveKeyPairOptions, type Ed25519Jwk } from './key-file.js'
 export { TrustedKeys } from './trusted-keys.js'

@@ -40,19 +40,36 @@ export async function saveKeyPair (path: string, kp: PublisherKeyPair, opts: Sav
     x: encodePublicKey(kp.publicKey),
     d: Buffer.from(kp.privateKey).toString('base64url')
   }
+  await writeJwk(path, jwk, 0o600, opts.overwrite === true)
+}
+
+/**
+ * Writes a public key alone as an RFC 8037 JWK `{"kty":"OKP","crv":"Ed25519","x":…}` (mode
+ * 0644), for nodes that trust a publisher without holding its private key; atomically, as
+ * {@link saveKeyPair} does.
+ *
+ * @throws KeyFileError if the file exists and `overwrite` is not set, or on any I/O failure
+ * @throws InvalidKeyError if `publicKey` is not 32 bytes
+ */
+export async function savePublicKey (path: string, publicKey: Uint8Array, opts: SaveKeyPairOptions = {}): Promise<void> {
+  await writeJwk(path, { kty: 'OKP', crv: 'Ed25519', x: encodePublicKey(publicKey) }, 0o644, opts.overwrite === true)
+}
+
+/** A JWK file that appears whole: temporary file in the same directory, fsync, then link or rename. */
+async function writeJwk (path: string, jwk: Ed25519Jwk, mode: number, overwrite: boolean): Promise<void> {
   const dir = dirname(path)
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
     await mkdir(dir, { recursive: true })
-    const fh = await open(tmp, 'wx', 0o600)
+    const fh = await open(tmp, 'wx', mode)
     try {
-      await fh.chmod(0o600) // in case the umask is unusual
+      await fh.chmod(mode) // in case the umask is unusual
       await fh.writeFile(JSON.stringify(jwk) + '\n')
       await fh.sync()
     } finally {
       await fh.close()
     }
-    if (opts.overwrite === true) {
+    if (overwrite) {
       await rename(tmp, path)
     } else {
       // link() fails with EEXIST atomically, so no check-then-write race.

@@ -1,6 +1,6 @@
-import { access, mkdir, writeFile } from 'node:fs/promises'
+import { access, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { encodePublicKey, generateKeyPair, loadKeyPair, saveKeyPair, type PublisherKeyPair } from '@codio/signing'
+import { encodePublicKey, generateKeyPair, loadKeyPair, saveKeyPair, savePublicKey, type PublisherKeyPair } from '@codio/signing'
 import { KeyFileExistsError } from '../errors.js'
 
 /** Where `keygen` saves the publisher key unless told otherwise, relative to the working directory. */
@@ -57,10 +57,7 @@ export async function keygen (options: KeygenOptions = {}): Promise<KeygenResult
     }
   }
   const publicKey = encodePublicKey(keyPair.publicKey)
-  if (options.publicOutput != null) {
-    await mkdir(dirname(options.publicOutput), { recursive: true })
-    await writeFile(options.publicOutput, JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: publicKey }) + '\n', { mode: 0o644 })
-  }
+  if (options.publicOutput != null) await savePublicKey(options.publicOutput, keyPair.publicKey, { overwrite: true })
   return { path, publicKey, created }
 }
 
