@@ -10,13 +10,14 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, openSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import { createGenerator } from 'ts-json-schema-generator'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
+import { freePort } from '@codio/sidecars'
 
 const deployDir = fileURLToPath(new URL('..', import.meta.url))
 const root = join(deployDir, '..')
@@ -268,15 +269,6 @@ async function stop (child: ChildProcess | undefined, kill: () => void, timeoutM
     const timer = setTimeout(() => { try { kill() } catch {} }, timeoutMs)
     child.once('exit', () => { clearTimeout(timer); resolve() })
     child.kill('SIGTERM')
-  })
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
   })
 }
 

@@ -5,17 +5,8 @@ import {
   createP2PNode, DHT_PROTOCOL, InvalidMultiaddrError, InvalidOptionError, InvalidPeerIdError, KEEP_ALIVE_TAG,
   keepAlive, PeerKeyFileError, releaseKeepAlive, type P2PNode, type P2PNodeInit
 } from '../src/index.js'
-import { createServer } from 'node:net'
+import { freePort } from '@codio/sidecars'
 import { sleep, startNode, waitFor } from './util.js'
-
-async function freePort (): Promise<number> {
-  return await new Promise(resolve => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => { resolve(port) })
-    })
-  })
-}
 
 const FAST_RECONNECT = { initialDelayMs: 200, maxDelayMs: 1_000, factor: 2 }
 

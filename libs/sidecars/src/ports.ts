@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
+import { createSocket } from 'node:dgram'
 import { createServer, Socket } from 'node:net'
 
-/** Ports handed out by this process, so two callers never get the same one. */
-const handedOut = new Set<number>()
+/** Ports handed out by this process, per protocol, so two callers never get the same one. */
+const handedOut = { tcp: new Set<number>(), udp: new Set<number>() }
 
 /**
  * Lowest port of the kernel's ephemeral range (Linux `ip_local_port_range`; 32768 elsewhere).
@@ -31,6 +32,29 @@ async function canListen (port: number, host: string): Promise<boolean> {
   return ok
 }
 
+async function canBindUdp (port: number, host: string): Promise<boolean> {
+  const socket = createSocket('udp4')
+  const ok = await new Promise<boolean>(resolve => {
+    socket.once('error', () => resolve(false))
+    socket.bind(port, host, () => resolve(true))
+  })
+  if (ok) await new Promise<void>(resolve => socket.close(() => resolve()))
+  return ok
+}
+
+async function pick (protocol: 'tcp' | 'udp', host: string): Promise<number> {
+  const high = ephemeralLow()
+  const low = Math.min(10_000, high - 1024)
+  const free = protocol === 'tcp' ? canListen : canBindUdp
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low))
+    if (handedOut[protocol].has(port) || !(await free(port, host))) continue
+    handedOut[protocol].add(port)
+    return port
+  }
+  throw new Error(`no free ${protocol.toUpperCase()} port on ${host} in ${low}-${high - 1}`)
+}
+
 /**
  * A TCP port on `host` that nobody listens on, for a child process to bind. It is taken from
  * below the ephemeral range: a port the OS picked (`listen(0)`) lies inside it, and every
@@ -40,15 +64,17 @@ async function canListen (port: number, host: string): Promise<boolean> {
  * @throws Error no free port found after 200 tries
  */
 export async function freePort (host = '127.0.0.1'): Promise<number> {
-  const high = ephemeralLow()
-  const low = Math.min(10_000, high - 1024)
-  for (let i = 0; i < 200; i++) {
-    const port = low + Math.floor(Math.random() * (high - low))
-    if (handedOut.has(port) || !(await canListen(port, host))) continue
-    handedOut.add(port)
-    return port
-  }
-  throw new Error(`no free TCP port on ${host} in ${low}-${high - 1}`)
+  return await pick('tcp', host)
+}
+
+/**
+ * A UDP port on `host` (IPv4) that nobody has bound, for a child's QUIC listener; below the
+ * ephemeral range for the reason {@link freePort} gives. Never the same port twice in one process.
+ *
+ * @throws Error no free port found after 200 tries
+ */
+export async function freeUdpPort (host = '127.0.0.1'): Promise<number> {
+  return await pick('udp', host)
 }
 
 /**

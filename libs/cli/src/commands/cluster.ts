@@ -1,8 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createSocket } from 'node:dgram'
 import { existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadOrCreatePeerKey } from '@codio/p2p'
@@ -12,7 +10,7 @@ import { stringify } from 'smol-toml'
 import type { ClusterFile, ClusterProcess } from '../endpoints.js'
 import { ClusterStartError } from '../errors.js'
 import { publish } from './publish.js'
-import { startNats, startRedis, type Sidecar } from '@codio/sidecars'
+import { freePort, freeUdpPort, startNats, startRedis, type Sidecar } from '@codio/sidecars'
 
 export interface ClusterOptions {
   /** Number of edges. Default 2. */
@@ -59,28 +57,6 @@ function servicesDir (): string {
   return process.env.CODIO_SERVICES_DIR ?? fileURLToPath(new URL('../../../../services/', import.meta.url))
 }
 
-async function freeTcpPort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
-async function freeUdpPort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const sock = createSocket('udp4')
-    sock.once('error', reject)
-    sock.bind(0, '127.0.0.1', () => {
-      const { port } = sock.address()
-      sock.close(() => resolve(port))
-    })
-  })
-}
-
 async function publisherKey (dir: string): Promise<string> {
   return encodePublicKey((await loadOrCreateKeyPair(join(dir, 'publisher.jwk'))).keyPair.publicKey)
 }
@@ -90,7 +66,7 @@ async function plan (dir: string, role: Role, index: number, logLevel: string): 
   const dataDir = join(dir, name)
   await mkdir(dataDir, { recursive: true })
   const peerId = peerIdFromPrivateKey(await loadOrCreatePeerKey(join(dataDir, 'peer.key'))).toString()
-  const [tcp, udp, http, admin] = [await freeTcpPort(), await freeUdpPort(), await freeTcpPort(), await freeTcpPort()]
+  const [tcp, udp, http, admin] = [await freePort(), await freeUdpPort(), await freePort(), await freePort()]
   const listen = [`/ip4/127.0.0.1/tcp/${tcp}`, `/ip4/127.0.0.1/udp/${udp}/quic-v1`]
   return {
     role,
@@ -280,7 +256,7 @@ async function startTracker (dir: string, services: string, logLevel: string, ch
     sidecars.length = 0
     return undefined
   }
-  const [http, rpc] = [await freeTcpPort(), await freeTcpPort()]
+  const [http, rpc] = [await freePort(), await freePort()]
   const dataDir = join(dir, 'tracker')
   await mkdir(dataDir, { recursive: true })
   const p = {
