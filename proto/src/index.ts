@@ -14,3 +14,9 @@ export * from './gen/codio/exchange/v1/exchange_pb.js'
 export * from './gen/codio/admin/v1/admin_pb.js'
 export * from './gen/codio/tracker/v1/gossip_pb.js'
 export * from './gen/codio/tracker/v1/tracker_pb.js'
+/**
+ * `codio.tracker.v1.ControlService` and its messages: a namespace, since several message names
+ * (BanPeerRequest, PurgeRequest, ...) also exist in `codio.admin.v1`.
+ */
+export * as control from './gen/codio/tracker/v1/control_pb.js'
+export { ControlService } from './gen/codio/tracker/v1/control_pb.js'

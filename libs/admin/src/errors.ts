@@ -14,7 +14,11 @@ const CODES: Record<string, Code> = {
   BlockVerificationError: Code.DataLoss,
   DownloadAbortedError: Code.Canceled,
   RequestTimeoutError: Code.DeadlineExceeded,
-  TimeoutError: Code.DeadlineExceeded
+  TimeoutError: Code.DeadlineExceeded,
+  ConfigError: Code.InvalidArgument,
+  RestartRequiredError: Code.FailedPrecondition,
+  InvalidPeerIdError: Code.InvalidArgument,
+  InvalidPublicKeyError: Code.InvalidArgument
 }
 
 /** Turn any thrown value into a ConnectError with the code its type maps to. */

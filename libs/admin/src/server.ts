@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { AdminService, type PeerStats } from '@codio/proto'
+import type { JsonObject } from '@bufbuild/protobuf'
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
 import { toConnectError } from './errors.js'
@@ -44,10 +45,58 @@ export interface AdminBackend {
    * where the process cannot drain (the call then answers Unimplemented).
    */
   drain?(timeoutMs: number): Promise<{ inFlight: number }>
+
+  // The calls below are optional: a process without one answers Unimplemented.
+
+  /** The effective configuration (secrets redacted) and each leaf's source. */
+  getConfig?(): Promise<ConfigView>
+  /**
+   * Apply a partial document (TOML shape) to the paths in `mask` (empty: every leaf present).
+   * @throws ConfigError (InvalidArgument) listing every bad key; RestartRequiredError (FailedPrecondition)
+   */
+  updateConfig?(config: JsonObject, mask: string[]): Promise<{ changed: string[], config: JsonObject }>
+  /** Remove a content from this node (store, provider records, tracker availability). */
+  purge?(contentId: string): Promise<{ held: boolean, chunksRemoved: number, bytesFreed: number }>
+  banPeer?(peerId: string, reason: string, durationSeconds: number): Promise<{ connectionsClosed: number }>
+  unbanPeer?(peerId: string): Promise<{ lifted: boolean }>
+  listBans?(): Promise<BanInfo[]>
+  trustKey?(publicKey: string): Promise<void>
+  /** @returns the content IDs purged because only this key signed them */
+  revokeKey?(publicKey: string): Promise<{ purgedContentIds: string[] }>
+  listKeys?(): Promise<PublisherKeyInfo[]>
+}
+
+/** GetConfig's answer: the document and, per leaf setting, its provenance. */
+export interface ConfigView {
+  config: JsonObject
+  sources: Array<{ path: string, source: 'default' | 'file' | 'env' | 'cluster' | 'runtime', live: boolean, redacted: boolean }>
+}
+
+export interface BanInfo {
+  peerId: string
+  reason: string
+  /** Unix ms */
+  createdMs: number
+  /** Unix ms; 0 = until lifted */
+  expiresMs: number
+  scope: 'node' | 'cluster'
+}
+
+export interface PublisherKeyInfo {
+  publicKey: string
+  revoked: boolean
+  source: 'file' | 'runtime' | 'cluster'
 }
 
 /** `Drain` without a timeout waits this long for requests in flight (ms). */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 300_000
+
+/** The backend's optional method `name`, or Unimplemented. */
+function need<K extends keyof AdminBackend> (backend: AdminBackend, name: K): NonNullable<AdminBackend[K]> {
+  const fn = backend[name]
+  if (fn == null) throw new ConnectError(`this process does not implement ${String(name)}`, Code.Unimplemented)
+  return (fn as (...args: unknown[]) => unknown).bind(backend) as NonNullable<AdminBackend[K]>
+}
 
 async function guard<T> (fn: () => Promise<T>): Promise<T> {
   try {
@@ -79,9 +128,22 @@ export function adminRoutes (backend: AdminBackend): (router: ConnectRouter) => 
       }),
       listContent: async () => guard(async () => ({ contentIds: await backend.listContent() })),
       drain: async (req) => guard(async () => {
-        if (backend.drain == null) throw new ConnectError('this process cannot drain', Code.Unimplemented)
-        return await backend.drain(req.timeoutSeconds > 0 ? req.timeoutSeconds * 1000 : DEFAULT_DRAIN_TIMEOUT_MS)
-      })
+        return await need(backend, 'drain')(req.timeoutSeconds > 0 ? req.timeoutSeconds * 1000 : DEFAULT_DRAIN_TIMEOUT_MS)
+      }),
+      getConfig: async () => guard(async () => await need(backend, 'getConfig')()),
+      updateConfig: async (req) => guard(async () => await need(backend, 'updateConfig')(req.config ?? {}, req.updateMask)),
+      purge: async (req) => guard(async () => {
+        const r = await need(backend, 'purge')(req.contentId)
+        return { ...r, bytesFreed: BigInt(r.bytesFreed) }
+      }),
+      banPeer: async (req) => guard(async () => await need(backend, 'banPeer')(req.peerId, req.reason, req.durationSeconds)),
+      unbanPeer: async (req) => guard(async () => await need(backend, 'unbanPeer')(req.peerId)),
+      listBans: async () => guard(async () => ({
+        bans: (await need(backend, 'listBans')()).map(b => ({ ...b, createdMs: BigInt(b.createdMs), expiresMs: BigInt(b.expiresMs) }))
+      })),
+      trustKey: async (req) => guard(async () => { await need(backend, 'trustKey')(req.publicKey); return {} }),
+      revokeKey: async (req) => guard(async () => await need(backend, 'revokeKey')(req.publicKey)),
+      listKeys: async () => guard(async () => ({ keys: await need(backend, 'listKeys')() }))
     })
   }
 }

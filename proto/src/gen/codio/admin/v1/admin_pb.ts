@@ -3,16 +3,22 @@
 /* eslint-disable */
 
 // The admin API every Codio process serves over ConnectRPC.
+//
+// Authorization (whenever the admin port listens beyond loopback, or tokens are configured): a
+// bearer token in `Authorization: Bearer <token>`. Get*/List* calls need the `read` scope, every
+// other call the `admin` scope (which includes read). No or a wrong token: Unauthenticated; a
+// token without the scope: PermissionDenied.
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
+import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file codio/admin/v1/admin.proto.
  */
 export const file_codio_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chpjb2Rpby9hZG1pbi92MS9hZG1pbi5wcm90bxIOY29kaW8uYWRtaW4udjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKbAgoRR2V0U3RhdHVzUmVzcG9uc2USDAoEcm9sZRgBIAEoCRIPCgdwZWVyX2lkGAIgASgJEhIKCm11bHRpYWRkcnMYAyADKAkSFwoPY29ubmVjdGVkX3BlZXJzGAQgASgNEhUKDXN0b3JlZF9ibG9ja3MYBSABKAQSFAoMc3RvcmVkX2J5dGVzGAYgASgEEhAKCGNvbnRlbnRzGAcgASgNEhYKDnVwdGltZV9zZWNvbmRzGAggASgBEg8KB3ZlcnNpb24YCSABKAkSFgoOY2h1bmtzX3JlYnVpbHQYCiABKAQSHQoVcGFyaXR5X2NodW5rc19mZXRjaGVkGAsgASgEEhsKE2ZlY19ncm91cHNfcmVwYWlyZWQYDCABKAQiFQoTR2V0UGVlclN0YXRzUmVxdWVzdCL3AQoJUGVlclN0YXRzEg8KB3BlZXJfaWQYASABKAkSFwoPY2h1bmtzX3JlY2VpdmVkGAIgASgEEhYKDmJ5dGVzX3JlY2VpdmVkGAMgASgEEhMKC2NodW5rc19zZW50GAQgASgEEhIKCmJ5dGVzX3NlbnQYBSABKAQSEAoIZmFpbHVyZXMYBiABKAQSHQoVdmVyaWZpY2F0aW9uX2ZhaWx1cmVzGAcgASgEEhMKC3VwbG9hZF9yYXRlGAggASgBEhUKDWRvd25sb2FkX3JhdGUYCSABKAESDgoGY2hva2VkGAogASgIEhIKCmludGVyZXN0ZWQYCyABKAgiQAoUR2V0UGVlclN0YXRzUmVzcG9uc2USKAoFcGVlcnMYASADKAsyGS5jb2Rpby5hZG1pbi52MS5QZWVyU3RhdHMiJQoPUHJlZmV0Y2hSZXF1ZXN0EhIKCmNvbnRlbnRfaWQYASABKAkibQoQUHJlZmV0Y2hSZXNwb25zZRISCgpjb250ZW50X2lkGAEgASgJEgwKBHNpemUYAiABKAQSDgoGY2h1bmtzGAMgASgNEhYKDmNodW5rc19mZXRjaGVkGAQgASgNEg8KB3NlY29uZHMYBSABKAEiFAoSTGlzdENvbnRlbnRSZXF1ZXN0IioKE0xpc3RDb250ZW50UmVzcG9uc2USEwoLY29udGVudF9pZHMYASADKAkiJwoMRHJhaW5SZXF1ZXN0EhcKD3RpbWVvdXRfc2Vjb25kcxgBIAEoDSIiCg1EcmFpblJlc3BvbnNlEhEKCWluX2ZsaWdodBgBIAEoDTKoAwoMQWRtaW5TZXJ2aWNlElAKCUdldFN0YXR1cxIgLmNvZGlvLmFkbWluLnYxLkdldFN0YXR1c1JlcXVlc3QaIS5jb2Rpby5hZG1pbi52MS5HZXRTdGF0dXNSZXNwb25zZRJZCgxHZXRQZWVyU3RhdHMSIy5jb2Rpby5hZG1pbi52MS5HZXRQZWVyU3RhdHNSZXF1ZXN0GiQuY29kaW8uYWRtaW4udjEuR2V0UGVlclN0YXRzUmVzcG9uc2USTQoIUHJlZmV0Y2gSHy5jb2Rpby5hZG1pbi52MS5QcmVmZXRjaFJlcXVlc3QaIC5jb2Rpby5hZG1pbi52MS5QcmVmZXRjaFJlc3BvbnNlElYKC0xpc3RDb250ZW50EiIuY29kaW8uYWRtaW4udjEuTGlzdENvbnRlbnRSZXF1ZXN0GiMuY29kaW8uYWRtaW4udjEuTGlzdENvbnRlbnRSZXNwb25zZRJECgVEcmFpbhIcLmNvZGlvLmFkbWluLnYxLkRyYWluUmVxdWVzdBodLmNvZGlvLmFkbWluLnYxLkRyYWluUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Chpjb2Rpby9hZG1pbi92MS9hZG1pbi5wcm90bxIOY29kaW8uYWRtaW4udjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKbAgoRR2V0U3RhdHVzUmVzcG9uc2USDAoEcm9sZRgBIAEoCRIPCgdwZWVyX2lkGAIgASgJEhIKCm11bHRpYWRkcnMYAyADKAkSFwoPY29ubmVjdGVkX3BlZXJzGAQgASgNEhUKDXN0b3JlZF9ibG9ja3MYBSABKAQSFAoMc3RvcmVkX2J5dGVzGAYgASgEEhAKCGNvbnRlbnRzGAcgASgNEhYKDnVwdGltZV9zZWNvbmRzGAggASgBEg8KB3ZlcnNpb24YCSABKAkSFgoOY2h1bmtzX3JlYnVpbHQYCiABKAQSHQoVcGFyaXR5X2NodW5rc19mZXRjaGVkGAsgASgEEhsKE2ZlY19ncm91cHNfcmVwYWlyZWQYDCABKAQiFQoTR2V0UGVlclN0YXRzUmVxdWVzdCL3AQoJUGVlclN0YXRzEg8KB3BlZXJfaWQYASABKAkSFwoPY2h1bmtzX3JlY2VpdmVkGAIgASgEEhYKDmJ5dGVzX3JlY2VpdmVkGAMgASgEEhMKC2NodW5rc19zZW50GAQgASgEEhIKCmJ5dGVzX3NlbnQYBSABKAQSEAoIZmFpbHVyZXMYBiABKAQSHQoVdmVyaWZpY2F0aW9uX2ZhaWx1cmVzGAcgASgEEhMKC3VwbG9hZF9yYXRlGAggASgBEhUKDWRvd25sb2FkX3JhdGUYCSABKAESDgoGY2hva2VkGAogASgIEhIKCmludGVyZXN0ZWQYCyABKAgiQAoUR2V0UGVlclN0YXRzUmVzcG9uc2USKAoFcGVlcnMYASADKAsyGS5jb2Rpby5hZG1pbi52MS5QZWVyU3RhdHMiJQoPUHJlZmV0Y2hSZXF1ZXN0EhIKCmNvbnRlbnRfaWQYASABKAkibQoQUHJlZmV0Y2hSZXNwb25zZRISCgpjb250ZW50X2lkGAEgASgJEgwKBHNpemUYAiABKAQSDgoGY2h1bmtzGAMgASgNEhYKDmNodW5rc19mZXRjaGVkGAQgASgNEg8KB3NlY29uZHMYBSABKAEiFAoSTGlzdENvbnRlbnRSZXF1ZXN0IioKE0xpc3RDb250ZW50UmVzcG9uc2USEwoLY29udGVudF9pZHMYASADKAkiJwoMRHJhaW5SZXF1ZXN0EhcKD3RpbWVvdXRfc2Vjb25kcxgBIAEoDSIiCg1EcmFpblJlc3BvbnNlEhEKCWluX2ZsaWdodBgBIAEoDSISChBHZXRDb25maWdSZXF1ZXN0IkwKDENvbmZpZ1NvdXJjZRIMCgRwYXRoGAEgASgJEg4KBnNvdXJjZRgCIAEoCRIMCgRsaXZlGAMgASgIEhAKCHJlZGFjdGVkGAQgASgIImsKEUdldENvbmZpZ1Jlc3BvbnNlEicKBmNvbmZpZxgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLQoHc291cmNlcxgCIAMoCzIcLmNvZGlvLmFkbWluLnYxLkNvbmZpZ1NvdXJjZSJTChNVcGRhdGVDb25maWdSZXF1ZXN0EicKBmNvbmZpZxgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEwoLdXBkYXRlX21hc2sYAiADKAkiUAoUVXBkYXRlQ29uZmlnUmVzcG9uc2USDwoHY2hhbmdlZBgBIAMoCRInCgZjb25maWcYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IiIKDFB1cmdlUmVxdWVzdBISCgpjb250ZW50X2lkGAEgASgJIkoKDVB1cmdlUmVzcG9uc2USDAoEaGVsZBgBIAEoCBIWCg5jaHVua3NfcmVtb3ZlZBgCIAEoDRITCgtieXRlc19mcmVlZBgDIAEoBCJLCg5CYW5QZWVyUmVxdWVzdBIPCgdwZWVyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIYChBkdXJhdGlvbl9zZWNvbmRzGAMgASgNIi0KD0JhblBlZXJSZXNwb25zZRIaChJjb25uZWN0aW9uc19jbG9zZWQYASABKA0iIwoQVW5iYW5QZWVyUmVxdWVzdBIPCgdwZWVyX2lkGAEgASgJIiMKEVVuYmFuUGVlclJlc3BvbnNlEg4KBmxpZnRlZBgBIAEoCCIRCg9MaXN0QmFuc1JlcXVlc3QiXQoDQmFuEg8KB3BlZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEhIKCmNyZWF0ZWRfbXMYAyABKAQSEgoKZXhwaXJlc19tcxgEIAEoBBINCgVzY29wZRgFIAEoCSI1ChBMaXN0QmFuc1Jlc3BvbnNlEiEKBGJhbnMYASADKAsyEy5jb2Rpby5hZG1pbi52MS5CYW4iJQoPVHJ1c3RLZXlSZXF1ZXN0EhIKCnB1YmxpY19rZXkYASABKAkiEgoQVHJ1c3RLZXlSZXNwb25zZSImChBSZXZva2VLZXlSZXF1ZXN0EhIKCnB1YmxpY19rZXkYASABKAkiLwoRUmV2b2tlS2V5UmVzcG9uc2USGgoScHVyZ2VkX2NvbnRlbnRfaWRzGAEgAygJIhEKD0xpc3RLZXlzUmVxdWVzdCJDCgxQdWJsaXNoZXJLZXkSEgoKcHVibGljX2tleRgBIAEoCRIPCgdyZXZva2VkGAIgASgIEg4KBnNvdXJjZRgDIAEoCSI+ChBMaXN0S2V5c1Jlc3BvbnNlEioKBGtleXMYASADKAsyHC5jb2Rpby5hZG1pbi52MS5QdWJsaXNoZXJLZXky+AgKDEFkbWluU2VydmljZRJQCglHZXRTdGF0dXMSIC5jb2Rpby5hZG1pbi52MS5HZXRTdGF0dXNSZXF1ZXN0GiEuY29kaW8uYWRtaW4udjEuR2V0U3RhdHVzUmVzcG9uc2USWQoMR2V0UGVlclN0YXRzEiMuY29kaW8uYWRtaW4udjEuR2V0UGVlclN0YXRzUmVxdWVzdBokLmNvZGlvLmFkbWluLnYxLkdldFBlZXJTdGF0c1Jlc3BvbnNlEk0KCFByZWZldGNoEh8uY29kaW8uYWRtaW4udjEuUHJlZmV0Y2hSZXF1ZXN0GiAuY29kaW8uYWRtaW4udjEuUHJlZmV0Y2hSZXNwb25zZRJWCgtMaXN0Q29udGVudBIiLmNvZGlvLmFkbWluLnYxLkxpc3RDb250ZW50UmVxdWVzdBojLmNvZGlvLmFkbWluLnYxLkxpc3RDb250ZW50UmVzcG9uc2USRAoFRHJhaW4SHC5jb2Rpby5hZG1pbi52MS5EcmFpblJlcXVlc3QaHS5jb2Rpby5hZG1pbi52MS5EcmFpblJlc3BvbnNlElAKCUdldENvbmZpZxIgLmNvZGlvLmFkbWluLnYxLkdldENvbmZpZ1JlcXVlc3QaIS5jb2Rpby5hZG1pbi52MS5HZXRDb25maWdSZXNwb25zZRJZCgxVcGRhdGVDb25maWcSIy5jb2Rpby5hZG1pbi52MS5VcGRhdGVDb25maWdSZXF1ZXN0GiQuY29kaW8uYWRtaW4udjEuVXBkYXRlQ29uZmlnUmVzcG9uc2USRAoFUHVyZ2USHC5jb2Rpby5hZG1pbi52MS5QdXJnZVJlcXVlc3QaHS5jb2Rpby5hZG1pbi52MS5QdXJnZVJlc3BvbnNlEkoKB0JhblBlZXISHi5jb2Rpby5hZG1pbi52MS5CYW5QZWVyUmVxdWVzdBofLmNvZGlvLmFkbWluLnYxLkJhblBlZXJSZXNwb25zZRJQCglVbmJhblBlZXISIC5jb2Rpby5hZG1pbi52MS5VbmJhblBlZXJSZXF1ZXN0GiEuY29kaW8uYWRtaW4udjEuVW5iYW5QZWVyUmVzcG9uc2USTQoITGlzdEJhbnMSHy5jb2Rpby5hZG1pbi52MS5MaXN0QmFuc1JlcXVlc3QaIC5jb2Rpby5hZG1pbi52MS5MaXN0QmFuc1Jlc3BvbnNlEk0KCFRydXN0S2V5Eh8uY29kaW8uYWRtaW4udjEuVHJ1c3RLZXlSZXF1ZXN0GiAuY29kaW8uYWRtaW4udjEuVHJ1c3RLZXlSZXNwb25zZRJQCglSZXZva2VLZXkSIC5jb2Rpby5hZG1pbi52MS5SZXZva2VLZXlSZXF1ZXN0GiEuY29kaW8uYWRtaW4udjEuUmV2b2tlS2V5UmVzcG9uc2USTQoITGlzdEtleXMSHy5jb2Rpby5hZG1pbi52MS5MaXN0S2V5c1JlcXVlc3QaIC5jb2Rpby5hZG1pbi52MS5MaXN0S2V5c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * @generated from message codio.admin.v1.GetStatusRequest
@@ -333,6 +339,477 @@ export const DrainResponseSchema: GenMessage<DrainResponse> = /*@__PURE__*/
   messageDesc(file_codio_admin_v1_admin, 10);
 
 /**
+ * @generated from message codio.admin.v1.GetConfigRequest
+ */
+export type GetConfigRequest = Message<"codio.admin.v1.GetConfigRequest"> & {
+};
+
+/**
+ * Describes the message codio.admin.v1.GetConfigRequest.
+ * Use `create(GetConfigRequestSchema)` to create a new message.
+ */
+export const GetConfigRequestSchema: GenMessage<GetConfigRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 11);
+
+/**
+ * One setting's provenance.
+ *
+ * @generated from message codio.admin.v1.ConfigSource
+ */
+export type ConfigSource = Message<"codio.admin.v1.ConfigSource"> & {
+  /**
+   * TOML path, camelCase as in the file: "swarm.maxUploadRate".
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * "default", "file", "env", "cluster" or "runtime" (highest layer that set it).
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * Whether UpdateConfig can change it without a restart.
+   *
+   * @generated from field: bool live = 3;
+   */
+  live: boolean;
+
+  /**
+   * The value is a secret and is shown as "[redacted]".
+   *
+   * @generated from field: bool redacted = 4;
+   */
+  redacted: boolean;
+};
+
+/**
+ * Describes the message codio.admin.v1.ConfigSource.
+ * Use `create(ConfigSourceSchema)` to create a new message.
+ */
+export const ConfigSourceSchema: GenMessage<ConfigSource> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 12);
+
+/**
+ * @generated from message codio.admin.v1.GetConfigResponse
+ */
+export type GetConfigResponse = Message<"codio.admin.v1.GetConfigResponse"> & {
+  /**
+   * The effective configuration as a JSON document with the TOML file's shape.
+   *
+   * @generated from field: google.protobuf.Struct config = 1;
+   */
+  config?: JsonObject | undefined;
+
+  /**
+   * One entry per leaf setting, sorted by path.
+   *
+   * @generated from field: repeated codio.admin.v1.ConfigSource sources = 2;
+   */
+  sources: ConfigSource[];
+};
+
+/**
+ * Describes the message codio.admin.v1.GetConfigResponse.
+ * Use `create(GetConfigResponseSchema)` to create a new message.
+ */
+export const GetConfigResponseSchema: GenMessage<GetConfigResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 13);
+
+/**
+ * @generated from message codio.admin.v1.UpdateConfigRequest
+ */
+export type UpdateConfigRequest = Message<"codio.admin.v1.UpdateConfigRequest"> & {
+  /**
+   * A partial document with the TOML file's shape ({"swarm": {"maxUploadRate": "10MB"}}).
+   *
+   * @generated from field: google.protobuf.Struct config = 1;
+   */
+  config?: JsonObject | undefined;
+
+  /**
+   * The TOML paths to change ("swarm.maxUploadRate"). A path named here but absent from
+   * `config` drops its runtime value (the setting falls back to the layers below). Empty: every
+   * leaf present in `config`.
+   *
+   * @generated from field: repeated string update_mask = 2;
+   */
+  updateMask: string[];
+};
+
+/**
+ * Describes the message codio.admin.v1.UpdateConfigRequest.
+ * Use `create(UpdateConfigRequestSchema)` to create a new message.
+ */
+export const UpdateConfigRequestSchema: GenMessage<UpdateConfigRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 14);
+
+/**
+ * @generated from message codio.admin.v1.UpdateConfigResponse
+ */
+export type UpdateConfigResponse = Message<"codio.admin.v1.UpdateConfigResponse"> & {
+  /**
+   * The paths whose effective value changed.
+   *
+   * @generated from field: repeated string changed = 1;
+   */
+  changed: string[];
+
+  /**
+   * The effective configuration after the update.
+   *
+   * @generated from field: google.protobuf.Struct config = 2;
+   */
+  config?: JsonObject | undefined;
+};
+
+/**
+ * Describes the message codio.admin.v1.UpdateConfigResponse.
+ * Use `create(UpdateConfigResponseSchema)` to create a new message.
+ */
+export const UpdateConfigResponseSchema: GenMessage<UpdateConfigResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 15);
+
+/**
+ * @generated from message codio.admin.v1.PurgeRequest
+ */
+export type PurgeRequest = Message<"codio.admin.v1.PurgeRequest"> & {
+  /**
+   * @generated from field: string content_id = 1;
+   */
+  contentId: string;
+};
+
+/**
+ * Describes the message codio.admin.v1.PurgeRequest.
+ * Use `create(PurgeRequestSchema)` to create a new message.
+ */
+export const PurgeRequestSchema: GenMessage<PurgeRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 16);
+
+/**
+ * @generated from message codio.admin.v1.PurgeResponse
+ */
+export type PurgeResponse = Message<"codio.admin.v1.PurgeResponse"> & {
+  /**
+   * Whether the node held any of it.
+   *
+   * @generated from field: bool held = 1;
+   */
+  held: boolean;
+
+  /**
+   * Chunks (data and parity) removed from the store, and their bytes.
+   *
+   * @generated from field: uint32 chunks_removed = 2;
+   */
+  chunksRemoved: number;
+
+  /**
+   * @generated from field: uint64 bytes_freed = 3;
+   */
+  bytesFreed: bigint;
+};
+
+/**
+ * Describes the message codio.admin.v1.PurgeResponse.
+ * Use `create(PurgeResponseSchema)` to create a new message.
+ */
+export const PurgeResponseSchema: GenMessage<PurgeResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 17);
+
+/**
+ * @generated from message codio.admin.v1.BanPeerRequest
+ */
+export type BanPeerRequest = Message<"codio.admin.v1.BanPeerRequest"> & {
+  /**
+   * @generated from field: string peer_id = 1;
+   */
+  peerId: string;
+
+  /**
+   * Free text kept with the ban.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * How long the ban lasts; 0 = until lifted.
+   *
+   * @generated from field: uint32 duration_seconds = 3;
+   */
+  durationSeconds: number;
+};
+
+/**
+ * Describes the message codio.admin.v1.BanPeerRequest.
+ * Use `create(BanPeerRequestSchema)` to create a new message.
+ */
+export const BanPeerRequestSchema: GenMessage<BanPeerRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 18);
+
+/**
+ * @generated from message codio.admin.v1.BanPeerResponse
+ */
+export type BanPeerResponse = Message<"codio.admin.v1.BanPeerResponse"> & {
+  /**
+   * Connections to the peer closed by the ban.
+   *
+   * @generated from field: uint32 connections_closed = 1;
+   */
+  connectionsClosed: number;
+};
+
+/**
+ * Describes the message codio.admin.v1.BanPeerResponse.
+ * Use `create(BanPeerResponseSchema)` to create a new message.
+ */
+export const BanPeerResponseSchema: GenMessage<BanPeerResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 19);
+
+/**
+ * @generated from message codio.admin.v1.UnbanPeerRequest
+ */
+export type UnbanPeerRequest = Message<"codio.admin.v1.UnbanPeerRequest"> & {
+  /**
+   * @generated from field: string peer_id = 1;
+   */
+  peerId: string;
+};
+
+/**
+ * Describes the message codio.admin.v1.UnbanPeerRequest.
+ * Use `create(UnbanPeerRequestSchema)` to create a new message.
+ */
+export const UnbanPeerRequestSchema: GenMessage<UnbanPeerRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 20);
+
+/**
+ * @generated from message codio.admin.v1.UnbanPeerResponse
+ */
+export type UnbanPeerResponse = Message<"codio.admin.v1.UnbanPeerResponse"> & {
+  /**
+   * Whether a node-local ban was lifted.
+   *
+   * @generated from field: bool lifted = 1;
+   */
+  lifted: boolean;
+};
+
+/**
+ * Describes the message codio.admin.v1.UnbanPeerResponse.
+ * Use `create(UnbanPeerResponseSchema)` to create a new message.
+ */
+export const UnbanPeerResponseSchema: GenMessage<UnbanPeerResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 21);
+
+/**
+ * @generated from message codio.admin.v1.ListBansRequest
+ */
+export type ListBansRequest = Message<"codio.admin.v1.ListBansRequest"> & {
+};
+
+/**
+ * Describes the message codio.admin.v1.ListBansRequest.
+ * Use `create(ListBansRequestSchema)` to create a new message.
+ */
+export const ListBansRequestSchema: GenMessage<ListBansRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 22);
+
+/**
+ * @generated from message codio.admin.v1.Ban
+ */
+export type Ban = Message<"codio.admin.v1.Ban"> & {
+  /**
+   * @generated from field: string peer_id = 1;
+   */
+  peerId: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * Unix ms.
+   *
+   * @generated from field: uint64 created_ms = 3;
+   */
+  createdMs: bigint;
+
+  /**
+   * Unix ms; 0 = until lifted.
+   *
+   * @generated from field: uint64 expires_ms = 4;
+   */
+  expiresMs: bigint;
+
+  /**
+   * "node" (this node's admin API) or "cluster" (the tracker's).
+   *
+   * @generated from field: string scope = 5;
+   */
+  scope: string;
+};
+
+/**
+ * Describes the message codio.admin.v1.Ban.
+ * Use `create(BanSchema)` to create a new message.
+ */
+export const BanSchema: GenMessage<Ban> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 23);
+
+/**
+ * @generated from message codio.admin.v1.ListBansResponse
+ */
+export type ListBansResponse = Message<"codio.admin.v1.ListBansResponse"> & {
+  /**
+   * @generated from field: repeated codio.admin.v1.Ban bans = 1;
+   */
+  bans: Ban[];
+};
+
+/**
+ * Describes the message codio.admin.v1.ListBansResponse.
+ * Use `create(ListBansResponseSchema)` to create a new message.
+ */
+export const ListBansResponseSchema: GenMessage<ListBansResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 24);
+
+/**
+ * @generated from message codio.admin.v1.TrustKeyRequest
+ */
+export type TrustKeyRequest = Message<"codio.admin.v1.TrustKeyRequest"> & {
+  /**
+   * base64url Ed25519 public key (32 bytes).
+   *
+   * @generated from field: string public_key = 1;
+   */
+  publicKey: string;
+};
+
+/**
+ * Describes the message codio.admin.v1.TrustKeyRequest.
+ * Use `create(TrustKeyRequestSchema)` to create a new message.
+ */
+export const TrustKeyRequestSchema: GenMessage<TrustKeyRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 25);
+
+/**
+ * @generated from message codio.admin.v1.TrustKeyResponse
+ */
+export type TrustKeyResponse = Message<"codio.admin.v1.TrustKeyResponse"> & {
+};
+
+/**
+ * Describes the message codio.admin.v1.TrustKeyResponse.
+ * Use `create(TrustKeyResponseSchema)` to create a new message.
+ */
+export const TrustKeyResponseSchema: GenMessage<TrustKeyResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 26);
+
+/**
+ * @generated from message codio.admin.v1.RevokeKeyRequest
+ */
+export type RevokeKeyRequest = Message<"codio.admin.v1.RevokeKeyRequest"> & {
+  /**
+   * @generated from field: string public_key = 1;
+   */
+  publicKey: string;
+};
+
+/**
+ * Describes the message codio.admin.v1.RevokeKeyRequest.
+ * Use `create(RevokeKeyRequestSchema)` to create a new message.
+ */
+export const RevokeKeyRequestSchema: GenMessage<RevokeKeyRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 27);
+
+/**
+ * @generated from message codio.admin.v1.RevokeKeyResponse
+ */
+export type RevokeKeyResponse = Message<"codio.admin.v1.RevokeKeyResponse"> & {
+  /**
+   * Content purged because only the revoked key signed its manifest.
+   *
+   * @generated from field: repeated string purged_content_ids = 1;
+   */
+  purgedContentIds: string[];
+};
+
+/**
+ * Describes the message codio.admin.v1.RevokeKeyResponse.
+ * Use `create(RevokeKeyResponseSchema)` to create a new message.
+ */
+export const RevokeKeyResponseSchema: GenMessage<RevokeKeyResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 28);
+
+/**
+ * @generated from message codio.admin.v1.ListKeysRequest
+ */
+export type ListKeysRequest = Message<"codio.admin.v1.ListKeysRequest"> & {
+};
+
+/**
+ * Describes the message codio.admin.v1.ListKeysRequest.
+ * Use `create(ListKeysRequestSchema)` to create a new message.
+ */
+export const ListKeysRequestSchema: GenMessage<ListKeysRequest> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 29);
+
+/**
+ * @generated from message codio.admin.v1.PublisherKey
+ */
+export type PublisherKey = Message<"codio.admin.v1.PublisherKey"> & {
+  /**
+   * @generated from field: string public_key = 1;
+   */
+  publicKey: string;
+
+  /**
+   * Revoked keys are refused even when a lower layer trusts them.
+   *
+   * @generated from field: bool revoked = 2;
+   */
+  revoked: boolean;
+
+  /**
+   * "file" ([trust] publisherKeys), "runtime" (this node's TrustKey/RevokeKey) or "cluster".
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+};
+
+/**
+ * Describes the message codio.admin.v1.PublisherKey.
+ * Use `create(PublisherKeySchema)` to create a new message.
+ */
+export const PublisherKeySchema: GenMessage<PublisherKey> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 30);
+
+/**
+ * @generated from message codio.admin.v1.ListKeysResponse
+ */
+export type ListKeysResponse = Message<"codio.admin.v1.ListKeysResponse"> & {
+  /**
+   * @generated from field: repeated codio.admin.v1.PublisherKey keys = 1;
+   */
+  keys: PublisherKey[];
+};
+
+/**
+ * Describes the message codio.admin.v1.ListKeysResponse.
+ * Use `create(ListKeysResponseSchema)` to create a new message.
+ */
+export const ListKeysResponseSchema: GenMessage<ListKeysResponse> = /*@__PURE__*/
+  messageDesc(file_codio_admin_v1_admin, 31);
+
+/**
  * @generated from service codio.admin.v1.AdminService
  */
 export const AdminService: GenService<{
@@ -387,6 +864,102 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof DrainRequestSchema;
     output: typeof DrainResponseSchema;
+  },
+  /**
+   * The effective configuration (secrets redacted) and, per setting, where its value came from.
+   *
+   * @generated from rpc codio.admin.v1.AdminService.GetConfig
+   */
+  getConfig: {
+    methodKind: "unary";
+    input: typeof GetConfigRequestSchema;
+    output: typeof GetConfigResponseSchema;
+  },
+  /**
+   * Change settings at runtime on this node. All or nothing: every bad key is reported
+   * (InvalidArgument) and nothing is applied; a key that needs a restart is refused with
+   * FailedPrecondition naming it. Applied values take effect at once and are persisted in the
+   * data directory, so they survive a restart (until the file changes the same key).
+   *
+   * @generated from rpc codio.admin.v1.AdminService.UpdateConfig
+   */
+  updateConfig: {
+    methodKind: "unary";
+    input: typeof UpdateConfigRequestSchema;
+    output: typeof UpdateConfigResponseSchema;
+  },
+  /**
+   * Remove a content from this node: its bytes leave the store, its provider records are
+   * withdrawn, and the tracker forgets it here. Idempotent (held = false when it had nothing).
+   *
+   * @generated from rpc codio.admin.v1.AdminService.Purge
+   */
+  purge: {
+    methodKind: "unary";
+    input: typeof PurgeRequestSchema;
+    output: typeof PurgeResponseSchema;
+  },
+  /**
+   * Refuse a peer: its connections are closed and new ones refused; it is never asked for
+   * chunks and never served. InvalidArgument on a malformed peer ID.
+   *
+   * @generated from rpc codio.admin.v1.AdminService.BanPeer
+   */
+  banPeer: {
+    methodKind: "unary";
+    input: typeof BanPeerRequestSchema;
+    output: typeof BanPeerResponseSchema;
+  },
+  /**
+   * Lift a node-local ban (a cluster ban stays until lifted at the tracker).
+   *
+   * @generated from rpc codio.admin.v1.AdminService.UnbanPeer
+   */
+  unbanPeer: {
+    methodKind: "unary";
+    input: typeof UnbanPeerRequestSchema;
+    output: typeof UnbanPeerResponseSchema;
+  },
+  /**
+   * Bans in force on this node, node-local and cluster-wide.
+   *
+   * @generated from rpc codio.admin.v1.AdminService.ListBans
+   */
+  listBans: {
+    methodKind: "unary";
+    input: typeof ListBansRequestSchema;
+    output: typeof ListBansResponseSchema;
+  },
+  /**
+   * Trust manifests signed by a publisher key (base64url Ed25519 public key, 32 bytes).
+   *
+   * @generated from rpc codio.admin.v1.AdminService.TrustKey
+   */
+  trustKey: {
+    methodKind: "unary";
+    input: typeof TrustKeyRequestSchema;
+    output: typeof TrustKeyResponseSchema;
+  },
+  /**
+   * Stop trusting a publisher key: manifests signed by it are refused from now on, and content
+   * whose manifest only it signed is purged from this node.
+   *
+   * @generated from rpc codio.admin.v1.AdminService.RevokeKey
+   */
+  revokeKey: {
+    methodKind: "unary";
+    input: typeof RevokeKeyRequestSchema;
+    output: typeof RevokeKeyResponseSchema;
+  },
+  /**
+   * Publisher keys this node trusts or has revoked, and where each came from.
+   *
+   * @generated from rpc codio.admin.v1.AdminService.ListKeys
+   */
+  listKeys: {
+    methodKind: "unary";
+    input: typeof ListKeysRequestSchema;
+    output: typeof ListKeysResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_codio_admin_v1_admin, 0);
