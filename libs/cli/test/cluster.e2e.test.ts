@@ -235,6 +235,25 @@ describe('local cluster end to end', () => {
     await until(() => output.includes('edge-1 exited (0): drained'), 5_000, 'its exit code, 0')
   }, 120_000)
 
+  it('SIGTERM drains an edge as the Drain call does: the download in flight gets every byte, then it exits 0', async () => {
+    const edge = byName('edge-2')
+    const out = join(dir, 'sigterm.bin')
+    const warm = join(dir, 'sigterm-warm.bin')
+    await curl(['-f', '-o', warm, `${edge.http}/content/${cid}`]) // held whole: the next read is disk-bound
+    const download = curl(['-f', '--limit-rate', '40M', '-o', out, `${edge.http}/content/${cid}`])
+    await until(async () => ((await stat(out).catch(() => undefined))?.size ?? 0) > 0, 10_000, 'the download to start')
+    process.kill(edge.pid, 'SIGTERM')
+    // still answering while it drains: readiness 503, new requests 503 with Retry-After
+    await until(async () => (await fetch(`${edge.http}/readyz`).then(r => r.status, () => 0)) === 503, 5_000, 'readiness to answer 503')
+    const refused = await fetch(`${edge.http}/content/${cid}`, { method: 'HEAD' })
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    await download
+    expect(await sha256File(out)).toBe(expected)
+    await until(() => !alive(edge.pid), 25_000, 'the edge to exit')
+    await until(() => output.includes('edge-2 exited (0)'), 5_000, 'its exit code, 0')
+  }, 120_000)
+
   it('stops every process on SIGTERM', async () => {
     const exited = new Promise<number | null>(resolve => cluster.once('exit', code => resolve(code)))
     cluster.kill('SIGTERM')

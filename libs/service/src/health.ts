@@ -29,7 +29,10 @@ export function registerHealthRoutes (app: FastifyInstance, init: HealthInit): v
 
 export interface ShutdownOptions {
   log: Logger
-  /** Longest a stop may take before the process exits anyway (ms). Default 10 000. */
+  /**
+   * Longest a stop may take before the process exits anyway (ms). Default 25 000: a peer
+   * service's stop drains HTTP requests for up to 20 s, inside Kubernetes' default 30 s grace.
+   */
   timeoutMs?: number
   /** Stop as on a signal when this resolves, e.g. a service's `drained`. */
   trigger?: Promise<unknown>
@@ -48,7 +51,7 @@ export function onShutdown (stop: () => Promise<void>, options: ShutdownOptions)
     const timer = setTimeout(() => {
       options.log.error('stop timed out, exiting')
       process.exit(1)
-    }, options.timeoutMs ?? 10_000)
+    }, options.timeoutMs ?? 25_000)
     timer.unref()
     stop().then(() => {
       options.log.info('stopped')

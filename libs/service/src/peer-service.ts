@@ -24,6 +24,9 @@ export interface PeerServiceInit {
   started?(): void
 }
 
+/** Longest a stop waits for HTTP requests in flight (ms). */
+export const STOP_DRAIN_TIMEOUT_MS = 20_000
+
 /** A running origin, relay or edge. */
 export interface PeerService {
   readonly peer: CodioPeer
@@ -74,6 +77,10 @@ export function peerService (init: PeerServiceInit): PeerService {
       init.started?.()
     },
     async stop () {
+      // SIGTERM drains like the Drain call: readiness false, new requests refused, those in
+      // flight served (bounded so the whole stop fits Kubernetes' 30 s grace period).
+      const left = await http.drain(STOP_DRAIN_TIMEOUT_MS)
+      if (left > 0) log.warn({ left }, 'stopping with requests still in flight')
       await admin?.close()
       await app.close()
       await peer.stop()
