@@ -18,6 +18,7 @@ const CODES: Record<string, Code> = {
   ConfigError: Code.InvalidArgument,
   RestartRequiredError: Code.FailedPrecondition,
   InvalidPeerIdError: Code.InvalidArgument,
+  InvalidBanError: Code.InvalidArgument,
   InvalidPublicKeyError: Code.InvalidArgument
 }
 

@@ -11,5 +11,5 @@
  * ```
  */
 export { toConnectError } from './errors.js'
-export { adminRoutes, DEFAULT_DRAIN_TIMEOUT_MS, startAdminServer, type AdminBackend, type AdminServer, type BanInfo, type ConfigView, type PublisherKeyInfo, type PrefetchResult, type StatusInfo } from './server.js'
-export { createAdminClient } from './client.js'
+export { adminRoutes, DEFAULT_DRAIN_TIMEOUT_MS, startAdminServer, type AdminBackend, type AdminServer, type AdminServerInit, type BanInfo, type ConfigView, type PublisherKeyInfo, type PrefetchResult, type StatusInfo } from './server.js'
+export { createAdminClient, type AdminClientOptions } from './client.js'

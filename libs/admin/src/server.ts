@@ -1,10 +1,13 @@
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { AdminService, type PeerStats } from '@codio/proto'
 import type { JsonObject } from '@bufbuild/protobuf'
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
 import { toConnectError } from './errors.js'
+import { Auth, authInterceptor, loadTls, scopesOfRoutes, TokenSet, type TlsConfig } from '@codio/auth'
+import { createLogger } from '@codio/telemetry'
 
 export interface StatusInfo {
   role: string
@@ -149,22 +152,48 @@ export function adminRoutes (backend: AdminBackend): (router: ConnectRouter) => 
 }
 
 export interface AdminServer {
-  /** `http://host:port` */
+  /** `http://host:port`, or `https://host:port` with TLS */
   readonly url: string
   close(): Promise<void>
 }
 
-/** Serve the admin API over HTTP/1.1 (Connect and gRPC-web protocols) on `host:port`. */
-export async function startAdminServer (init: { host?: string, port?: number, backend: AdminBackend }): Promise<AdminServer> {
-  const server: Server = createServer(connectNodeAdapter({ routes: adminRoutes(init.backend) }))
+export interface AdminServerInit {
+  /** Default `127.0.0.1`. */
+  host?: string
+  /** Default 0 (any free port). */
+  port?: number
+  backend: AdminBackend
+  /**
+   * The process's credentials (`[auth]` table): read calls (`Get*`/`List*`) need a read token,
+   * the others an admin token. Default: no tokens, which serves loopback openly and refuses
+   * to start beyond it.
+   */
+  auth?: Auth
+  /** PEM certificate and key: the API is then served over HTTPS. */
+  tls?: TlsConfig
+}
+
+/**
+ * Serve the admin API over HTTP/1.1 (Connect and gRPC-web protocols; HTTPS with `tls`) on
+ * `host:port`, each call checked against `auth` (`unauthenticated` / `permission_denied`).
+ *
+ * @throws AuthRequiredError when the host is beyond loopback (or `auth.required = "always"`)
+ *   and no token can make the calls; TlsConfigError when the TLS files cannot be read
+ */
+export async function startAdminServer (init: AdminServerInit): Promise<AdminServer> {
   const host = init.host ?? '127.0.0.1'
+  const routes = adminRoutes(init.backend)
+  const auth = init.auth ?? Auth.withTokens(TokenSet.of({}), { log: createLogger({ name: 'admin', level: 'silent' }) })
+  const gate = auth.gate({ name: 'admin', host, port: init.port, scopes: scopesOfRoutes(routes) })
+  const handler = connectNodeAdapter({ routes, interceptors: [authInterceptor(gate)] })
+  const server: Server = init.tls == null ? createServer(handler) : createHttpsServer(await loadTls(init.tls), handler)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(init.port ?? 0, host, () => resolve())
   })
   const { port } = server.address() as AddressInfo
   return {
-    url: `http://${host}:${port}`,
+    url: `${init.tls == null ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))

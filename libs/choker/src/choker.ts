@@ -33,10 +33,10 @@ import type { ChokeDecision, ChokerOptions, ChokerPeer } from './types.js'
  * ```
  */
 export class Choker {
-  readonly regularSlots: number
-  readonly optimisticSlots: number
-  readonly unchokeIntervalMs: number
-  readonly optimisticIntervalMs: number
+  private _regularSlots: number
+  private _optimisticSlots: number
+  private _unchokeIntervalMs: number
+  private _optimisticIntervalMs: number
   readonly newPeerMs: number
   private readonly now: () => number
   private readonly random: () => number
@@ -46,17 +46,53 @@ export class Choker {
   /** when the optimistic slots were last redrawn (ms) */
   private drawnAt: number | undefined
   private timer: NodeJS.Timeout | undefined
+  /** what {@link start} ticks with, kept to re-arm the timer on an interval change */
+  private tick: (() => void) | undefined
 
   /** @throws RangeError for a negative or non-integer slot count or a non-positive interval */
   constructor (opts: ChokerOptions = {}) {
-    this.regularSlots = count(opts.regularSlots ?? DEFAULT_REGULAR_SLOTS, 'regularSlots')
-    this.optimisticSlots = count(opts.optimisticSlots ?? DEFAULT_OPTIMISTIC_SLOTS, 'optimisticSlots')
-    this.unchokeIntervalMs = positive(opts.unchokeIntervalMs ?? DEFAULT_UNCHOKE_INTERVAL_MS, 'unchokeIntervalMs')
-    this.optimisticIntervalMs = positive(opts.optimisticIntervalMs ?? DEFAULT_OPTIMISTIC_INTERVAL_MS, 'optimisticIntervalMs')
+    this._regularSlots = count(opts.regularSlots ?? DEFAULT_REGULAR_SLOTS, 'regularSlots')
+    this._optimisticSlots = count(opts.optimisticSlots ?? DEFAULT_OPTIMISTIC_SLOTS, 'optimisticSlots')
+    this._unchokeIntervalMs = positive(opts.unchokeIntervalMs ?? DEFAULT_UNCHOKE_INTERVAL_MS, 'unchokeIntervalMs')
+    this._optimisticIntervalMs = positive(opts.optimisticIntervalMs ?? DEFAULT_OPTIMISTIC_INTERVAL_MS, 'optimisticIntervalMs')
     this.newPeerMs = count(opts.newPeerMs ?? DEFAULT_NEW_PEER_MS, 'newPeerMs')
     this.now = opts.now ?? Date.now
     this.random = opts.random ?? Math.random
     this.onError = opts.onError ?? (err => { process.emitWarning(err instanceof Error ? err : String(err)) })
+  }
+
+  /** Peers unchoked for their rate. */
+  get regularSlots (): number { return this._regularSlots }
+  /** Peers unchoked at random on top. */
+  get optimisticSlots (): number { return this._optimisticSlots }
+  /** Period of the recompute {@link start} runs (ms). */
+  get unchokeIntervalMs (): number { return this._unchokeIntervalMs }
+  /** Period of the optimistic rotation (ms). */
+  get optimisticIntervalMs (): number { return this._optimisticIntervalMs }
+
+  /**
+   * Change slot counts and intervals while running (a live configuration change). Fields left
+   * out keep their value. Validated all together before anything changes. A running choker
+   * recomputes at once with the new slots and re-arms its timer with the new interval; a
+   * shorter optimistic interval takes effect at the next recompute.
+   *
+   * @throws RangeError as the constructor does, changing nothing
+   */
+  reconfigure (opts: Pick<ChokerOptions, 'regularSlots' | 'optimisticSlots' | 'unchokeIntervalMs' | 'optimisticIntervalMs'>): void {
+    const regular = count(opts.regularSlots ?? this._regularSlots, 'regularSlots')
+    const optimistic = count(opts.optimisticSlots ?? this._optimisticSlots, 'optimisticSlots')
+    const interval = positive(opts.unchokeIntervalMs ?? this._unchokeIntervalMs, 'unchokeIntervalMs')
+    const optimisticInterval = positive(opts.optimisticIntervalMs ?? this._optimisticIntervalMs, 'optimisticIntervalMs')
+    const changed = regular !== this._regularSlots || optimistic !== this._optimisticSlots || interval !== this._unchokeIntervalMs || optimisticInterval !== this._optimisticIntervalMs
+    this._regularSlots = regular
+    this._optimisticSlots = optimistic
+    this._unchokeIntervalMs = interval
+    this._optimisticIntervalMs = optimisticInterval
+    if (!changed || this.timer === undefined || this.tick === undefined) return
+    clearInterval(this.timer)
+    this.timer = setInterval(this.tick, this._unchokeIntervalMs)
+    this.timer.unref()
+    this.tick()
   }
 
   /**
@@ -110,7 +146,8 @@ export class Choker {
         this.onError(err)
       }
     }
-    this.timer = setInterval(tick, this.unchokeIntervalMs)
+    this.tick = tick
+    this.timer = setInterval(tick, this._unchokeIntervalMs)
     this.timer.unref()
     tick()
   }
@@ -119,6 +156,7 @@ export class Choker {
   stop (): void {
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
+    this.tick = undefined
   }
 
   private drawOptimistic (candidates: ChokerPeer[]): Set<string> {

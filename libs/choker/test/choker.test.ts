@@ -236,4 +236,29 @@ describe('Choker', () => {
     expect(() => choker.recompute([peer('a', { uploadRate: -1 })], true)).toThrow(RangeError)
     expect(new ChokerRunningError().name).toBe('ChokerRunningError')
   })
+
+  it('reconfigures slots and interval while running: recomputes at once, then ticks at the new period', () => {
+    jest.useFakeTimers({ now: 0 })
+    const choker = new Choker({ regularSlots: 1, optimisticSlots: 0, random: seeded(1) })
+    const peers = [peer('a', { downloadRate: 5 }), peer('b', { downloadRate: 3 }), peer('c', { downloadRate: 1 })]
+    const source = jest.fn(() => ({ peers, seeding: false }))
+    const changes: string[][] = []
+    choker.start(source, d => changes.push(sorted(d.unchoked)))
+    expect(changes).toEqual([['a']])
+    choker.reconfigure({ regularSlots: 2, unchokeIntervalMs: 1000 })
+    expect(choker.regularSlots).toBe(2)
+    expect(choker.unchokeIntervalMs).toBe(1000)
+    expect(changes).toEqual([['a'], ['a', 'b']])
+    expect(source).toHaveBeenCalledTimes(2)
+    jest.advanceTimersByTime(1000)
+    expect(source).toHaveBeenCalledTimes(3)
+    // bad values change nothing
+    expect(() => choker.reconfigure({ regularSlots: 3, unchokeIntervalMs: -1 })).toThrow(RangeError)
+    expect(choker.regularSlots).toBe(2)
+    // unchanged values do not recompute
+    choker.reconfigure({ regularSlots: 2 })
+    expect(source).toHaveBeenCalledTimes(3)
+    choker.stop()
+    expect(jest.getTimerCount()).toBe(0)
+  })
 })

@@ -4,7 +4,10 @@ import { Command, InvalidArgumentError } from 'commander'
 import { get } from './commands/get.js'
 import { keygen, DEFAULT_KEY_FILE } from './commands/keygen.js'
 import { publish } from './commands/publish.js'
+import { token } from './commands/token.js'
+import { readClientToken } from '@codio/auth'
 import { runCluster } from './commands/cluster.js'
+import { registerAdmin } from './commands/admin/index.js'
 import { resolveEndpoint } from './endpoints.js'
 import { parseSize } from './format.js'
 
@@ -45,10 +48,13 @@ program.command('publish')
   .option('--type <media>', 'media type (default: guessed from the file extension)')
   .option('--chunk-size <bytes>', 'chunk size the origin splits the content into (k/m suffixes allowed)', sizeArg)
   .option('--fec <k+m>', 'Reed-Solomon protection: k data chunks + m parity chunks per group (e.g. 10+4), or "none" (default: the origin\'s)')
+  .option('--token-file <file>', 'file holding a bearer token with the publish scope (default: $CODIO_TOKEN_FILE; none without either)')
   .option('-q, --quiet', 'no progress output')
-  .action(action('publish', async (file: string, opts: { origin?: string, type?: string, chunkSize?: number, fec?: string, quiet?: boolean }) => {
+  .action(action('publish', async (file: string, opts: { origin?: string, type?: string, chunkSize?: number, fec?: string, tokenFile?: string, quiet?: boolean }) => {
     const origin = await resolveEndpoint('origin', { flag: opts.origin })
-    const result = await publish(file, { origin, type: opts.type, chunkSize: opts.chunkSize, fec: opts.fec, quiet: opts.quiet, signal: abort.signal })
+    const tokenFile = opts.tokenFile ?? (process.env.CODIO_TOKEN_FILE === '' ? undefined : process.env.CODIO_TOKEN_FILE)
+    const bearer = tokenFile == null ? undefined : await readClientToken(tokenFile)
+    const result = await publish(file, { origin, type: opts.type, chunkSize: opts.chunkSize, fec: opts.fec, token: bearer, quiet: opts.quiet, signal: abort.signal })
     process.stdout.write(`${result.cid}\n`)
   }))
 
@@ -73,6 +79,16 @@ program.command('keygen')
     const result = await keygen({ output: opts.output, force: opts.force, publicOutput: opts.public, ifMissing: opts.ifMissing })
     process.stderr.write(`${result.created ? 'saved' : 'kept'} ${result.path}\n`)
     process.stdout.write(`${result.publicKey}\n`)
+  }))
+
+program.command('token')
+  .description('make a random bearer token (32 bytes, base64url) for the [auth] token files; printed on stdout without -o')
+  .option('-o, --output <file>', 'write it to FILE (mode 0600) and print nothing secret')
+  .option('--if-missing', 'keep an existing FILE instead of failing (one-shot set-up jobs)')
+  .action(action('token', async (opts: { output?: string, ifMissing?: boolean }) => {
+    const result = await token({ output: opts.output, ifMissing: opts.ifMissing })
+    if (result.token != null) process.stdout.write(`${result.token}\n`)
+    else process.stderr.write(`${result.created ? 'saved' : 'kept'} ${result.path!}\n`)
   }))
 
 function countArg (value: string): number {
@@ -100,5 +116,7 @@ program.command('cluster')
       tracker: opts.tracker
     })
   }))
+
+registerAdmin(program, action)
 
 await program.parseAsync(process.argv)

@@ -30,39 +30,72 @@ export interface ClusterFile {
 export const CLUSTER_FILE = join('.codio', 'cluster.json')
 
 export interface ResolveEndpointOptions {
-  /** The `--origin` / `--edge` flag value, if given. */
+  /** The `--origin` / `--edge` / `--admin` / `--tracker` flag value, if given. */
   flag?: string
-  /** Environment to read `CODIO_ORIGIN` / `CODIO_EDGE` from. Default `process.env`. */
+  /** Environment to read `CODIO_ORIGIN` / `CODIO_EDGE` / `CODIO_ADMIN` / `CODIO_TRACKER` from. Default `process.env`. */
   env?: Record<string, string | undefined>
   /** Directory holding `.codio/cluster.json`. Default `process.cwd()`. */
   cwd?: string
 }
 
 /**
- * The base URL of an origin or edge: the flag, else `CODIO_ORIGIN`/`CODIO_EDGE`,
- * else the `http` of the first process with that role in `.codio/cluster.json`.
+ * What a URL is for: an origin's or edge's HTTP API, a node's admin API (ConnectRPC,
+ * `codio.admin.v1`), or the tracker's ConnectRPC API (`codio.tracker.v1`).
+ */
+export type EndpointKind = 'origin' | 'edge' | 'admin' | 'tracker'
+
+const ENV_NAMES: Record<EndpointKind, string> = { origin: 'CODIO_ORIGIN', edge: 'CODIO_EDGE', admin: 'CODIO_ADMIN', tracker: 'CODIO_TRACKER' }
+
+/**
+ * The base URL of an endpoint: the flag, else `CODIO_ORIGIN`/`CODIO_EDGE`/`CODIO_ADMIN`/
+ * `CODIO_TRACKER`, else `.codio/cluster.json`: the `http` of the first origin/edge, the `admin`
+ * of the first edge, or the tracker's `rpc`. An `--admin` flag that is not a URL but names a
+ * process of cluster.json (`edge-2`, `relay-1`) is that process's admin URL.
  *
  * @throws MissingEndpointError when none of the three gives one
  * @throws ClusterFileError when cluster.json exists but is unreadable or malformed
  * @throws InvalidOptionError when the URL found is not http(s)
  */
-export async function resolveEndpoint (role: 'origin' | 'edge', options: ResolveEndpointOptions = {}): Promise<string> {
+export async function resolveEndpoint (kind: EndpointKind, options: ResolveEndpointOptions = {}): Promise<string> {
   const env = options.env ?? process.env
-  const envName = role === 'origin' ? 'CODIO_ORIGIN' : 'CODIO_EDGE'
+  const envName = ENV_NAMES[kind]
   const fromEnv = env[envName]
-  if (options.flag != null && options.flag !== '') return checkUrl(options.flag, `--${role}`)
+  const path = join(options.cwd ?? process.cwd(), CLUSTER_FILE)
+  if (options.flag != null && options.flag !== '') {
+    if (kind === 'admin' && /^[\w.-]+$/.test(options.flag)) return await adminOfProcess(path, options.flag)
+    return checkUrl(options.flag, `--${kind}`)
+  }
   if (fromEnv != null && fromEnv !== '') return checkUrl(fromEnv, envName)
 
-  const path = join(options.cwd ?? process.cwd(), CLUSTER_FILE)
   const cluster = await readClusterFile(path)
-  const proc = cluster?.processes.find(p => p.role === role)
-  if (proc == null) {
-    const why = cluster == null ? `${CLUSTER_FILE} not found` : `no ${role} process in ${path}`
-    throw new MissingEndpointError(
-      `no ${role} URL (${why}): start the cluster with \`npm start\`, pass --${role} URL, or set ${envName}`)
+  const missing = (what: string): MissingEndpointError => {
+    const why = cluster == null ? `${CLUSTER_FILE} not found` : `${what} in ${path}`
+    return new MissingEndpointError(
+      `no ${kind} URL (${why}): start the cluster with \`npm start\`, pass --${kind} URL, or set ${envName}`)
   }
-  if (typeof proc.http !== 'string') throw new ClusterFileError(`${path}: ${role} process "${proc.name}" has no "http" URL`)
-  return checkUrl(proc.http, `${path} (${proc.name})`)
+  if (kind === 'tracker') {
+    const rpc = cluster?.tracker?.rpc
+    if (rpc == null) throw missing('no tracker')
+    if (typeof rpc !== 'string') throw new ClusterFileError(`${path}: the tracker has no "rpc" URL`)
+    return checkUrl(rpc, `${path} (tracker)`)
+  }
+  const role = kind === 'admin' ? 'edge' : kind
+  const field = kind === 'admin' ? 'admin' : 'http'
+  const proc = cluster?.processes.find(p => p.role === role)
+  if (proc == null) throw missing(`no ${role} process`)
+  if (typeof proc[field] !== 'string') throw new ClusterFileError(`${path}: ${role} process "${proc.name}" has no "${field}" URL`)
+  return checkUrl(proc[field], `${path} (${proc.name})`)
+}
+
+/** The admin URL of the process named `name` in cluster.json. */
+async function adminOfProcess (path: string, name: string): Promise<string> {
+  const cluster = await readClusterFile(path)
+  const proc = cluster?.processes.find(p => p.name === name)
+  if (proc == null) {
+    throw new InvalidOptionError(`--admin: not a URL, and ${cluster == null ? `${CLUSTER_FILE} not found` : `no process named "${name}" in ${path}`}: ${name}`)
+  }
+  if (typeof proc.admin !== 'string') throw new ClusterFileError(`${path}: process "${name}" has no "admin" URL`)
+  return checkUrl(proc.admin, `${path} (${name})`)
 }
 
 /** Read and shape-check a cluster.json; `undefined` if it does not exist. */

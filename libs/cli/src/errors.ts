@@ -70,7 +70,32 @@ export class KeyFileExistsError extends Error {
   }
 }
 
+/** `token -o FILE` would replace an existing token file (without `--if-missing`). */
+export class TokenFileExistsError extends Error {
+  override name = 'TokenFileExistsError'
+  constructor (readonly path: string) {
+    super(`token file already exists: ${path} (pass --if-missing to keep it)`)
+  }
+}
+
 /** A process of the local cluster is not built, exited early, or was not ready in time. */
 export class ClusterStartError extends Error {
   override readonly name = 'ClusterStartError'
+}
+
+/**
+ * An admin or tracker ConnectRPC call failed. `code` is the Connect code's wire name
+ * (`unimplemented`, `unauthenticated`, `invalid_argument`, ...); `message` is
+ * `<code>: <server message>` with a hint for the codes an operator can act on.
+ */
+export class AdminCallError extends Error {
+  override name = 'AdminCallError'
+  constructor (readonly code: string, readonly reason: string, readonly url: string, hint?: string, options?: ErrorOptions) {
+    super(`${code}: ${reason}${hint == null ? '' : ` (${hint})`}`, options)
+  }
+}
+
+/** `codio admin preheat --wait`: the job ended FAILED on at least one node. */
+export class JobFailedError extends Error {
+  override name = 'JobFailedError'
 }

@@ -27,3 +27,18 @@ export function formatIssue (issue: ConfigIssue): string {
   const where = issue.source === undefined ? '' : ` (from ${issue.source})`
   return `  ${issue.path === '' ? '(file)' : issue.path}: ${issue.message}${where}`
 }
+
+/**
+ * A runtime update names settings that cannot change while the process runs (listeners, data
+ * directory, libp2p identity, ...). `keys` lists every such TOML path; nothing was applied.
+ * The admin API maps it to FailedPrecondition.
+ */
+export class RestartRequiredError extends Error {
+  override name = 'RestartRequiredError'
+  readonly keys: string[]
+
+  constructor (keys: string[]) {
+    super(`${keys.length === 1 ? 'this setting needs' : 'these settings need'} a restart to change (edit the config file instead): ${keys.join(', ')}`)
+    this.keys = keys
+  }
+}

@@ -1,7 +1,9 @@
 /**
  * @packageDocumentation
  * Configuration for Codio processes: a TOML file plus `CODIO_*` environment overrides,
- * validated by a Zod schema, with every bad key reported at once.
+ * validated by a Zod schema, with every bad key reported at once; {@link LayeredConfig} adds
+ * a fleet-wide `cluster` layer and persisted `runtime` updates on top, with each setting's
+ * source and secrets redacted.
  *
  * @example
  * ```ts
@@ -19,8 +21,12 @@
  * ```
  */
 export { z } from 'zod'
-export { ConfigError, type ConfigIssue } from './errors.js'
+export { ConfigError, RestartRequiredError, type ConfigIssue } from './errors.js'
 export { loadConfig, type LoadConfigOptions } from './load-config.js'
-export { loadConfigOrExit } from './load-config-or-exit.js'
+export { loadConfigOrExit, loadLayeredConfigOrExit } from './load-config-or-exit.js'
 export { formatConfigIssues } from './format-config-issues.js'
+export { LayeredConfig, LAYERS, type LayerName, type LayeredConfigOptions, type LayeredConfigView, type LayeredConfigLog, type ConfigListener, type Json } from './layered-config.js'
+export { patchConfigDocument, type PatchDocumentOptions } from './patch.js'
+export { schemaLeaves } from './leaves.js'
+export { isSecretPath, REDACTED } from './redact.js'
 export { byteSize, duration, parseByteSize, parseDuration } from './units.js'

@@ -17,8 +17,8 @@ export interface LoadConfigOptions<S extends z.ZodType> {
   overrides?: Record<string, unknown>
 }
 
-type Path = Array<string | number>
-type Obj = Record<string, unknown>
+export type Path = Array<string | number>
+export type Obj = Record<string, unknown>
 
 /**
  * Loads configuration in layers, each overriding the one before: schema defaults ← TOML file
@@ -78,7 +78,7 @@ export function loadConfig<S extends z.ZodType> (opts: LoadConfigOptions<S>): z.
   return result.data as z.infer<S>
 }
 
-function readToml (file: string, issues: ConfigIssue[]): Obj | undefined {
+export function readToml (file: string, issues: ConfigIssue[]): Obj | undefined {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -104,7 +104,7 @@ function readToml (file: string, issues: ConfigIssue[]): Obj | undefined {
  * Maps input keys onto schema keys (exact, else case/separator-insensitive), drops and reports
  * unknown keys, and records where each value came from.
  */
-function normalize (value: unknown, schema: z.ZodType | undefined, path: Path, source: string, issues: ConfigIssue[], sources: Map<string, string>): unknown {
+export function normalize (value: unknown, schema: z.ZodType | undefined, path: Path, source: string, issues: ConfigIssue[], sources: Map<string, string>): unknown {
   const node: Node = schema === undefined ? { kind: 'other' } : nodeOf(schema)
   // Only values (and objects taken whole) get a source: a table that merely contains values
   // must not be blamed for a key missing from it.
@@ -143,7 +143,7 @@ function normalize (value: unknown, schema: z.ZodType | undefined, path: Path, s
   return value
 }
 
-function readEnv (env: Record<string, string | undefined>, prefix: string, schema: z.ZodType, issues: ConfigIssue[], sources: Map<string, string>): Obj {
+export function readEnv (env: Record<string, string | undefined>, prefix: string, schema: z.ZodType, issues: ConfigIssue[], sources: Map<string, string>): Obj {
   const out: Obj = {}
   const owner = new Map<string, string>()
   for (const name of Object.keys(env).sort()) {
@@ -210,7 +210,7 @@ function parseJsonOrString (raw: string): unknown {
   }
 }
 
-function setPath (target: Obj, path: string[], value: unknown): void {
+export function setPath (target: Obj, path: string[], value: unknown): void {
   let o = target
   for (const k of path.slice(0, -1)) {
     if (!isPlainObject(o[k])) o[k] = {}
@@ -221,7 +221,7 @@ function setPath (target: Obj, path: string[], value: unknown): void {
 }
 
 /** Deep merge of plain objects; arrays and scalars in `top` replace those in `base`. */
-function merge (base: Obj, top: Obj): Obj {
+export function merge (base: Obj, top: Obj): Obj {
   const out: Obj = { ...base }
   for (const [k, v] of Object.entries(top)) {
     out[k] = isPlainObject(out[k]) && isPlainObject(v) ? merge(out[k] as Obj, v) : v
@@ -229,13 +229,13 @@ function merge (base: Obj, top: Obj): Obj {
   return out
 }
 
-function isPlainObject (v: unknown): v is Obj {
+export function isPlainObject (v: unknown): v is Obj {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
   const proto = Object.getPrototypeOf(v)
   return proto === Object.prototype || proto === null
 }
 
-function sourceOf (path: Path, sources: Map<string, string>): string | undefined {
+export function sourceOf (path: Path, sources: Map<string, string>): string | undefined {
   for (let n = path.length; n >= 0; n--) {
     const s = sources.get(formatPath(path.slice(0, n)))
     if (s !== undefined) return s

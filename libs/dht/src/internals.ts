@@ -18,6 +18,7 @@ interface ProvidersStore {
 
 interface RoutingTableInternals {
   size?: number
+  remove?: (peer: PeerId, options?: AbortOptions) => Promise<void>
   kb?: { toIterable?: () => Iterable<{ peerId: PeerId }> }
   closestPeers?: (kadId: Uint8Array, options?: { count?: number }) => PeerId[]
 }
@@ -77,4 +78,12 @@ export async function countProviderRecords (dht: KadDHT, options?: AbortOptions)
   let n = 0
   for await (const _ of store.datastore.query({ prefix: store.datastorePrefix }, options)) n++ // eslint-disable-line @typescript-eslint/no-unused-vars
   return n
+}
+
+/** Drops `peer` from the routing table; false when the table cannot be written. */
+export async function removeFromRoutingTable (dht: KadDHT, peer: PeerId): Promise<boolean> {
+  const table = internals(dht).routingTable
+  if (table?.remove == null) return false
+  await table.remove.call(table, peer)
+  return true
 }

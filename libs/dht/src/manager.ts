@@ -9,7 +9,8 @@ import {
   DhtNotRunningError, DhtQueryTimeoutError, InvalidDhtOptionsError, PeerNotFoundError, type DhtOperation
 } from './errors.js'
 import {
-  addLocalProvider, countProviderRecords, localProviders, routingTableClosest, routingTablePeers, routingTableSize
+  addLocalProvider, countProviderRecords, localProviders, removeFromRoutingTable, routingTableClosest, routingTablePeers,
+  routingTableSize
 } from './internals.js'
 import { LookupTracer, type LookupTrace, type ProviderInfo } from './trace.js'
 import { kadId, sortByDistance } from './xor.js'
@@ -215,7 +216,9 @@ export class DhtManager {
 
   /**
    * Streams the providers of `cid`, deduplicated by peer id: first this node's own store, then
-   * the peers returned by GET_PROVIDERS along the lookup. The stream ends when the query ends
+   * the peers returned by GET_PROVIDERS along the lookup. This node is named only while it
+   * provides `cid` through the manager (records of it that others still hold after
+   * {@link stopProviding} are skipped). The stream ends when the query ends
    * (kad-dht stops after K providers), after `limit` providers, or when `queryTimeoutMs` expires —
    * a timeout is not an error here, the stream simply ends after what was found.
    *
@@ -261,6 +264,16 @@ export class DhtManager {
     await this.dht.cancelReprovide(parsed)
     this.provided.delete(cidKey(parsed))
     this.requestRecordCount()
+  }
+
+  /**
+   * Drops `peer` from the routing table (a banned peer: queries should not start from it, nor
+   * name it to others). It comes back only if it is seen again speaking the DHT, which a ban
+   * prevents. A no-op when absent or when the DHT does not expose its table.
+   */
+  async forgetPeer (peerId: PeerId): Promise<void> {
+    if (!isPeerId(peerId)) throw new InvalidDhtOptionsError(`expected a PeerId, got ${String(peerId)}`)
+    await removeFromRoutingTable(this.dht, peerId)
   }
 
   /**
@@ -512,7 +525,9 @@ export class DhtManager {
         if (event.name !== 'PROVIDER') continue
         for (const p of event.providers) {
           const id = p.id.toString()
-          if (seen.has(id)) continue
+          // a record naming us for a CID we no longer provide is a remote copy from before
+          // stopProviding, alive until its TTL: we know it is stale
+          if (seen.has(id) || (p.id.equals(this.node.peerId) && !this.provided.has(cidKey(cid)))) continue
           seen.add(id)
           yield { id: p.id, multiaddrs: uniqueAddrs(p.multiaddrs) }
           if (seen.size >= limit) return

@@ -5,7 +5,7 @@ import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES } from './constants.js'
-import { BlockRefusedError, BlockVerificationError, ProtocolError, RequestTimeoutError } from './errors.js'
+import { BlockRefusedError, BlockVerificationError, PeerDeniedError, ProtocolError, RequestTimeoutError } from './errors.js'
 import { encodePiece, readMessage } from './wire.js'
 import { blockMatchesCid } from './verify.js'
 
@@ -40,6 +40,12 @@ export interface ChunkExchangeInit {
   onServed?(peer: PeerId, bytes: number): void
   /** Called when a block fetched from `peer` does not hash to the CID it was asked for. */
   onVerificationFailure?(peer: PeerId, cid: CID): void
+  /**
+   * Peers this node refuses to exchange with (a ban list), asked at every request and every
+   * inbound stream: requests to them fail with PeerDeniedError before any stream opens, and
+   * their streams are reset before a message is read. Default: nobody.
+   */
+  denied?(peer: PeerId): boolean
 }
 
 export interface ChunkExchangeComponents {
@@ -178,6 +184,10 @@ export class ChunkExchange implements Startable {
 
   async start (): Promise<void> {
     await this.components.registrar.handle(this.protocol, (stream, connection) => {
+      if (this.init.denied?.(connection.remotePeer) === true) {
+        stream.abort(new PeerDeniedError(`peer ${connection.remotePeer} is refused here`))
+        return
+      }
       this.serve(stream, connection).catch(err => {
         this.serveFailures++
         this.log.error('serving %p failed - %e', connection.remotePeer, err)
@@ -199,6 +209,7 @@ export class ChunkExchange implements Startable {
 
   /** The request stream to `peer`, opened on first use and again after it ends. */
   private async channel (peer: PeerId): Promise<RequestChannel> {
+    if (this.init.denied?.(peer) === true) throw new PeerDeniedError(`peer ${peer} is refused here`)
     const key = peer.toString()
     let opening = this.channels.get(key)
     if (opening == null) {
@@ -220,6 +231,16 @@ export class ChunkExchange implements Startable {
 
   isStarted (): boolean {
     return this.started
+  }
+
+  /**
+   * End the request stream to `peer`, if any: its requests in flight fail (ProtocolError). For
+   * a peer just denied, whose connection may outlive the call by a moment.
+   */
+  closePeer (peer: PeerId): void {
+    const opening = this.channels.get(peer.toString())
+    this.channels.delete(peer.toString())
+    opening?.then(ch => { ch.close(new PeerDeniedError(`peer ${peer} is refused here`)) }, () => {})
   }
 
   /** Per-peer transfer counters, keyed by peer ID string. */
@@ -268,6 +289,7 @@ export class ChunkExchange implements Startable {
    * Fetch one block from `peer`, verified against `cid`.
    *
    * @throws BlockRefusedError the peer refused (its `code` says why)
+   * @throws PeerDeniedError the peer is refused here ({@link ChunkExchangeInit.denied})
    * @throws BlockVerificationError the bytes do not hash to `cid`
    * @throws RequestTimeoutError no answer within the request timeout
    * @throws ProtocolError the peer broke the protocol
@@ -311,6 +333,7 @@ export class ChunkExchange implements Startable {
    *
    * @throws RequestTimeoutError no answer within the request timeout
    * @throws ProtocolError the peer broke the protocol (or does not speak it)
+   * @throws PeerDeniedError the peer is refused here
    */
   async has (peer: PeerId, cid: CID, options: FetchOptions = {}): Promise<boolean> {
     const { signal, timedOut } = this.requestSignal(options)
@@ -389,6 +412,11 @@ export class ChunkExchange implements Startable {
       } catch {
         await lp.write(refusal(id, RefusalCode.BAD_REQUEST, 'request carries no valid CID'))
         continue
+      }
+      if (this.init.denied?.(peer) === true) {
+        // denied while its stream was open: nothing more leaves for it
+        stream.abort(new PeerDeniedError(`peer ${peer} is refused here`))
+        return
       }
       const refused = this.init.admit?.(peer, cid)
       if (refused != null) {

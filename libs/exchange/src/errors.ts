@@ -22,3 +22,11 @@ export class ProtocolError extends Error {
 export class RequestTimeoutError extends Error {
   override readonly name = 'RequestTimeoutError'
 }
+
+/**
+ * This node refuses to exchange with the peer (it is banned here): nothing is requested from
+ * it, and its own streams are reset unanswered.
+ */
+export class PeerDeniedError extends Error {
+  override readonly name = 'PeerDeniedError'
+}

@@ -5,7 +5,7 @@ import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_PEX_PEERS, MAX_SESSION_MESSAGE_BYTES, SWARM_PROTOCOL } from './constants.js'
-import { BlockRefusedError, ProtocolError } from './errors.js'
+import { BlockRefusedError, PeerDeniedError, ProtocolError } from './errors.js'
 import { readMessage } from './wire.js'
 
 /** What a session tells its owner as the remote peer speaks. */
@@ -186,6 +186,11 @@ export interface SwarmSessionsInit {
   maxOutboundStreams?: number
   /** Handshake time limit (ms). Default 10 000. */
   handshakeTimeout?: number
+  /**
+   * Peers this node refuses sessions with (a ban list): `open` fails with PeerDeniedError, and
+   * their session streams are reset unanswered. Default: nobody.
+   */
+  denied?(peer: PeerId): boolean
 }
 
 export interface SwarmSessionsComponents {
@@ -220,6 +225,10 @@ export class SwarmSessions implements Startable {
 
   async start (): Promise<void> {
     await this.components.registrar.handle(this.protocol, (stream, connection) => {
+      if (this.init.denied?.(connection.remotePeer) === true) {
+        stream.abort(new PeerDeniedError(`peer ${connection.remotePeer} is refused here`))
+        return
+      }
       this.accept(stream, connection).catch(err => {
         this.log('session from %p failed - %e', connection.remotePeer, err)
         stream.abort(err)
@@ -244,9 +253,11 @@ export class SwarmSessions implements Startable {
    * Open a session with `peer` about `contentId`, sending our bitfield.
    *
    * @throws BlockRefusedError the peer holds none of the content (NOT_FOUND)
+   * @throws PeerDeniedError the peer is refused here ({@link SwarmSessionsInit.denied})
    * @throws ProtocolError the peer broke the handshake
    */
   async open (peer: PeerId, contentId: CID, bitfield: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<SwarmSession> {
+    if (this.init.denied?.(peer) === true) throw new PeerDeniedError(`peer ${peer} is refused here`)
     const timeout = AbortSignal.timeout(this.init.handshakeTimeout ?? 10_000)
     const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
     const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })

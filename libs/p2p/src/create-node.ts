@@ -9,7 +9,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
-import type { PeerDiscovery, PrivateKey, ServiceMap } from '@libp2p/interface'
+import type { ConnectionGater, PeerDiscovery, PeerId, PrivateKey, ServiceMap } from '@libp2p/interface'
 import {
   DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_RELAY_MAX_RESERVATIONS, DHT_ALPHA, DHT_PROTOCOL, K_BUCKET_SIZE,
   PING_INTERVAL_MS, PROTOCOL_PREFIX, PROVIDER_VALIDITY_MS, RECONNECT_BACKOFF_FACTOR, RECONNECT_INITIAL_DELAY_MS,
@@ -95,6 +95,14 @@ export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
   reconnect?: ReconnectInit
   /** How often every open connection is pinged on `/codio/ping/1.0.0`, ms; a failed ping closes it. Default 10 000. */
   pingIntervalMs?: number
+  /**
+   * Peers refused at the connection level (a ban list): consulted on every dial, every outbound
+   * connection to a known peer ID and every connection once its remote peer is authenticated
+   * (Noise), inbound and outbound, so a peer it names can neither connect to us nor be
+   * connected to. Called at each attempt: a mutable set behind it takes effect at once (the
+   * gater is fixed at node creation). Connections already open are not closed by it.
+   */
+  denyPeer?: (peer: PeerId) => boolean
 }
 
 export type P2PServices = {
@@ -149,6 +157,19 @@ function relayServerInit (opt: true | RelayServerInit): Parameters<typeof circui
       defaultDurationLimit: o.durationLimitMs ?? 2 ** 31 - 1
     }
   }
+}
+
+/** The gater: private addresses allowed or not, and the peers {@link P2PNodeInit.denyPeer} refuses. */
+function connectionGater (allowPrivate: boolean, denyPeer?: (peer: PeerId) => boolean): ConnectionGater {
+  const gater: ConnectionGater = allowPrivate ? { denyDialMultiaddr: () => false } : {}
+  if (denyPeer != null) {
+    gater.denyDialPeer = denyPeer
+    gater.denyOutboundConnection = denyPeer
+    // the remote's identity is proven only after the Noise handshake: inbound refusals happen here
+    gater.denyInboundEncryptedConnection = denyPeer
+    gater.denyOutboundEncryptedConnection = denyPeer
+  }
+  return gater
 }
 
 /**
@@ -241,7 +262,7 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
       pingInterval: init.pingIntervalMs ?? PING_INTERVAL_MS,
       protocolPrefix: PROTOCOL_PREFIX
     },
-    connectionGater: allowPrivate ? { denyDialMultiaddr: () => false } : undefined,
+    connectionGater: connectionGater(allowPrivate, init.denyPeer),
     services: services as ServiceFactoryMap<P2PServices & T>
   })
 }

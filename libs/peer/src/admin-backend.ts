@@ -2,7 +2,10 @@ import { parseContentId } from '@codio/content'
 import type { AdminBackend } from '@codio/admin'
 import type { CodioPeer } from './peer.js'
 
-/** The admin API of a Codio peer (status, per-peer stats, prefetch, content list). */
+/**
+ * The admin API of a Codio peer: status, per-peer stats, prefetch, content list, purge, and
+ * node-scope bans (ban, unban, list with both scopes).
+ */
 export function peerAdminBackend (peer: CodioPeer, version: string): AdminBackend {
   return {
     async status () {
@@ -45,6 +48,21 @@ export function peerAdminBackend (peer: CodioPeer, version: string): AdminBacken
     },
     async listContent () {
       return (await peer.store.listContents()).map(c => c.toString())
+    },
+    /** @throws InvalidCidError (InvalidArgument) for a malformed content ID */
+    async purge (contentId) {
+      return await peer.purge(parseContentId(contentId))
+    },
+    /** @throws InvalidPeerIdError (InvalidArgument) malformed or this node's own; InvalidBanError (InvalidArgument) */
+    async banPeer (peerId, reason, durationSeconds) {
+      return await peer.bans.ban(peerId, reason, durationSeconds)
+    },
+    /** Lifts a node ban only: a cluster ban of the peer stays. @throws InvalidPeerIdError */
+    async unbanPeer (peerId) {
+      return await peer.bans.unban(peerId)
+    },
+    async listBans () {
+      return peer.bans.list()
     }
   }
 }

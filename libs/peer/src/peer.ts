@@ -5,7 +5,7 @@ import { createP2PNode, keepAlive, loadOrCreatePeerKey, releaseKeepAlive, type P
 import { DhtManager } from '@codio/dht'
 import { fecPlan } from '@codio/fec'
 import { BlockStore } from '@codio/store'
-import { Download, type PickStrategy } from '@codio/swarm'
+import { Download, DownloadAbortedError, type PickStrategy } from '@codio/swarm'
 import type { TrustedKeys } from '@codio/signing'
 import type { Logger, Registry } from '@codio/telemetry'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -14,10 +14,12 @@ import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
 import { createPeerMetrics, type PeerMetrics } from './metrics.js'
 import { ProviderSearch, type ConnectedPeers, type ProviderSource } from './provider-search.js'
 import { GossipPublisher, natsAuthOptions, TrackerClient, type GossipPublisherInit, type NatsAuthInit } from '@codio/tracker'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { Counter } from '@codio/telemetry'
-import { listenAddresses, SwarmHost, type SwarmPolicy } from './swarm-host.js'
+import { listenAddresses, SwarmHost, type LiveSwarmPolicyKey, type SwarmPolicy } from './swarm-host.js'
+import { BanList, cutOff } from './bans.js'
+import { purgeContent, type PurgeResult } from './purge.js'
 
 /** How often announcements that found no DHT peer are tried again (ms). */
 export const ANNOUNCE_RETRY_MS = 1000
@@ -101,9 +103,27 @@ export interface PeerInit {
    * The tracker (config `[tracker]`): `url` of its TrackerService, asked for providers before
    * the DHT; `nats` servers this peer gossips its availability and metrics to.
    */
-  tracker?: { url?: string, nats?: string[], natsAuth?: NatsAuthInit, gossipIntervalMs?: number, timeoutMs?: number }
+  tracker?: { url?: string, nats?: string[], natsAuth?: NatsAuthInit, gossipIntervalMs?: number, timeoutMs?: number, tokenFile?: string }
   log: Logger
   registry: Registry
+}
+
+/** The settings {@link CodioPeer.reconfigure} changes on a running peer (config keys in parentheses). */
+export interface PeerReconfigure {
+  /** ms (`fetch.lookupTimeout`) */
+  lookupTimeoutMs?: number
+  /** ms (`fetch.requestTimeout`) */
+  requestTimeoutMs?: number
+  perPeerInFlight?: number | 'adaptive'
+  maxInFlight?: number
+  strategy?: PickStrategy
+  streamingWindow?: number
+  /** rate limits (bytes/s) and choker slots/intervals (`[swarm]`) */
+  swarm?: Partial<Pick<SwarmPolicy, LiveSwarmPolicyKey>>
+  /** ms (`tracker.gossipInterval`) */
+  gossipIntervalMs?: number
+  /** the publisher keys manifests are checked against from now on (`trust.*`) */
+  trustedKeys?: TrustedKeys
 }
 
 export type CodioNode = P2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>
@@ -142,6 +162,8 @@ export class CodioPeer {
   private readonly resolving = new Map<string, Promise<ResolvedContent>>()
   /** Whole-content downloads in progress, and the promise that records and provides each. */
   private readonly downloads = new Map<string, { dl: Download, complete: Promise<void> }>()
+  /** Range downloads in progress, by content (a purge fails them too). */
+  private readonly rangeDownloads = new Map<string, Set<Download>>()
   readonly metrics: PeerMetrics
   readonly startedAt = Date.now()
   /** FEC repair totals since start (also in {@link metrics}). */
@@ -166,11 +188,24 @@ export class CodioPeer {
   /** The DHT manager: provider records, lookups, routing-table refresh (libs/dht). */
   readonly dht: DhtManager
 
+  /**
+   * Peers this node refuses (node bans from the admin API, persisted in `<dataDir>/bans.json`;
+   * cluster bans set by `bans.setClusterBans`): no connection either way, no chunk asked or
+   * served, never a provider.
+   */
+  readonly bans: BanList
+
   private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore, metrics: PeerMetrics, swarm: SwarmHost,
-    private readonly privateKey: PrivateKey) {
+    private readonly privateKey: PrivateKey, bans: BanList) {
     this.metrics = metrics
     this.swarm = swarm
     this.dht = new DhtManager(node)
+    this.bans = bans
+    bans.setEnforcer(async peer => await cutOff({
+      getConnections: p => node.getConnections(p),
+      closeExchange: p => { node.services.exchange.closePeer(p) },
+      forgetPeer: async p => { await this.dht.forgetPeer(p) }
+    }, peer))
     this.connectedPeers = {
       peers: () => node.getPeers(),
       has: async (peer, cid, signal) => await this.exchange.has(peer, cid, { signal })
@@ -178,7 +213,7 @@ export class CodioPeer {
     this.trackerLookups = new Counter({ name: `codio_${init.role}_tracker_lookups_total`, help: 'Provider lookups asked of the tracker, by outcome (peers, empty, unavailable)', labelNames: ['result'], registers: [init.registry] })
     const url = init.tracker?.url
     if (url != null && url !== '') {
-      const client = new TrackerClient({ baseUrl: url, timeoutMs: init.tracker?.timeoutMs ?? 500 })
+      const client = new TrackerClient({ baseUrl: url, timeoutMs: init.tracker?.timeoutMs ?? 500, tokenFile: init.tracker?.tokenFile })
       this.providerSource = {
         select: async (cid, signal) => {
           const peers = await client.trySelectPeers(cid.toString(), 20, { requesterPeerId: this.peerId.toString(), signal })
@@ -199,6 +234,8 @@ export class CodioPeer {
   static async create (init: PeerInit): Promise<CodioPeer> {
     const store = await BlockStore.open(join(init.dataDir, 'store'))
     const privateKey = await loadOrCreatePeerKey(init.keyFile ?? join(init.dataDir, 'peer.key'))
+    const bans = await BanList.open({ file: join(init.dataDir, 'bans.json'), self: peerIdFromPrivateKey(privateKey) })
+    const denied = (peer: PeerId): boolean => bans.isBanned(peer)
     const metrics = createPeerMetrics(init.role, init.registry)
     let host: SwarmHost | undefined
     const node = await createP2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({
@@ -211,10 +248,12 @@ export class CodioPeer {
       relayServer: init.relayServer ?? init.role === 'relay',
       relayReservation: init.relayReservation,
       maxConnections: init.maxConnections ?? (init.role === 'relay' ? RELAY_MAX_CONNECTIONS : undefined),
+      denyPeer: denied,
       services: {
         exchange: chunkExchange({
           blocks: store,
-          requestTimeout: init.requestTimeoutMs,
+          // read at every request, so that reconfigure() applies at once
+          get requestTimeout () { return init.requestTimeoutMs },
           admit: (peer, cid) => host?.admit(peer, cid),
           // peers share the upload limit evenly (a FIFO lets one peer's queued requests hold
           // up everyone, and a newcomer's manifest wait behind megabytes of chunks)
@@ -224,9 +263,10 @@ export class CodioPeer {
             metrics.bytesServed.inc(bytes)
             host?.rates.recordUp(peer.toString(), bytes)
           },
-          onVerificationFailure: () => metrics.verificationFailures.inc()
+          onVerificationFailure: () => metrics.verificationFailures.inc(),
+          denied
         }),
-        sessions: swarmSessions()
+        sessions: swarmSessions({ denied })
       }
     })
     // an origin super-seeds (BEP 16) unless told otherwise: it is the initial seed of all it holds
@@ -239,13 +279,16 @@ export class CodioPeer {
         learned: (contentId, peers) => { peer?.joinNamedPeers(contentId, peers) }
       }
     })
-    peer = new CodioPeer(init, node, store, metrics, host, privateKey)
+    peer = new CodioPeer(init, node, store, metrics, host, privateKey, bans)
     return peer
   }
 
   get peerId (): PeerId {
     return this.node.peerId
   }
+
+  /** Whether a peer is banned here (provider searches drop those). */
+  private readonly banned = (peer: PeerId): boolean => this.bans.isBanned(peer)
 
   get exchange (): ChunkExchange {
     return this.node.services.exchange
@@ -362,6 +405,11 @@ export class CodioPeer {
     }
     try {
       const { holders } = await this.dht.provide(contentId)
+      // purged while the announcement ran: take the record back, and do not try again
+      if (!(await this.store.has(contentId))) {
+        await this.dht.stopProviding(contentId)
+        return
+      }
       if (holders === 0) {
         this.unannounced.set(contentId.toString(), contentId)
         return
@@ -370,6 +418,7 @@ export class CodioPeer {
       this.announced.add(contentId.toString())
       this.init.log.info({ contentId: contentId.toString(), holders }, 'provided')
     } catch (err: any) {
+      if (!(await this.store.has(contentId).catch(() => false))) return
       this.unannounced.set(contentId.toString(), contentId)
       this.init.log.warn({ contentId: contentId.toString(), err: err.message }, 'provide failed, will retry')
     }
@@ -429,7 +478,7 @@ export class CodioPeer {
       await verifyManifest(manifest, this.init.trustedKeys)
       return { contentId, manifest, local: await this.store.hasContent(contentId) }
     }
-    const search = new ProviderSearch(this.node, this.dht, contentId, this.init.lookupTimeoutMs ?? 10_000, signal, { tracker: this.providerSource, connected: this.connectedPeers })
+    const search = new ProviderSearch(this.node, this.dht, contentId, this.init.lookupTimeoutMs ?? 10_000, signal, { tracker: this.providerSource, connected: this.connectedPeers, excluded: this.banned })
     const bytes = await this.fetchManifest(contentId, search, signal)
     const manifest = decodeManifest(bytes)
     await verifyManifest(manifest, this.init.trustedKeys)
@@ -534,7 +583,8 @@ export class CodioPeer {
       maxInFlight: this.init.maxInFlight,
       strategy: this.init.strategy,
       streamingWindow: this.init.streamingWindow,
-      throttle: this.swarm.download.rate === Infinity ? undefined : async (bytes, signal) => { await this.swarm.download.take(bytes, signal) },
+      // always through the bucket (free while unlimited), so a limit set later applies
+      throttle: async (bytes, signal) => { await this.swarm.download.take(bytes, signal) },
       fec: fecPlan(manifest),
       onChunk: (peer, index, bytes) => {
         if (!announced && whole && dl.chunksDone >= PROVIDE_AT_FRACTION * manifest.chunks.length) {
@@ -562,7 +612,7 @@ export class CodioPeer {
         this.init.log.info({ contentId: key, group, chunks }, 'rebuilt chunks from FEC parity')
       }
     })
-    const search = resolved.search ?? new ProviderSearch(this.node, this.dht, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000, undefined, { tracker: this.providerSource, connected: this.connectedPeers })
+    const search = resolved.search ?? new ProviderSearch(this.node, this.dht, resolved.contentId, this.init.lookupTimeoutMs ?? 10_000, undefined, { tracker: this.providerSource, connected: this.connectedPeers, excluded: this.banned })
     if (whole) {
       // a whole download joins the content's swarm: sessions with every provider (bitfields,
       // have, chokes), and a provider record so that peers fetching it at the same time find
@@ -583,9 +633,18 @@ export class CodioPeer {
       this.downloads.set(key, { dl, complete })
       complete
         .catch((err: Error) => this.init.log.warn({ contentId: key, err: err.message }, 'download failed'))
-        .finally(() => this.downloads.delete(key))
+        // a purge removes the entry itself, and a new download may take the key meanwhile
+        .finally(() => { if (this.downloads.get(key)?.dl === dl) this.downloads.delete(key) })
       void attached.then(async () => await dl.start()).catch(err => dl.fail(err))
     } else {
+      let ranges = this.rangeDownloads.get(key)
+      if (ranges == null) this.rangeDownloads.set(key, ranges = new Set())
+      ranges.add(dl)
+      const finished = (): void => {
+        ranges.delete(dl)
+        if (ranges.size === 0 && this.rangeDownloads.get(key) === ranges) this.rangeDownloads.delete(key)
+      }
+      dl.done.then(finished, finished)
       void (async () => {
         for await (const p of search.providers()) dl.addPeer(p)
         dl.noMorePeers()
@@ -593,6 +652,41 @@ export class CodioPeer {
       void dl.start().catch(err => dl.fail(err))
     }
     return dl
+  }
+
+  /**
+   * Remove a content from this node (the admin `Purge` call; see {@link purgeContent}): its
+   * downloads here fail with DownloadAbortedError, its swarm sessions close, its manifest and
+   * chunks leave the store (chunks another stored manifest names stay), the local provider
+   * record goes and is not re-provided — records other DHT peers hold for us expire by their
+   * TTL (24 h) — and the tracker hears at once that this node no longer holds it. Idempotent;
+   * the content can be fetched again later like any other.
+   *
+   * @throws StoreIOError when the store cannot be read or written
+   */
+  async purge (contentId: CID): Promise<PurgeResult> {
+    const key = contentId.toString()
+    const result = await purgeContent({
+      store: this.store,
+      stopDownloads: () => {
+        const err = new DownloadAbortedError(`content ${key} was purged`)
+        const whole = this.downloads.get(key)
+        this.downloads.delete(key)
+        whole?.dl.fail(err)
+        for (const dl of this.rangeDownloads.get(key) ?? []) dl.fail(err)
+        this.rangeDownloads.delete(key)
+      },
+      leaveSwarm: cid => { this.swarm.forget(cid) },
+      stopProviding: async cid => {
+        this.unannounced.delete(key)
+        this.announced.delete(key)
+        await this.dht.stopProviding(cid)
+      },
+      gossipNow: this.gossip == null ? undefined : async () => await this.gossip?.publishNow()
+    }, contentId)
+    this.metrics.contents.set((await this.store.listContents()).length)
+    if (result.held) this.init.log.info({ contentId: key, ...result }, 'purged')
+    return result
   }
 
   /**
@@ -618,7 +712,7 @@ export class CodioPeer {
       if (pex && dl.progress().peers >= REDISCOVER_ENOUGH_PEERS) continue
       // the DHT (or tracker) only: the connected peers were asked at the start, and peer
       // exchange names every swarm peer since
-      const search = new ProviderSearch(this.node, this.dht, contentId, REDISCOVER_MS, undefined, { tracker: this.providerSource })
+      const search = new ProviderSearch(this.node, this.dht, contentId, REDISCOVER_MS, undefined, { tracker: this.providerSource, excluded: this.banned })
       for await (const p of search.providers()) {
         if (finished) break
         void this.joinSwarm(p, contentId, dl)
@@ -661,7 +755,7 @@ export class CodioPeer {
     for (const p of peers) {
       // a peer named again (by another session, or after a failed dial) is not dialled again
       // here: the keep-alive redials it, and a lookup that finds it opens its session
-      if (p.id.equals(this.peerId) || tried?.has(p.id.toString()) === true) continue
+      if (p.id.equals(this.peerId) || tried?.has(p.id.toString()) === true || this.bans.isBanned(p.id)) continue
       this.metrics.pexPeers.inc()
       void (async () => {
         // a connected peer's addresses are known (identify); a merge costs a peer-store write
@@ -669,6 +763,43 @@ export class CodioPeer {
         await this.joinSwarm(p.id, contentId, dl)
       })().catch(() => {})
     }
+  }
+
+  /**
+   * Apply live settings (a configuration change at run time), each only when given: provider
+   * lookup and request time limits (ms) and publisher keys for the next lookup, request and
+   * manifest check; request depth, piece order and streaming window for new downloads and
+   * those running; rate limits and choker slots/intervals at once ({@link SwarmHost.reconfigure});
+   * the gossip period ({@link GossipPublisher.setIntervalMs}). All values are checked before
+   * any applies.
+   *
+   * @throws RangeError for a value out of range, changing nothing
+   */
+  reconfigure (change: PeerReconfigure): void {
+    const fetch = { perPeerInFlight: change.perPeerInFlight, maxInFlight: change.maxInFlight, strategy: change.strategy, streamingWindow: change.streamingWindow }
+    for (const key of ['lookupTimeoutMs', 'requestTimeoutMs', 'gossipIntervalMs'] as const) {
+      const v = change[key]
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw new RangeError(`${key} must be a number of ms > 0, got ${String(v)}`)
+    }
+    const { perPeerInFlight: perPeer, maxInFlight: most, strategy, streamingWindow: window } = fetch
+    if (perPeer !== undefined && perPeer !== 'adaptive' && (!Number.isInteger(perPeer) || perPeer < 1)) throw new RangeError(`perPeerInFlight must be an integer ≥ 1 or "adaptive", got ${String(perPeer)}`)
+    if (most !== undefined && (!Number.isInteger(most) || most < 1)) throw new RangeError(`maxInFlight must be an integer ≥ 1, got ${String(most)}`)
+    if (strategy !== undefined && !['rarest-first', 'sequential', 'random'].includes(strategy)) throw new RangeError(`strategy must be rarest-first, sequential or random, got ${String(strategy)}`)
+    if (window !== undefined && (!Number.isInteger(window) || window < 0)) throw new RangeError(`streamingWindow must be an integer ≥ 0, got ${String(window)}`)
+    if (change.swarm != null) this.swarm.reconfigure(change.swarm)
+    if (change.lookupTimeoutMs !== undefined) this.init.lookupTimeoutMs = change.lookupTimeoutMs
+    if (change.requestTimeoutMs !== undefined) this.init.requestTimeoutMs = change.requestTimeoutMs
+    if (change.trustedKeys !== undefined) this.init.trustedKeys = change.trustedKeys
+    if (change.gossipIntervalMs !== undefined) {
+      this.init.tracker = { ...this.init.tracker, gossipIntervalMs: change.gossipIntervalMs }
+      this.gossip?.setIntervalMs(change.gossipIntervalMs)
+    }
+    const running = [...[...this.downloads.values()].map(d => d.dl), ...[...this.rangeDownloads.values()].flatMap(set => [...set])]
+    for (const dl of running) dl.reconfigure(fetch)
+    if (change.perPeerInFlight !== undefined) this.init.perPeerInFlight = change.perPeerInFlight
+    if (change.maxInFlight !== undefined) this.init.maxInFlight = change.maxInFlight
+    if (change.strategy !== undefined) this.init.strategy = change.strategy
+    if (change.streamingWindow !== undefined) this.init.streamingWindow = change.streamingWindow
   }
 
   /** Fetch a whole content into the store and provide it (the admin Prefetch call). */

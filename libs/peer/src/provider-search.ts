@@ -35,6 +35,8 @@ export interface ProviderSearchSources {
   tracker?: ProviderSource
   /** Asked next, before any DHT walk: the peers we are already connected to. */
   connected?: ConnectedPeers
+  /** Peers never to name, whatever source names them (banned peers). Asked as each is found. */
+  excluded?: (peer: PeerId) => boolean
 }
 
 /**
@@ -59,10 +61,12 @@ export class ProviderSearch {
   source?: 'tracker' | 'connected' | 'dht'
   private readonly tracker?: ProviderSource
   private readonly connected?: ConnectedPeers
+  private readonly excluded?: (peer: PeerId) => boolean
 
   constructor (private readonly node: P2PNode<any>, private readonly dht: Pick<DhtManager, 'findProviders'>, readonly cid: CID, timeoutMs: number, signal?: AbortSignal, sources: ProviderSearchSources = {}) {
     this.tracker = sources.tracker
     this.connected = sources.connected
+    this.excluded = sources.excluded
     const signals = [this.controller.signal, AbortSignal.timeout(timeoutMs)]
     if (signal != null) signals.push(signal)
     void this.run(AbortSignal.any(signals))
@@ -78,7 +82,7 @@ export class ProviderSearch {
       const selected = await this.tracker?.select(this.cid, signal).catch(() => undefined)
       for (const peer of selected ?? []) {
         const key = peer.id.toString()
-        if (seen.has(key)) continue
+        if (seen.has(key) || this.excluded?.(peer.id) === true) continue
         seen.add(key)
         if (peer.multiaddrs.length > 0) await this.node.peerStore.merge(peer.id, { multiaddrs: peer.multiaddrs }).catch(() => {})
         this.found.push(peer.id)
@@ -96,7 +100,7 @@ export class ProviderSearch {
       for (let wait = LOOKUP_RETRY_MS; this.found.length === 0 && !signal.aborted; wait = Math.min(wait * 2, LOOKUP_RETRY_MAX_MS)) {
         for await (const info of this.dht.findProviders(this.cid, { signal })) {
           const key = info.id.toString()
-          if (seen.has(key)) continue
+          if (seen.has(key) || this.excluded?.(info.id) === true) continue
           seen.add(key)
           if (info.multiaddrs.length > 0) {
             await this.node.peerStore.merge(info.id, { multiaddrs: info.multiaddrs }).catch(() => {})
@@ -117,7 +121,7 @@ export class ProviderSearch {
   /** Want-have to connected peers, in parallel; each that holds the content is a provider at once. */
   private async askConnected (seen: Set<string>, signal: AbortSignal): Promise<void> {
     const connected = this.connected!
-    const candidates = shuffle(connected.peers().filter(p => !seen.has(p.toString()))).slice(0, CONNECTED_PROBE_MAX)
+    const candidates = shuffle(connected.peers().filter(p => !seen.has(p.toString()) && this.excluded?.(p) !== true)).slice(0, CONNECTED_PROBE_MAX)
     if (candidates.length === 0) return
     const probe = AbortSignal.any([signal, AbortSignal.timeout(CONNECTED_PROBE_MS)])
     await Promise.all(candidates.map(async peer => {

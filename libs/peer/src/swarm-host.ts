@@ -99,6 +99,10 @@ export interface SwarmPolicy {
   peerExchange: boolean
 }
 
+/** The {@link SwarmPolicy} fields {@link SwarmHost.reconfigure} changes on a running node. */
+export const LIVE_SWARM_POLICY_KEYS = ['maxUploadRate', 'maxDownloadRate', 'regularUnchokeSlots', 'optimisticUnchokeSlots', 'unchokeInterval', 'optimisticUnchokeInterval'] as const
+export type LiveSwarmPolicyKey = typeof LIVE_SWARM_POLICY_KEYS[number]
+
 /** What a session peer holds of a content, and how many of those chunks we lack. */
 interface RemoteState {
   chunks: Bitfield
@@ -202,6 +206,33 @@ export class SwarmHost implements SessionHost {
   }
 
   /**
+   * Apply a live policy change: the upload and download limits (bytes/s, 0 = unlimited; the
+   * token buckets change rate at once, waiters re-timed) and the choker's slots and intervals
+   * (it recomputes at once). Fields left out keep their value; all are checked before any
+   * changes. `choking`, `superSeeding`, `superSeedCopies` and `peerExchange` are read at start.
+   *
+   * @throws RangeError for a negative rate or a bad slot count or interval, changing nothing
+   */
+  reconfigure (change: Partial<Pick<SwarmPolicy, LiveSwarmPolicyKey>>): void {
+    for (const key of ['maxUploadRate', 'maxDownloadRate'] as const) {
+      const v = change[key]
+      if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v) || v < 0)) throw new RangeError(`${key} must be a number of bytes/s ≥ 0, got ${String(v)}`)
+    }
+    this.choker.reconfigure({
+      regularSlots: change.regularUnchokeSlots,
+      optimisticSlots: change.optimisticUnchokeSlots,
+      unchokeIntervalMs: change.unchokeInterval,
+      optimisticIntervalMs: change.optimisticUnchokeInterval
+    })
+    for (const key of LIVE_SWARM_POLICY_KEYS) {
+      const v = change[key]
+      if (v !== undefined) this.policy[key] = v
+    }
+    if (change.maxUploadRate !== undefined) this.upload.setRate(change.maxUploadRate)
+    if (change.maxDownloadRate !== undefined) this.download.setRate(change.maxDownloadRate)
+  }
+
+  /**
    * Whether to serve `cid` to `peer`. With choking on, chunks go only to unchoked peers among
    * those taking part in a swarm with us (holding a session). Manifests are always served (a
    * new edge must resolve content at once), and so are requests from peers without a session —
@@ -254,14 +285,28 @@ export class SwarmHost implements SessionHost {
     swarm.download = download
     swarm.seeder = undefined
     for (const s of swarm.sessions) this.addToDownload(swarm, s)
-    download.done.then(() => this.detach(contentId), () => this.detach(contentId))
+    download.done.then(() => this.detach(contentId, download), () => this.detach(contentId, download))
   }
 
-  private detach (contentId: CID): void {
+  private detach (contentId: CID, download: Download): void {
     const swarm = this.contents.get(contentId.toString())
-    if (swarm == null) return
+    // gone (purged), or another download took its place since
+    if (swarm == null || swarm.download !== download) return
     swarm.download = undefined
     for (const s of swarm.sessions) s.setInterested(false)
+  }
+
+  /**
+   * Leave `contentId`'s swarm (it was purged): its sessions close and its state goes, so
+   * {@link holdings} no longer names it and handshakes about it are refused unless the store
+   * holds it again. Fail its download first. A no-op for a content not in a swarm here.
+   */
+  forget (contentId: CID): void {
+    const key = contentId.toString()
+    const swarm = this.contents.get(key)
+    if (swarm == null) return
+    this.contents.delete(key)
+    for (const s of [...swarm.sessions]) s.close()
   }
 
   /**

@@ -84,6 +84,18 @@ describe('ProviderSearch: connected peers first, then the DHT', () => {
     expect(search.source).toBe('dht')
   })
 
+  it('never names an excluded (banned) peer, whatever source finds it', async () => {
+    const asked: string[] = []
+    const banned = (p: PeerId): boolean => p.equals(holder.peerId)
+    const tracker = { select: async () => [{ id: holder.peerId, multiaddrs: holder.getMultiaddrs() }] }
+    const search = new ProviderSearch(seeker, new DhtManager(seeker), cid, 1500, undefined, { tracker, connected: connectedPeers(seeker, asked), excluded: banned })
+    expect(await collect(search)).toEqual([])
+    expect(asked).not.toContain(holder.peerId.toString())
+    // the same search without the exclusion finds it
+    const open = new ProviderSearch(seeker, new DhtManager(seeker), cid, 1500, undefined, { tracker })
+    expect(await collect(open)).toEqual([holder.peerId.toString()])
+  })
+
   it('takes a connected peer that holds the content, without a DHT walk', async () => {
     await seeker.dial(holder.getMultiaddrs()[0])
     const asked: string[] = []

@@ -149,23 +149,72 @@ export class BlockStore {
     })
   }
 
-  /** Removes a block; a no-op if absent. @throws StoreIOError */
-  async delete (cid: CID): Promise<void> {
+  /**
+   * Removes a block; a no-op if absent. Serialised with puts of the same CID, so a put that
+   * started first lands first and is removed.
+   *
+   * @returns the bytes freed: the block's size, or 0 when it was absent
+   * @throws StoreIOError
+   */
+  async delete (cid: CID): Promise<number> {
     this.#assertOpen()
     const key = cidKey(cid)
-    await this.#lock.run(key, async () => {
+    return await this.#lock.run(key, async () => {
       const path = blockPath(this.dir, key)
+      let size: number
       try {
-        const { size } = await stat(path)
+        size = (await stat(path)).size
         await unlink(path)
-        await syncDir(join(this.dir, BLOCKS_DIR, shardOf(key)))
-        this.#blocks--
-        this.#bytes -= size
       } catch (err) {
-        if (isErrno(err, 'ENOENT')) return
+        if (isErrno(err, 'ENOENT')) return 0
         throw new StoreIOError(`cannot delete block ${key}: ${(err as Error).message}`, { cause: err })
       }
+      this.#blocks--
+      this.#bytes -= size
+      try {
+        await syncDir(join(this.dir, BLOCKS_DIR, shardOf(key)))
+      } catch (err) {
+        throw new StoreIOError(`cannot sync the removal of block ${key}: ${(err as Error).message}`, { cause: err })
+      }
+      return size
     })
+  }
+
+  /**
+   * Every block held (staged blocks excluded), shard by shard in no particular order; with
+   * `codec`, only CIDs of that multicodec (e.g. `0x71` dag-cbor: the manifests). Names that are
+   * not CIDs are skipped. Blocks put or deleted during the walk may or may not be listed.
+   *
+   * @throws StoreIOError when a shard directory cannot be read
+   */
+  async * cids (filter: { codec?: number } = {}): AsyncGenerator<CID> {
+    this.#assertOpen()
+    const blocks = join(this.dir, BLOCKS_DIR)
+    let shards: string[]
+    try {
+      shards = (await readdir(blocks, { withFileTypes: true })).filter(d => d.isDirectory()).map(d => d.name)
+    } catch (cause) {
+      throw new StoreIOError(`cannot list blocks: ${(cause as Error).message}`, { cause })
+    }
+    for (const shard of shards) {
+      let names: string[]
+      try {
+        names = await readdir(join(blocks, shard))
+      } catch (cause) {
+        if (isErrno(cause, 'ENOENT')) continue
+        throw new StoreIOError(`cannot list blocks: ${(cause as Error).message}`, { cause })
+      }
+      for (const name of names) {
+        if (name.endsWith(TMP_SUFFIX)) continue
+        let cid: CID
+        try {
+          cid = CID.parse(name)
+        } catch {
+          continue // not ours
+        }
+        if (filter.codec === undefined || cid.code === filter.codec) yield cid
+      }
+    }
   }
 
   /** Number of blocks and their total size in bytes (kept in memory; counted at open). */

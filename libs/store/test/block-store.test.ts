@@ -41,6 +41,32 @@ describe('BlockStore', () => {
     expect(await store.stats()).toEqual({ blocks: 0, bytes: 0 })
   })
 
+  it('delete says how many bytes it freed, and the file is gone', async () => {
+    const dir = await tempDir()
+    const store = await BlockStore.open(dir)
+    const a = block('alpha')
+    await store.put(a.cid, a.bytes)
+    expect(await store.delete(a.cid)).toBe(5)
+    expect(await store.delete(a.cid)).toBe(0)
+    expect(await filesUnder(dir)).toEqual([])
+  })
+
+  it('lists its blocks, all or of one codec, without staged ones', async () => {
+    const store = await BlockStore.open(await tempDir())
+    const chunks = ['one', 'two', 'three'].map(t => block(t))
+    const manifest = block('manifest', 0x71)
+    for (const b of [...chunks, manifest]) await store.put(b.cid, b.bytes)
+    const staged = await store.staging()
+    await staged.put(block('staged').cid, block('staged').bytes)
+    const all: string[] = []
+    for await (const c of store.cids()) all.push(c.toString())
+    expect(all.sort()).toEqual([...chunks, manifest].map(b => b.cid.toString()).sort())
+    const manifests: string[] = []
+    for await (const c of store.cids({ codec: 0x71 })) manifests.push(c.toString())
+    expect(manifests).toEqual([manifest.cid.toString()])
+    await staged.abort()
+  })
+
   it('survives close and reopen on the same directory', async () => {
     const dir = await tempDir()
     const first = await BlockStore.open(dir)

@@ -174,8 +174,8 @@ export class Download {
   private stallTimer: NodeJS.Timeout | undefined
   /** last `have`, new peer or stored chunk (performance.now() ms), for the stall timeout */
   private lastProgress = performance.now()
-  private readonly perPeer: number | 'adaptive'
-  private readonly maxInFlight: number
+  private perPeer: number | 'adaptive'
+  private maxInFlight: number
   private readonly picker: PiecePicker
   private readonly chunkBytes: number
   private readonly startedAt = performance.now()
@@ -224,6 +224,26 @@ export class Download {
     }
     this.started = true
     this.settleIfDone()
+    this.schedule()
+  }
+
+  /**
+   * Change how this download requests from now on (a live configuration change): requests in
+   * flight per peer and in all, piece order, streaming window. Fields left out keep their
+   * value; everything is checked before anything changes. A larger limit sends the extra
+   * requests at once; a smaller one lets those in flight finish.
+   *
+   * @throws RangeError for a limit that is not an integer ≥ 1 (or "adaptive" per peer), a bad
+   *   strategy or window
+   */
+  reconfigure (opts: Pick<DownloadInit, 'perPeerInFlight' | 'maxInFlight' | 'strategy' | 'streamingWindow'>): void {
+    const perPeer = opts.perPeerInFlight ?? this.perPeer
+    const maxInFlight = opts.maxInFlight ?? this.maxInFlight
+    if (perPeer !== 'adaptive' && (!Number.isInteger(perPeer) || perPeer < 1)) throw new RangeError(`perPeerInFlight must be an integer ≥ 1 or "adaptive", got ${String(perPeer)}`)
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight must be an integer ≥ 1, got ${maxInFlight}`)
+    this.picker.configure({ strategy: opts.strategy, streamingWindow: opts.streamingWindow })
+    this.perPeer = perPeer
+    this.maxInFlight = maxInFlight
     this.schedule()
   }
 

@@ -53,8 +53,8 @@ const MAX_PROBES = 256
  */
 export class PiecePicker {
   readonly pieces: number
-  readonly strategy: PickStrategy
-  readonly streamingWindow: number
+  private _strategy: PickStrategy
+  private _streamingWindow: number
   private readonly random: () => number
   private readonly peers = new Map<string, Bitfield | 'all'>()
   private seeds = 0
@@ -80,8 +80,8 @@ export class PiecePicker {
     if (!Number.isInteger(streamingWindow) || streamingWindow < 0) throw new RangeError(`streamingWindow must be an integer ≥ 0, got ${streamingWindow}`)
     if (typeof random !== 'function') throw new TypeError('random must be a function returning [0, 1)')
     this.pieces = pieces
-    this.strategy = strategy
-    this.streamingWindow = streamingWindow
+    this._strategy = strategy
+    this._streamingWindow = streamingWindow
     this.random = random
     this.counts = new Int32Array(pieces)
     this.ours = new Uint8Array(pieces)
@@ -92,6 +92,27 @@ export class PiecePicker {
       this.classes[0].add(i)
       this.wanted.add(i)
     }
+  }
+
+  /** Order of the picks beyond the streaming window. */
+  get strategy (): PickStrategy { return this._strategy }
+
+  /** Pieces from the cursor picked first, in order. */
+  get streamingWindow (): number { return this._streamingWindow }
+
+  /**
+   * Change the strategy and/or the streaming window from the next pick on (a live
+   * configuration change); both are checked before either changes.
+   *
+   * @throws RangeError for a bad strategy or window
+   */
+  configure (opts: { strategy?: PickStrategy, streamingWindow?: number }): void {
+    const strategy = opts.strategy ?? this._strategy
+    const streamingWindow = opts.streamingWindow ?? this._streamingWindow
+    if (!STRATEGIES.includes(strategy)) throw new RangeError(`strategy must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`)
+    if (!Number.isInteger(streamingWindow) || streamingWindow < 0) throw new RangeError(`streamingWindow must be an integer ≥ 0, got ${streamingWindow}`)
+    this._strategy = strategy
+    this._streamingWindow = streamingWindow
   }
 
   /** The streaming cursor. */

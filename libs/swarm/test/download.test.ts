@@ -106,6 +106,39 @@ describe('swarm download over real libp2p connections', () => {
     expect([...fresh.blocks.keys()].sort()).toEqual([cids[10], cids[11], cids[12]].map(String).sort())
   })
 
+  it('reconfigure() raises the requests in flight of a running download at once, and refuses bad limits', async () => {
+    const stalled = new StallingStore()
+    chunks.forEach((c, j) => { stalled.blocks.set(cids[j].toString(), c) })
+    const slow = await node(stalled)
+    await leecher.dial(slow.getMultiaddrs()[0])
+    // the real exchange, counting the requests the download sends
+    let asked = 0
+    const fetcher = {
+      fetch: async (peer: any, cid: CID, options?: { signal?: AbortSignal }) => {
+        asked++
+        return await leecher.services.exchange.fetch(peer, cid, options)
+      }
+    }
+    try {
+      const dl = new Download({ chunks: cids.slice(0, 8), fetcher, sink: new MapStore(), perPeerInFlight: 1, maxInFlight: 1 })
+      dl.addPeer(slow.peerId)
+      await dl.start()
+      await new Promise(resolve => setTimeout(resolve, 300))
+      expect(asked).toBe(1)
+      expect(() => dl.reconfigure({ maxInFlight: 0 })).toThrow(RangeError)
+      expect(() => dl.reconfigure({ perPeerInFlight: 2, strategy: 'nope' as any })).toThrow(RangeError)
+      await new Promise(resolve => setImmediate(resolve))
+      expect(asked).toBe(1)
+      dl.reconfigure({ perPeerInFlight: 4, maxInFlight: 4 })
+      // sent in the same turn (the fetch itself starts a microtask later)
+      await new Promise(resolve => setImmediate(resolve))
+      expect(asked).toBe(4)
+      dl.fail(new Error('test over'))
+    } finally {
+      await slow.stop()
+    }
+  })
+
   it('endgame: a stalled peer cannot hold back the end of a download', async () => {
     const stalled = new StallingStore()
     chunks.forEach((c, j) => { stalled.blocks.set(cids[j].toString(), c) })

@@ -206,6 +206,19 @@ describe('PiecePicker', () => {
     }
   })
 
+  it('configure() changes strategy and streaming window from the next pick, checking both first', () => {
+    const p = new PiecePicker({ pieces: 10, strategy: 'random', streamingWindow: 0 })
+    p.addPeer('a', 'all')
+    p.configure({ strategy: 'sequential' })
+    expect(p.strategy).toBe('sequential')
+    expect(p.pick('a', () => true)).toBe(0)
+    expect(() => p.configure({ strategy: 'fastest' as PickStrategy, streamingWindow: 4 })).toThrow(RangeError)
+    expect(p.streamingWindow).toBe(0)
+    p.configure({ streamingWindow: 3 })
+    expect(p.streamingWindow).toBe(3)
+    expect(p.strategy).toBe('sequential')
+  })
+
   it('refuses bad input with typed errors', () => {
     expect(() => new PiecePicker({ pieces: -1 })).toThrow(RangeError)
     expect(() => new PiecePicker({ pieces: 10, strategy: 'fastest' as PickStrategy })).toThrow(RangeError)

@@ -1,6 +1,7 @@
 import { Code, ConnectError, createClient, type CallOptions, type Client } from '@connectrpc/connect'
 import { createConnectTransport } from '@connectrpc/connect-node'
 import { TrackerService } from '@codio/proto'
+import { bearerInterceptor, readClientTokenSync } from '@codio/auth'
 import { DEFAULT_CLIENT_TIMEOUT_MS } from './constants.js'
 import { InvalidRequestError, PeerNotFoundError, TrackerRequestError, TrackerTimeoutError, TrackerUnavailableError } from './errors.js'
 import { availabilityEntryFromProto, peerCandidateFromProto, peerMetricsFromProto } from './proto-convert.js'
@@ -12,6 +13,13 @@ export interface TrackerClientInit {
   baseUrl: string
   /** Deadline of each call unless the call gives its own, ms. Default 500. */
   timeoutMs?: number
+  /** Bearer token (scope `node` or `read`) sent with every call. */
+  token?: string
+  /**
+   * File holding that token (config `tracker.tokenFile`, a Secret), read once here; the first
+   * token of the file is sent. Ignored when `token` is given.
+   */
+  tokenFile?: string
 }
 
 export interface CallInit {
@@ -36,14 +44,21 @@ export interface SelectOptions extends CallInit {
  * Errors: TrackerTimeoutError (no answer by the deadline), TrackerUnavailableError (unreachable,
  * or the tracker's store is down), InvalidRequestError (bad arguments, checked before sending
  * where possible), PeerNotFoundError (GetPeerMetrics of an unknown peer), TrackerRequestError
- * (anything else, with the Connect code).
+ * (anything else, with the Connect code: `unauthenticated` for a missing or wrong token,
+ * `permission_denied` for a token without the `read` scope).
  */
 export class TrackerClient {
   private readonly client: Client<typeof TrackerService>
   private readonly timeoutMs: number
 
+  /** @throws TokenFileError when `tokenFile` cannot be read or holds no token */
   constructor (init: TrackerClientInit) {
-    this.client = createClient(TrackerService, createConnectTransport({ baseUrl: init.baseUrl, httpVersion: '1.1' }))
+    const token = init.token ?? (init.tokenFile == null || init.tokenFile === '' ? undefined : readClientTokenSync(init.tokenFile))
+    this.client = createClient(TrackerService, createConnectTransport({
+      baseUrl: init.baseUrl,
+      httpVersion: '1.1',
+      interceptors: token == null ? [] : [bearerInterceptor(token)]
+    }))
     this.timeoutMs = init.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS
   }
 

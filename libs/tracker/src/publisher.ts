@@ -96,7 +96,9 @@ export class GossipPublisher {
   private interval: NodeJS.Timeout | undefined
   private debounce: NodeJS.Timeout | undefined
   private running: Promise<boolean> | undefined
-  private again = false
+  /** The round that follows the running one, once someone asked for it, and what settles it. */
+  private next: Promise<boolean> | undefined
+  private resolveNext: ((published: boolean) => void) | undefined
   private started = false
   private stopped = false
   private readonly counts: PublisherStats = { published: 0, failed: 0 }
@@ -125,7 +127,7 @@ export class GossipPublisher {
   start (): void {
     if (this.started || this.stopped) return
     this.started = true
-    this.interval = setInterval(() => { void this.publishNow() }, this.init.intervalMs ?? DEFAULT_GOSSIP_INTERVAL_MS)
+    this.interval = setInterval(() => { void this.publishNow() }, this.periodMs ?? this.init.intervalMs ?? DEFAULT_GOSSIP_INTERVAL_MS)
     this.interval.unref()
     if (this.shared !== undefined) void this.publishNow()
     else {
@@ -143,6 +145,24 @@ export class GossipPublisher {
   }
 
   /**
+   * Publish every `ms` from now on (a live configuration change): a running publisher re-arms
+   * its timer, the next round coming `ms` from now.
+   *
+   * @throws RangeError unless `ms` is a finite number > 0
+   */
+  /** the interval set by {@link setIntervalMs}, over `init.intervalMs` */
+  private periodMs: number | undefined
+
+  setIntervalMs (ms: number): void {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw new RangeError(`gossip interval must be a finite number of ms > 0, got ${String(ms)}`)
+    this.periodMs = ms
+    if (this.interval === undefined || this.stopped) return
+    clearInterval(this.interval)
+    this.interval = setInterval(() => { void this.publishNow() }, ms)
+    this.interval.unref()
+  }
+
+  /**
    * Something the node gossips about changed: publish `debounceMs` from now, together with
    * whatever else changes meanwhile (a burst of changes costs one round, and a steady stream
    * of them still goes out every `debounceMs`).
@@ -157,23 +177,29 @@ export class GossipPublisher {
   }
 
   /**
-   * Publish both messages now; a round already running is followed by exactly one more.
-   * Resolves true when both were handed to NATS; never rejects.
+   * Publish both messages now, reading the node's state afresh. A round already running may
+   * have read it before the change that prompted this call, so it is followed by exactly one
+   * more (however many calls arrive meanwhile), and the promise follows that one: once it
+   * resolves, the availability the tracker holds reflects the state at the call (the tracker
+   * replaces a peer's whole availability set with each message). Resolves true when both
+   * messages were handed to NATS; never rejects.
    */
   async publishNow (): Promise<boolean> {
     if (this.stopped) return false
     if (this.running !== undefined) {
-      this.again = true
-      return this.running
+      this.next ??= new Promise<boolean>(resolve => { this.resolveNext = resolve })
+      return await this.next
     }
     this.running = this.round().finally(() => {
       this.running = undefined
-      if (this.again && !this.stopped) {
-        this.again = false
-        void this.publishNow()
-      }
+      const resolve = this.resolveNext
+      this.next = undefined
+      this.resolveNext = undefined
+      if (resolve == null) return
+      if (this.stopped) resolve(false)
+      else void this.publishNow().then(resolve)
     })
-    return this.running
+    return await this.running
   }
 
   /** Stop publishing; close the connection if this publisher opened it. Never throws. */

@@ -79,6 +79,41 @@ describe('GossipPublisher over a real NATS', () => {
     expect(p.peerId).toBe(id)
   })
 
+  it('publishNow during a round that read the old state resolves after one more round that reads the new one', async () => {
+    const { privateKey, id } = await keyed()
+    const cid = contentId()
+    let contents = [{ contentId: cid, chunkCount: 8, bitfield: fullBitfield(8) }]
+    let reading: (() => void) | undefined
+    let reads = 0
+    const p = new GossipPublisher({
+      nats: sub,
+      privateKey,
+      // the first read is held until the change below has been made: that round carries stale state
+      availability: async () => {
+        const snapshot = contents
+        if (reads++ === 0) await new Promise<void>(resolve => { reading = resolve })
+        return snapshot
+      },
+      metrics: () => metrics,
+      intervalMs: 60_000
+    })
+    p.start()
+    await until(() => reading != null, 2000, 'the first round to read')
+    contents = [] // purged
+    const sent = p.publishNow()
+    const alsoSent = p.publishNow()
+    reading!()
+    expect(await sent).toBe(true)
+    expect(await alsoSent).toBe(true)
+    // same connection: once flushed, whatever the publisher sent has been delivered to us
+    await sub.flush()
+    expect(from(id, 'availability')).toHaveLength(2)
+    const last = from(id, 'availability').at(-1)!
+    expect(last.kind === 'availability' && last.update.contents).toEqual([])
+    expect(reads).toBe(2) // two calls during one round cost one more round, not two
+    await p.stop()
+  })
+
   it('never throws into the node: a failing callback or bad data is counted and the next round goes out', async () => {
     const { privateKey, id } = await keyed()
     let fail = true
@@ -119,5 +154,18 @@ describe('GossipPublisher over a real NATS', () => {
     expect(p.connected).toBe(false)
     expect(await p.publishNow()).toBe(false)
     await p.stop()
+  })
+  it('setIntervalMs changes the period of a running publisher at once', async () => {
+    const { privateKey, id } = await keyed()
+    const p = new GossipPublisher({ nats: nats.url, privateKey, availability: () => [], metrics: () => metrics, intervalMs: 60_000 })
+    p.start()
+    try {
+      await until(() => from(id, 'metrics').length >= 1, 5000, 'the first round')
+      expect(() => p.setIntervalMs(0)).toThrow(RangeError)
+      p.setIntervalMs(100)
+      await until(() => from(id, 'metrics').length >= 4, 2000, 'rounds at the new period')
+    } finally {
+      await p.stop()
+    }
   })
 })

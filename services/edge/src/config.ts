@@ -1,7 +1,2 @@
-import { z } from '@codio/config'
-import { peerServiceConfig } from '@codio/peer'
-
-/** The edge's configuration: TOML file + `CODIO_*` environment overrides. */
-export const edgeConfigSchema = z.strictObject(peerServiceConfig('edge', 8080, 8081))
-
-export type EdgeConfig = z.infer<typeof edgeConfigSchema>
+// The schema lives in @codio/node-config (the tracker validates cluster documents with it).
+export { edgeConfigSchema, type EdgeConfig } from '@codio/node-config'

@@ -153,7 +153,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
 
   app.route({ method: ['GET', 'HEAD'], url: '/content/:cid', handler: serveContent })
 
-  return peerService({ role: 'edge', peer, app, http: config.http, admin: config.admin, log, version })
+  return peerService({ role: 'edge', peer, app, http: config.http, admin: config.admin, log, version, auth: config.auth })
 }
 
 

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
-import { loadConfigOrExit } from '@codio/config'
+import { loadNodeConfigOrExit } from '@codio/node-config'
 import { onShutdown, readPackageVersion } from '@codio/service'
 import { createLogger } from '@codio/telemetry'
-import { edgeConfigSchema } from './config.js'
 import { createEdge } from './edge.js'
 
 const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } })
-const config = loadConfigOrExit({ schema: edgeConfigSchema, file: values.config, env: process.env })
+// layers: defaults, file, env, then the cluster document and this node's runtime updates (persisted in dataDir)
+const layered = loadNodeConfigOrExit('edge', { file: values.config, env: process.env })
+const config = layered.current
 const log = createLogger({ name: config.name, level: config.logLevel })
+layered.setLog(log.child({ component: 'config' }))
 const edge = await createEdge(config, log, await readPackageVersion(new URL('../package.json', import.meta.url)))
+edge.useConfig(layered)
 await edge.start()
 onShutdown(() => edge.stop(), { log, trigger: edge.drained })

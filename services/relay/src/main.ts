@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
-import { loadConfigOrExit } from '@codio/config'
+import { loadNodeConfigOrExit } from '@codio/node-config'
 import { onShutdown, readPackageVersion } from '@codio/service'
 import { createLogger } from '@codio/telemetry'
-import { relayConfigSchema } from './config.js'
 import { createRelay } from './relay.js'
 
 const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } })
-const config = loadConfigOrExit({ schema: relayConfigSchema, file: values.config, env: process.env })
+// layers: defaults, file, env, then the cluster document and this node's runtime updates (persisted in dataDir)
+const layered = loadNodeConfigOrExit('relay', { file: values.config, env: process.env })
+const config = layered.current
 const log = createLogger({ name: config.name, level: config.logLevel })
+layered.setLog(log.child({ component: 'config' }))
 const relay = await createRelay(config, log, await readPackageVersion(new URL('../package.json', import.meta.url)))
+relay.useConfig(layered)
 await relay.start()
 onShutdown(() => relay.stop(), { log, trigger: relay.drained })

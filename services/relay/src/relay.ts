@@ -29,6 +29,7 @@ export async function createRelay (config: RelayConfig, log: Logger, version: st
     app,
     http: config.http,
     admin: config.admin,
+    auth: config.auth,
     log,
     version,
     started: () => {

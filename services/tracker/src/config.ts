@@ -1,4 +1,5 @@
 import { duration, z } from '@codio/config'
+import { authConfigSchema, tlsConfigSchema } from '@codio/auth'
 import { DEFAULT_KEY_PREFIX, DEFAULT_LOAD_HALF, DEFAULT_SUBJECT_PREFIX, isPeerId } from '@codio/tracker'
 
 const listener = (port: number) => z.strictObject({
@@ -13,8 +14,15 @@ export const trackerConfigSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `/healthz`, `/readyz`, `/metrics`. */
   http: listener(7090),
-  /** ConnectRPC `codio.tracker.v1.TrackerService` (Connect, gRPC-web and gRPC over HTTP/1.1). */
-  rpc: listener(7091),
+  /**
+   * ConnectRPC `codio.tracker.v1.TrackerService` and `ControlService` (Connect, gRPC-web and
+   * gRPC over HTTP/1.1); HTTPS with `tls = { certFile, keyFile }`.
+   */
+  rpc: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(7091),
+    tls: tlsConfigSchema.optional()
+  }).prefault({}),
   nats: z.strictObject({
     /** Server URL or URLs. */
     servers: z.union([z.string(), z.array(z.string()).min(1)]).default('nats://127.0.0.1:4222'),
@@ -51,6 +59,12 @@ export const trackerConfigSchema = z.strictObject({
     /** Gossip messages applied to Redis at once. */
     concurrency: z.number().int().min(1).max(1024).default(64)
   }).prefault({}),
+  /**
+   * Bearer tokens of the RPC port: read (TrackerService, `Get*`/`List*`), node (what nodes carry:
+   * read plus the `Watch` stream and job progress), admin (fleet-wide changes). Required beyond
+   * loopback unless `required = "never"`.
+   */
+  auth: authConfigSchema.prefault({}),
   /** Peer IDs never handed out (added to the shared banned set at start). */
   bannedPeers: z.array(z.string().refine(isPeerId, 'not a peer ID')).default([])
 })

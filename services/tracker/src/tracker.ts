@@ -1,11 +1,14 @@
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { listen, registerHealthRoutes } from '@codio/service/health'
 import { createMetricsRegistry, type Logger, type Registry } from '@codio/telemetry'
 import { createTrackerRedis, keepNatsConnection, natsAuthOptions, redisReady, TrackerStore, type NatsKeeper } from '@codio/tracker'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
+import { Auth, authInterceptor, loadTls } from '@codio/auth'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { TrackerConfig } from './config.js'
+import { createControlPlane, type ControlPlane } from './control/plane.js'
 import { consumeGossip, type GossipConsumer } from './gossip-consumer.js'
 import { trackerMetrics } from './metrics.js'
 import { trackerRoutes } from './routes.js'
@@ -18,6 +21,8 @@ const redactUrl = (url: string): string => url.replace(/\/\/[^@/]*@/, '//***@')
 /** A tracker process's parts, started and stopped in order. */
 export interface Tracker {
   readonly store: TrackerStore
+  /** The fleet control plane (`ControlService`), served on the RPC listener. */
+  readonly control: ControlPlane
   readonly registry: Registry
   /** `http://host:port` of /healthz, /readyz, /metrics (after start). */
   readonly httpUrl: string
@@ -32,10 +37,13 @@ export interface Tracker {
 export interface TrackerOverrides {
   /** Clock, Unix ms (tests move it instead of sleeping). */
   now?: () => number
+  /** ControlService.Watch heartbeat interval, ms (default 15 s). */
+  watchHeartbeatMs?: number
 }
 
 /**
- * The tracker: NATS gossip in → Redis state → ConnectRPC `TrackerService` out, plus health and
+ * The tracker: NATS gossip in → Redis state → ConnectRPC `TrackerService` out, plus the fleet
+ * control plane (`ControlService`, control/plane.ts) on the same RPC listener, and health and
  * metrics over HTTP. Neither NATS nor Redis has to be up at start: it connects in the background,
  * `/readyz` answers 503 until both answer, and RPCs answer Unavailable while Redis is away.
  * Start: Redis client → NATS (then the gossip subscription) → HTTP → RPC; stop in reverse.
@@ -60,6 +68,7 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
     loadHalf: config.selection.loadHalf,
     now: overrides.now
   })
+  const control = createControlPlane({ redis, keyPrefix: config.redis.keyPrefix, metrics, log, heartbeatMs: overrides.watchHeartbeatMs, now: overrides.now })
   redis.on('ready', () => {
     if (redisDown) log.info('redis connection back')
     redisDown = false
@@ -80,11 +89,17 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
 
   return {
     store,
+    control,
     registry,
     get httpUrl () { return httpUrl },
     get rpcUrl () { return rpcUrl },
     ready,
     async start () {
+      // credentials first (@codio/auth): unreadable token files, or a port beyond loopback that
+      // no token could call, fail the start before anything connects
+      const auth = await Auth.load({ config: config.auth, log, registry })
+      const gate = auth.gate({ name: 'rpc', host: config.rpc.host, port: config.rpc.port, scopes: ['read', 'node', 'admin'] })
+      const tls = config.rpc.tls == null ? undefined : await loadTls(config.rpc.tls)
       // unreadable credential files fail the start: a tracker that can never log in is misconfigured
       const natsOptions = await natsAuthOptions({ user: config.nats.user, passwordFile: config.nats.passwordFile, tokenFile: config.nats.tokenFile })
       redis.connect().catch(() => {}) // failures show as 'error' events, and ioredis retries
@@ -104,15 +119,18 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
       if (!redisUp) log.warn({ url: redactUrl(config.redis.url) }, 'redis not answering yet; RPCs answer Unavailable until it does')
       if (!natsUp) log.warn({ servers: natsServers }, 'nats not reachable yet; retrying in the background')
       httpUrl = await listen(app, config.http.host, config.http.port)
-      rpc = createServer(connectNodeAdapter({ routes: trackerRoutes(store, metrics, log) }))
+      control.start()
+      const handler = connectNodeAdapter({ routes: (router) => { trackerRoutes(store, metrics, log)(router); control.routes(router) }, interceptors: [authInterceptor(gate)] })
+      rpc = tls == null ? createServer(handler) : createHttpsServer(tls, handler)
       await new Promise<void>((resolve, reject) => {
         rpc!.once('error', reject)
         rpc!.listen(config.rpc.port, config.rpc.host, () => resolve())
       })
-      rpcUrl = `http://${config.rpc.host}:${(rpc.address() as AddressInfo).port}`
+      rpcUrl = `${tls == null ? 'http' : 'https'}://${config.rpc.host}:${(rpc.address() as AddressInfo).port}`
       log.info({ http: httpUrl, rpc: rpcUrl, redis: redactUrl(config.redis.url), subjects: `${config.nats.subjectPrefix}.>` }, 'tracker started')
     },
     async stop () {
+      await control.stop() // Watch streams end cleanly before the server cuts connections
       if (rpc !== undefined) {
         const server = rpc
         server.closeAllConnections()

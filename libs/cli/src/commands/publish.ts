@@ -19,6 +19,11 @@ export interface PublishOptions {
    * origin's configured default. The origin validates it (400 with the reason).
    */
   fec?: string
+  /**
+   * Bearer token with the `publish` scope, sent as `Authorization: Bearer` (see
+   * `readClientToken` of `@codio/auth` for `--token-file`). An origin beyond loopback needs one.
+   */
+  token?: string
   /** No progress output. */
   quiet?: boolean
   /** Where progress goes. Default `process.stderr`. */
@@ -46,7 +51,8 @@ export interface PublishResult {
  *
  * @throws FileNotFoundError when `file` is missing or not a regular file
  * @throws FileReadError when `file` cannot be read
- * @throws ServerError on a non-2xx answer, carrying the origin's code and reason
+ * @throws ServerError on a non-2xx answer, carrying the origin's code and reason (401: no or a
+ *   wrong token; 403: a token without the publish scope)
  * @throws ConnectionError / AbortedError when no answer arrives
  * @throws BadResponseError when a 2xx body is not `{cid, size, chunks}`
  */
@@ -76,7 +82,8 @@ export async function publish (file: string, options: PublishOptions): Promise<P
     headers: {
       'Content-Type': options.type ?? guessMediaType(file),
       'Content-Length': String(size),
-      Accept: 'application/json'
+      Accept: 'application/json',
+      ...(options.token == null ? {} : { Authorization: `Bearer ${options.token}` })
     },
     signal: options.signal
   })

@@ -11,7 +11,8 @@
  * | `n:<cid>` | hash | `<peer>` → "<chunkCount>:<haveCount>" |
  * | `b:<cid>` | hash | `<peer>` → its BEP 3 bitfield, raw bytes (partial holders only) |
  * | `h:<peer>` | string | hand-outs by SelectPeers in the current load window (expires with the window) |
- * | `banned` | set | peer IDs never handed out (no expiry) |
+ * | `banned` | set | peer IDs never handed out (no expiry): the tracker's configured bans |
+ * | `fb` | sorted set | fleet bans (ControlService.BanPeer), scored by expiry (Unix ms, `inf` = until lifted): peers scored after now are not handed out either (see control-keys.ts) |
  *
  * SelectPeers reads, for all holders at once, their ranking records and load counters (MGET)
  * and the content's chunk counts (HGETALL): a constant number of commands per call. The
@@ -27,6 +28,7 @@ export interface TrackerKeys {
   bitfields(contentId: string): string
   load(peerId: string): string
   readonly banned: string
+  readonly fleetBans: string
 }
 
 export function trackerKeys (prefix: string): TrackerKeys {
@@ -38,7 +40,8 @@ export function trackerKeys (prefix: string): TrackerKeys {
     counts: (cid) => `${prefix}n:${cid}`,
     bitfields: (cid) => `${prefix}b:${cid}`,
     load: (id) => `${prefix}h:${id}`,
-    banned: `${prefix}banned`
+    banned: `${prefix}banned`,
+    fleetBans: `${prefix}fb`
   }
 }
 

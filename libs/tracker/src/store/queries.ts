@@ -21,12 +21,13 @@ const num = (s: string | null | undefined): number => {
 export async function getPeerMetrics (ctx: StoreContext, peerId: string): Promise<PeerMetrics> {
   if (!isPeerId(peerId)) throw new InvalidRequestError(peerId === '' ? 'peer ID is empty' : `${JSON.stringify(peerId.slice(0, 80))} is not a peer ID`)
   const { keys } = ctx
-  const [fields, banned, load, contents] = pipelineResults('get peer metrics', await storeCall('get peer metrics', async () => ctx.redis.pipeline()
+  const [fields, banned, load, contents, fleetBan] = pipelineResults('get peer metrics', await storeCall('get peer metrics', async () => ctx.redis.pipeline()
     .hmget(keys.peer(peerId), 'addrs', 'roles', 'seen', 'uptime', 'served', 'failed', 'bytes', '_s', '_f', '_v')
     .sismember(keys.banned, peerId)
     .get(keys.load(peerId))
     .scard(keys.contentsOf(peerId))
-    .exec())) as [Array<string | null>, number, string | null, number]
+    .zscore(keys.fleetBans, peerId)
+    .exec())) as [Array<string | null>, number, string | null, number, string | null]
   if (fields.every(v => v === null)) throw new PeerNotFoundError(`no record of peer ${peerId}`)
   const [addrs, roles, seen, uptime, served, failed, bytes, observedSuccesses, observedFailures, speeds] = fields
   const samples = splitList(speeds ?? '', ',').map(Number).filter(Number.isFinite)
@@ -51,7 +52,7 @@ export async function getPeerMetrics (ctx: StoreContext, peerId: string): Promis
     speedSamples: samples.length,
     reputation: rep,
     reliability: reliability(rep),
-    banned: banned === 1,
+    banned: banned === 1 || (fleetBan !== null && (fleetBan === 'inf' || Number(fleetBan) > ctx.now())),
     load: num(load),
     contentCount: contents
   }

@@ -53,7 +53,7 @@ export function parseHolders ([peers, banned, loads, records, counts]: HoldersRe
  * SelectPeers against the store, in three round trips whatever the number of holders:
  * 1. the online holders: ZRANGEBYSCORE of `c:<cid>` from `now` − peer timeout;
  * 2. in one pipeline, for all of them: MGET load counters, MGET ranking records, HGETALL
- *    `n:<cid>`, SMEMBERS banned (an operator's short list) — O(holders) in Redis, no
+ *    `n:<cid>`, SMEMBERS banned and the unexpired fleet bans (operators' short lists) — O(holders) in Redis, no
  *    per-holder round trip;
  * 3. after ranking them with {@link rankHolders}: one script that counts a hand-out of each
  *    chosen peer (shared by every replica) and returns their counts and bitfields.
@@ -70,13 +70,14 @@ export async function selectPeers (ctx: StoreContext, request: SelectRequest): P
   const { keys, redis } = ctx
   const peers = await storeCall('select peers', async () => redis.zrangebyscore(keys.holders(req.contentId), oldest, '+inf'))
   if (peers.length === 0) return []
-  const [banned, loads, records, counts] = pipelineResults('select peers', await storeCall('select peers', async () => redis.pipeline()
+  const [banned, fleetBanned, loads, records, counts] = pipelineResults('select peers', await storeCall('select peers', async () => redis.pipeline()
     .smembers(keys.banned)
+    .zrangebyscore(keys.fleetBans, `(${ctx.now()}`, '+inf')
     .mget(peers.map(keys.load))
     .mget(peers.map(keys.rankRecord))
     .hgetall(keys.counts(req.contentId))
-    .exec())) as [string[], Array<string | null>, Array<string | null>, Record<string, string>]
-  const ranked = rankHolders(parseHolders([peers, banned, loads, records, counts]), req, ctx.loadHalf)
+    .exec())) as [string[], string[], Array<string | null>, Array<string | null>, Record<string, string>]
+  const ranked = rankHolders(parseHolders([peers, [...banned, ...fleetBanned], loads, records, counts]), req, ctx.loadHalf)
   if (ranked.length === 0) return []
   const values = await storeCall('hand out peers', async () => ctx.runBuffer('codioTrackerHandOut', [ctx.prefix, req.contentId, String(ctx.loadWindowMs), ...ranked.map(p => p.peerId)])) as Buffer[]
   const out: SelectedPeer[] = []

@@ -780,11 +780,15 @@ export const PreheatCommandSchema: GenMessage<PreheatCommand> = /*@__PURE__*/
   messageDesc(file_codio_tracker_v1_control, 32);
 
 /**
+ * A message with neither `state` nor `command` is a heartbeat: the tracker sends one after 15 s
+ * without any other, so that a node can tell a quiet stream from a dead connection (it
+ * reconnects after 45 s of silence).
+ *
  * @generated from message codio.tracker.v1.WatchResponse
  */
 export type WatchResponse = Message<"codio.tracker.v1.WatchResponse"> & {
   /**
-   * Stream position (a Redis stream ID for commands; "" for snapshots).
+   * Stream position (a Redis stream ID for commands; "" for snapshots and heartbeats).
    *
    * @generated from field: string event_id = 1;
    */
