@@ -63,8 +63,8 @@ LABEL org.opencontainers.image.title="Codio" \
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tini >/dev/null \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
     && groupadd -g 10001 codio && useradd -u 10001 -g 10001 -d /var/lib/codio -M -s /usr/sbin/nologin codio \
-    && mkdir -p /var/lib/codio /etc/codio/keys/private /etc/codio/keys/public \
-    && chown -R 10001:10001 /var/lib/codio /etc/codio/keys && chmod 700 /etc/codio/keys/private
+    && mkdir -p /var/lib/codio /etc/codio/keys/private /etc/codio/keys/public /etc/codio/tokens \
+    && chown -R 10001:10001 /var/lib/codio /etc/codio/keys /etc/codio/tokens && chmod 700 /etc/codio/keys/private /etc/codio/tokens
 WORKDIR /app
 COPY --from=deps /app /app
 RUN ln -s /app/libs/cli/dist/bin.js /usr/local/bin/codio

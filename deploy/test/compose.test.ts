@@ -1,7 +1,8 @@
 /**
  * docker-compose.yml, run for real: the images built from this checkout, the cluster brought up
  * with `docker compose up --wait`, a 64 MiB file nobody here wrote (the first 64 MiB of the
- * Node.js binary) published at the origin and fetched byte-exact from both edges with curl,
+ * Node.js binary) published at the origin with the publish token the `keys` service made (refused
+ * without it, as admin calls are) and fetched byte-exact from both edges with curl,
  * Prometheus reporting every Codio target up, every process stopping cleanly on SIGTERM, and
  * `docker compose down -v` leaving no container, network or volume behind.
  *
@@ -78,7 +79,14 @@ suite('docker compose local cluster', () => {
     const want = await sha256(file)
 
     const origin = `http://127.0.0.1:${env.CODIO_ORIGIN_PORT!}`
-    const published = JSON.parse(await must('curl', ['-sS', '--fail-with-body', '-T', file, '-H', 'Content-Type: application/octet-stream', `${origin}/content`]))
+    // the tokens the `keys` service made; ingest is refused without the publish token
+    const token = async (scope: string): Promise<string> => (await compose('exec', '-T', 'origin', 'cat', `/etc/codio/tokens/${scope}`)).trim()
+    const [publishToken, adminToken] = [await token('publish'), await token('admin')]
+    expect(publishToken).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    // (the origin answers before reading the body and closes, so curl may also report a failed send)
+    expect((await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-T', file, `${origin}/content`])).stdout).toBe('401')
+    const published = JSON.parse(await must('curl', ['-sS', '--fail-with-body', '-T', file, '-H', 'Content-Type: application/octet-stream',
+      '-H', `Authorization: Bearer ${publishToken}`, `${origin}/content`]))
     expect(published).toMatchObject({ size: n, fec: expect.anything() })
     const cid = published.cid as string
 
@@ -91,6 +99,13 @@ suite('docker compose local cluster', () => {
       expect(status).toBe('200')
       expect(await sha256(out)).toBe(want)
     }
+    // the admin API: refused without a token, served with the admin token
+    const status = `http://127.0.0.1:${env.CODIO_ORIGIN_ADMIN_PORT!}/codio.admin.v1.AdminService/GetStatus`
+    const call = async (headers: Record<string, string>): Promise<Response> => await fetch(status, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' })
+    expect((await call({})).status).toBe(401)
+    const answer = await call({ authorization: `Bearer ${adminToken}` })
+    expect(answer.status).toBe(200)
+    expect(await answer.json()).toMatchObject({ role: 'origin' })
     console.log(`compose: up --wait ${(upMs / 1000).toFixed(1)} s; up to a 64 MiB content served by both edges ${((Date.now() - upAt.start) / 1000).toFixed(1)} s`)
 
     const prometheus = `http://127.0.0.1:${env.CODIO_PROMETHEUS_PORT!}`

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseTokens } from '@codio/auth'
 import { loadConfig } from '@codio/config'
 import { edgeConfigSchema } from '@codio/edge'
 import { originConfigSchema } from '@codio/origin'
@@ -104,7 +105,7 @@ describe('helm chart deploy/helm/codio', () => {
       HorizontalPodAutoscaler: 1,
       Pod: 1, // the helm test hook
       PodDisruptionBudget: 3, // edge, relay, NATS
-      Secret: 2, // relay peer keys, publisher key
+      Secret: 3, // relay peer keys, publisher key, bearer tokens
       Service: 8, // edge, relay (headless), origin + headless, tracker, redis, nats + headless
       ServiceAccount: 1,
       StatefulSet: 4 // relay, origin, redis, nats
@@ -214,6 +215,36 @@ describe('helm chart deploy/helm/codio', () => {
     for (const role of ['edge', 'relay']) expect(toml(ext, role).trust.publisherKeys).toEqual(['11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo'])
   })
 
+  test('bearer tokens: generated once into a Secret, each pod mounting only the keys it needs, named in its [auth] table', () => {
+    const dflt = render()
+    const tokens = find(dflt, 'Secret', 'codio-auth').data
+    expect(Object.keys(tokens).sort()).toEqual(['admin', 'node', 'publish', 'read'])
+    const values = Object.values(tokens).map(v => Buffer.from(v as string, 'base64').toString())
+    for (const t of values) expect(parseTokens(t, 'secret')).toEqual([t]) // what the processes accept: 43 characters
+    expect(new Set(values).size).toBe(4)
+    const keysOf = (objs: Obj[], kind: string, name: string) => {
+      const spec = podSpec(find(objs, kind, name))
+      const v = spec.volumes.find((v: Obj) => v.name === 'tokens').secret
+      expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'tokens', mountPath: '/etc/codio/tokens', readOnly: true })
+      return { secret: v.secretName, keys: v.items.map((i: Obj) => i.key) }
+    }
+    expect(keysOf(dflt, 'Deployment', 'codio-edge')).toEqual({ secret: 'codio-auth', keys: ['read', 'admin', 'node'] })
+    expect(keysOf(dflt, 'StatefulSet', 'codio-relay')).toEqual({ secret: 'codio-auth', keys: ['read', 'admin', 'node'] })
+    expect(keysOf(dflt, 'StatefulSet', 'codio-origin')).toEqual({ secret: 'codio-auth', keys: ['read', 'admin', 'publish', 'node'] })
+    expect(keysOf(dflt, 'Deployment', 'codio-tracker')).toEqual({ secret: 'codio-auth', keys: ['read', 'admin', 'node'] })
+    expect(keysOf(dflt, 'Pod', 'codio-test-publish-fetch')).toEqual({ secret: 'codio-auth', keys: ['publish'] })
+    const files = (k: string) => [`/etc/codio/tokens/${k}`]
+    expect(toml(dflt, 'edge').auth).toEqual({ readTokenFiles: files('read'), adminTokenFiles: files('admin'), required: 'auto' })
+    expect(toml(dflt, 'origin').auth).toEqual({ readTokenFiles: files('read'), adminTokenFiles: files('admin'), publishTokenFiles: files('publish'), required: 'auto' })
+    expect(toml(dflt, 'tracker').auth).toEqual({ readTokenFiles: files('read'), adminTokenFiles: files('admin'), nodeTokenFiles: files('node'), required: 'auto' })
+    for (const role of ['edge', 'relay', 'origin']) expect(toml(dflt, role).tracker.tokenFile).toBe('/etc/codio/tokens/node')
+
+    const ext = render(...valueSets.external)
+    expect(keysOf(ext, 'StatefulSet', 'codio-origin').secret).toBe('codio-tokens')
+    expect(toml(render('--set', 'auth.required=never'), 'edge').auth.required).toBe('never')
+    expect(run(['template', 'codio', chart, '--set', 'auth.required=sometimes']).stderr).toMatch(/schema/)
+  })
+
   test('external NATS and Redis replace the bundled ones', () => {
     const ext = render(...valueSets.external)
     expect(ext.filter(o => /nats|redis/.test(o.metadata.name))).toEqual([])
@@ -221,7 +252,7 @@ describe('helm chart deploy/helm/codio', () => {
       nats: { servers: ['nats://nats.messaging.svc.cluster.local:4222'] },
       redis: { url: 'redis://redis-master.cache.svc.cluster.local:6379/0' }
     })
-    expect(toml(ext, 'edge').tracker).toEqual({ url: 'http://codio-tracker.default.svc.cluster.local:7091', nats: ['nats://nats.messaging.svc.cluster.local:4222'] })
+    expect(toml(ext, 'edge').tracker).toEqual({ url: 'http://codio-tracker.default.svc.cluster.local:7091', nats: ['nats://nats.messaging.svc.cluster.local:4222'], tokenFile: '/etc/codio/tokens/node' })
     const dflt = render()
     expect(toml(dflt, 'tracker')).toMatchObject({ nats: { servers: ['nats://codio-nats.default.svc.cluster.local:4222'] }, redis: { url: 'redis://codio-redis.default.svc.cluster.local:6379' } })
     expect(find(dflt, 'Service', 'codio-nats').spec.ports).toContainEqual(expect.objectContaining({ port: 4222 }))
@@ -297,7 +328,7 @@ describe('helm chart deploy/helm/codio', () => {
     expect(env.ORIGIN_URL).toBe('http://codio-origin:7070')
     expect(env.EDGE_URL).toBe('http://codio-edge:8080')
     const script = c.args.join('\n')
-    for (const s of ["'publish', '--origin'", "'get', cid, '--edge'", "createHash('sha256')", 'process.exit(1)']) expect(script).toContain(s)
+    for (const s of ["'publish', '--origin'", "'--token-file', '/etc/codio/tokens/publish'", "'get', cid, '--edge'", "createHash('sha256')", 'process.exit(1)']) expect(script).toContain(s)
     expect(pod.spec.restartPolicy).toBe('Never')
     // The script is JavaScript node can compile.
     expect(spawnSync(process.execPath, ['--check', '-'], { input: script }).status).toBe(0)

@@ -7,14 +7,15 @@
  *
  * What is left out, and why: Podman 4.3 cannot play StatefulSets (relays, origin, NATS, Redis),
  * panics on secret volumes, and turns httpGet probes into `curl` healthchecks the images have no
- * curl for, so the probes are removed and the publisher key is given as a public key
- * (`publisher.existingSecret` + `publisher.publicKey`, the production set-up) — the kinds kube
- * play supports are run as rendered otherwise. Skipped, saying so, without podman.
+ * curl for, so the probes are removed, the publisher key is given as a public key
+ * (`publisher.existingSecret` + `publisher.publicKey`, the production set-up) and the bearer
+ * tokens' Secret volume becomes a host directory of token files (the same file names) — the
+ * kinds kube play supports are run as rendered otherwise. Skipped, saying so, without podman.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { generateKeyPairSync } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '@codio/sidecars'
@@ -42,6 +43,7 @@ suite('the chart\'s edge and tracker pods under podman kube play', () => {
   const file = join(tmp, 'pods.yaml')
   const servers: ChildProcess[] = []
   let played = false
+  const tokens: Record<string, string> = {}
 
   beforeAll(async () => {
     const [natsPort, redisPort] = [await freePort(), await freePort()]
@@ -62,8 +64,20 @@ suite('the chart\'s edge and tracker pods under podman kube play', () => {
     const pods = docs.filter(d => ['Deployment', 'ConfigMap'].includes(d.kind) && [`${RELEASE}-edge`, `${RELEASE}-tracker`].includes(d.metadata.name))
     expect(pods.map(d => `${d.kind}/${d.metadata.name}`).sort()).toEqual([
       `ConfigMap/${RELEASE}-edge`, `ConfigMap/${RELEASE}-tracker`, `Deployment/${RELEASE}-edge`, `Deployment/${RELEASE}-tracker`])
+    // the tokens' Secret as a directory of the same files, readable by uid 10001
+    const dir = join(tmp, 'tokens')
+    mkdirSync(dir)
+    chmodSync(tmp, 0o755)
+    for (const scope of ['read', 'admin', 'publish', 'node']) {
+      tokens[scope] = randomBytes(32).toString('base64url')
+      writeFileSync(join(dir, scope), `${tokens[scope]}\n`, { mode: 0o644 })
+    }
     for (const d of pods.filter(d => d.kind === 'Deployment')) {
       for (const c of d.spec.template.spec.containers) { delete c.livenessProbe; delete c.readinessProbe }
+      const volumes = d.spec.template.spec.volumes as Obj[]
+      const v = volumes.findIndex(v => v.name === 'tokens')
+      expect(volumes[v].secret.secretName).toBe(`${RELEASE}-auth`)
+      volumes[v] = { name: 'tokens', hostPath: { path: dir, type: 'Directory' } }
     }
     writeFileSync(file, pods.map(d => stringify(d)).join('---\n'))
     await must('podman', ['kube', 'play', file])
@@ -88,6 +102,12 @@ suite('the chart\'s edge and tracker pods under podman kube play', () => {
       return res.status === 200 ? await res.json() : undefined
     })
     expect(body).toEqual({ status: 'ready' })
+    // its RPC port takes the node token, not none
+    const select = async (token?: string): Promise<number> => (await fetch(`http://${ip}:7091/codio.tracker.v1.TrackerService/SelectPeers`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...(token == null ? {} : { authorization: `Bearer ${token}` }) }, body: '{"contentId":"bafyreicuiffgoed4he5rib7vuut53xosfqgzqw5jxjl2a7lvh6g5li75di","count":1}'
+    })).status
+    expect(await select()).toBe(401)
+    expect(await select(tokens.node)).toBe(200)
   }, 120_000)
 
   it('runs the edge as rendered: healthy, starting until a relay answers, 404 for unknown content', async () => {
@@ -99,5 +119,12 @@ suite('the chart\'s edge and tracker pods under podman kube play', () => {
     const unknown = await fetch(`http://${ip}:8080/content/bafyreicuiffgoed4he5rib7vuut53xosfqgzqw5jxjl2a7lvh6g5li75di`)
     expect(unknown.status).toBe(404)
     expect((await must('podman', ['inspect', name, '--format', '{{.State.Status}}'])).trim()).toBe('running')
+    // its admin API (on 0.0.0.0) takes the chart's tokens: none → 401, read → status, read on a write → 403
+    const admin = async (method: string, token?: string): Promise<number> => (await fetch(`http://${ip}:8081/codio.admin.v1.AdminService/${method}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...(token == null ? {} : { authorization: `Bearer ${token}` }) }, body: '{}'
+    })).status
+    expect(await admin('GetStatus')).toBe(401)
+    expect(await admin('GetStatus', tokens.read)).toBe(200)
+    expect(await admin('Purge', tokens.read)).toBe(403)
   }, 120_000)
 })

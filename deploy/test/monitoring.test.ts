@@ -1,14 +1,14 @@
 /**
  * The overview dashboard and the Prometheus rules, checked three ways: promtool, the dashboard's
  * structure, and every query run against a live Prometheus scraping a real Codio cluster
- * (origin, relay, edge, tracker with nats-server and redis-server), so a renamed metric or
- * label fails here rather than as an empty panel in production.
+ * (origin, relay, edge, tracker with nats-server and redis-server; bearer tokens required as in
+ * production), so a renamed metric or label fails here rather than as an empty panel in production.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, openSync, readFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -18,6 +18,7 @@ import { Ajv } from 'ajv'
 import { createGenerator } from 'ts-json-schema-generator'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import { freePort } from '@codio/sidecars'
+import { availabilitySubject, encodeAvailability } from '@codio/tracker'
 
 const deployDir = fileURLToPath(new URL('..', import.meta.url))
 const root = join(deployDir, '..')
@@ -114,6 +115,14 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
   let prometheus: ChildProcess | undefined
   let prom: string
   let clusterOutput = ''
+  let nodes = 0
+  let scraped: string[] = []
+  const tokens: Record<string, string> = { wrong: randomBytes(24).toString('base64url') }
+  const bearer = (kind: string): Record<string, string> => ({ authorization: `Bearer ${tokens[kind]}` })
+  /** A ConnectRPC unary call in JSON over HTTP/1.1, with the token of `kind`. */
+  async function rpc (base: string, method: string, body: object, kind: string): Promise<Response> {
+    return await fetch(`${base}/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(kind) }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+  }
   const promLog = (): string => { try { return readFileSync(join(dir, 'prometheus.log'), 'utf8').slice(-3000) } catch { return '' } }
 
   async function api<T = any> (path: string): Promise<{ status: string, error?: string, data: T }> {
@@ -134,11 +143,27 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
     requireBinary('prometheus')
     dir = await mkdtemp(join(tmpdir(), 'codio-monitoring-'))
     const clusterDir = join(dir, 'cluster')
+    // Credentials as in production: every process takes an admin, a publish and a node token
+    // (so every listener enforces them), and the nodes carry the node token to the tracker.
+    await mkdir(join(dir, 'tokens'))
+    const tokenFiles: Record<string, string> = {}
+    for (const kind of ['admin', 'publish', 'node'] as const) {
+      tokens[kind] = randomBytes(24).toString('base64url')
+      tokenFiles[kind] = join(dir, 'tokens', kind)
+      await writeFile(tokenFiles[kind], `${tokens[kind]}\n`, { mode: 0o600 })
+    }
+    const env = {
+      ...process.env,
+      CODIO_AUTH__ADMIN_TOKEN_FILES: JSON.stringify([tokenFiles.admin]),
+      CODIO_AUTH__PUBLISH_TOKEN_FILES: JSON.stringify([tokenFiles.publish]),
+      CODIO_AUTH__NODE_TOKEN_FILES: JSON.stringify([tokenFiles.node]),
+      CODIO_TRACKER__TOKEN_FILE: tokenFiles.node
+    }
     // The services need Node >= 22; the repository pins Node 24 as the `node` package.
     const node = Number(process.versions.node.split('.')[0]) >= 22 ? process.execPath : join(root, 'node_modules', 'node', 'bin', 'node')
     // detached: its own process group, so a cluster that ignores SIGTERM can still be killed whole.
     cluster = spawn(node, [join(root, 'libs', 'cli', 'dist', 'bin.js'), 'cluster', '--dir', clusterDir, '--no-sample', '--edges', '1', '--relays', '1', '--log-level', 'warn'],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env })
     cluster.stdout!.on('data', (d: Buffer) => { clusterOutput += d.toString() })
     cluster.stderr!.on('data', (d: Buffer) => { clusterOutput += d.toString() })
     const info = await poll('the cluster to be up', 120_000, async () => {
@@ -146,8 +171,9 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
       return existsSync(join(clusterDir, 'cluster.json')) ? JSON.parse(await readFile(join(clusterDir, 'cluster.json'), 'utf8')) : undefined
     })
     if (info.tracker == null) throw new Error(`the cluster started without its tracker (apt-get install -y nats-server redis-server):\n${clusterOutput}`)
-    const byRole = (role: string): Array<{ http: string, admin: string }> => info.processes.filter((p: { role: string }) => p.role === role)
+    const byRole = (role: string): Array<{ http: string, admin: string, peerId: string }> => info.processes.filter((p: { role: string }) => p.role === role)
     const [origin, relay, edge] = [byRole('origin')[0], byRole('relay')[0], byRole('edge')[0]]
+    nodes = info.processes.length
 
     const port = await freePort()
     prom = `http://127.0.0.1:${port}`
@@ -157,6 +183,7 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
       [JOBS.origin]: byRole('origin').map(p => p.http),
       [JOBS.tracker]: [info.tracker.http]
     }
+    scraped = Object.values(targets).flat()
     await writeFile(join(dir, 'prometheus.yml'), stringifyYaml({
       global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
       rule_files: [rulesPath],
@@ -171,8 +198,10 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
     })
 
     // Traffic that gives every panel's series a sample: an upload, a cold and a warm GET, a
-    // client error, a refused upload, a relay prefetch (tracker lookup), a malformed gossip message.
-    const put = await fetch(`${origin.http}/content`, { method: 'PUT', body: randomBytes(3 << 20), headers: { 'content-type': 'application/octet-stream' } })
+    // client error, a refused upload, a relay prefetch (tracker lookup), a malformed gossip
+    // message; for the control plane, an admin call with a wrong token, a gossip message with
+    // no signature, a cluster configuration update and a preheat job through the tracker.
+    const put = await fetch(`${origin.http}/content`, { method: 'PUT', body: randomBytes(3 << 20), headers: { 'content-type': 'application/octet-stream', ...bearer('publish') } })
     expect(put.status).toBe(201)
     const { cid } = await put.json() as { cid: string }
     for (let i = 0; i < 2; i++) {
@@ -180,11 +209,25 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
       expect([res.status, (await res.arrayBuffer()).byteLength]).toEqual([200, 3 << 20])
     }
     expect((await fetch(`${edge.http}/content/not-a-cid`)).status).toBe(400)
-    expect((await fetch(`${origin.http}/content?fec=bogus`, { method: 'PUT', body: 'x' })).status).toBe(400)
-    const prefetch = await fetch(`${relay.admin}/codio.admin.v1.AdminService/Prefetch`,
-      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contentId: cid }) })
-    expect(prefetch.status).toBe(200)
+    expect((await fetch(`${origin.http}/content?fec=bogus`, { method: 'PUT', body: 'x', headers: bearer('publish') })).status).toBe(400)
+    expect((await rpc(relay.admin, 'codio.admin.v1.AdminService/Prefetch', { contentId: cid }, 'admin')).status).toBe(200)
     await natsPublish(info.tracker.nats, 'codio.gossip.availability.not-a-peer', 'garbage')
+
+    const refused = await rpc(edge.admin, 'codio.admin.v1.AdminService/GetStatus', {}, 'wrong')
+    expect([refused.status, (await refused.json() as { code: string }).code]).toEqual([401, 'unauthenticated'])
+    // well formed, naming the edge, but not signed by the edge's key
+    const forged = encodeAvailability({ peerId: edge.peerId, contents: [], sequence: Date.now(), timestampMs: Date.now() })
+    await natsPublish(info.tracker.nats, availabilitySubject(edge.peerId), forged)
+    const update = await rpc(info.tracker.rpc, 'codio.tracker.v1.ControlService/UpdateClusterConfig', { role: 'edge', config: { logLevel: 'warn' } }, 'admin')
+    expect(update.status).toBe(200)
+    const created = await rpc(info.tracker.rpc, 'codio.tracker.v1.ControlService/CreatePreheatJob', { contentIds: [cid], role: 'edge' }, 'admin')
+    expect(created.status).toBe(200)
+    const { job } = await created.json() as { job: { id: string } }
+    await poll('the preheat job to succeed', 30_000, async () => {
+      const r = await (await rpc(info.tracker.rpc, 'codio.tracker.v1.ControlService/GetJob', { id: job.id }, 'admin')).json() as { job: { state: string } }
+      if (r.job.state === 'JOB_STATE_FAILED') throw new Error(`the preheat job failed: ${JSON.stringify(r.job)}`)
+      return r.job.state === 'JOB_STATE_SUCCEEDED' ? true : undefined
+    })
   }, 300_000)
 
   afterAll(async () => {
@@ -242,6 +285,43 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
     expect(problems).toEqual([])
   })
 
+  test('the control-plane series count what the cluster did', async () => {
+    const value = async (expr: string): Promise<number | undefined> => {
+      const r = (await query(expr)).data.result as Array<{ value: [number, string] }>
+      return r.length === 1 ? Number(r[0].value[1]) : undefined
+    }
+    const expected: Record<string, number> = {
+      // every node (origin, relay, edge) holds its stream; none has had to reconnect
+      'sum(codio_control_stream_connected)': nodes,
+      'count(codio_control_stream_connected)': nodes,
+      'sum(codio_control_stream_connects_total)': nodes,
+      'codio_cluster_config_version{role="edge"}': 1,
+      'max(codio_cluster_config_version{role!="edge"})': 0,
+      'codio_control_commands_total{role="edge", kind="preheat", result="ok"}': 1,
+      'sum(codio_control_commands_total{role!="edge"}) + sum(codio_control_commands_total{result="error"})': 0,
+      'codio_auth_failures_total{role="edge", endpoint="codio.admin.v1.AdminService/GetStatus", reason="invalid"}': 1,
+      'sum(codio_tracker_gossip_unauthenticated_total{kind="availability"})': 1
+    }
+    let seen: Record<string, number | undefined> = {}
+    await poll('the control-plane series', 30_000, async () => {
+      seen = {}
+      for (const expr of Object.keys(expected)) seen[expr] = await value(expr)
+      return Object.keys(expected).every(e => seen[e] === expected[e]) ? true : undefined
+    }).catch(() => undefined)
+    expect(seen).toEqual(expected)
+  })
+
+  test('promtool check metrics finds nothing wrong with the Codio metrics', async () => {
+    // prom-client's own Node.js gauges (nodejs_active_handles_total, ...) are not ours to rename
+    const problems: string[] = []
+    for (const url of scraped) {
+      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+      problems.push(...`${r.stdout}${r.stderr}`.split('\n').filter(l => l.startsWith('codio_')).map(l => `${url}: ${l}`))
+    }
+    expect(problems).toEqual([])
+  })
+
   test('the job and instance variables list the cluster', async () => {
     const values = async (name: string): Promise<string[]> => {
       const v = dashboard.templating.list.find((v: { name: string }) => v.name === name)
@@ -273,7 +353,7 @@ async function stop (child: ChildProcess | undefined, kill: () => void, timeoutM
 }
 
 /** One message over the NATS text protocol; PING/PONG confirms the server took it. */
-async function natsPublish (url: string, subject: string, payload: string): Promise<void> {
+async function natsPublish (url: string, subject: string, payload: string | Uint8Array): Promise<void> {
   const { hostname, port } = new URL(url)
   await new Promise<void>((resolve, reject) => {
     const sock = connect(Number(port), hostname)
@@ -282,6 +362,7 @@ async function natsPublish (url: string, subject: string, payload: string): Prom
     sock.on('data', (d: Buffer) => {
       if (d.toString().includes('PONG')) { clearTimeout(timer); sock.end(); resolve() }
     })
-    sock.write(`CONNECT {"verbose":false}\r\nPUB ${subject} ${Buffer.byteLength(payload)}\r\n${payload}\r\nPING\r\n`)
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+    sock.write(Buffer.concat([Buffer.from(`CONNECT {"verbose":false}\r\nPUB ${subject} ${body.byteLength}\r\n`), body, Buffer.from('\r\nPING\r\n')]))
   })
 }

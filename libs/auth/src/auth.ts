@@ -108,11 +108,15 @@ export class Auth {
     const unsatisfied = scopes.filter(s => !this.tokens.canGrant(s))
     if (required && unsatisfied.length > 0) {
       const why = this.config.required === 'always' ? 'auth.required = "always"' : 'it is reachable beyond loopback'
-      const settings = unsatisfied.map(s => s === 'read'
+      // an admin or node token also reads: ask for read tokens only when nothing else would do
+      const readCovered = unsatisfied.includes('admin') || unsatisfied.includes('node')
+      const needed = unsatisfied.filter(s => s !== 'read' || !readCovered)
+      const settings = needed.map(s => s === 'read'
         ? `${TOKEN_SETTING.read} (or ${TOKEN_SETTING.admin} / ${TOKEN_SETTING.node}, whose tokens also read)`
         : TOKEN_SETTING[s])
       throw new AuthRequiredError(`the ${where} needs credentials (${why}) and no configured token grants ${unsatisfied.join(', ')}: ` +
-        `set ${settings.join(' and ')} to token files (e.g. CODIO_AUTH__${envName(TOKEN_SETTING[unsatisfied[0]])}='["/etc/codio/tokens/${unsatisfied[0]}"]'; \`codio token -o FILE\` makes one), ` +
+        `set ${settings.join(' and ')} to token files${readCovered && unsatisfied.includes('read') ? ` (${TOKEN_SETTING.read} for tokens that may only read)` : ''} ` +
+        `(e.g. CODIO_AUTH__${envName(TOKEN_SETTING[needed[0]])}='["/etc/codio/tokens/${needed[0]}"]'; \`codio token -o FILE\` makes one), ` +
         'or set auth.required = "never" to serve it without credentials')
     }
     const enforced = required || this.tokens.size > 0

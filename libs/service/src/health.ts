@@ -68,6 +68,20 @@ export function onShutdown (stop: () => Promise<void>, options: ShutdownOptions)
   void options.trigger?.then(() => { handler('drain') })
 }
 
+/**
+ * What a service does when its start is refused (token files, credentials required beyond
+ * loopback, TLS files, a port in use): log it, print one clear line on stderr
+ * (`<program>: cannot start: <reason>`) and exit 1 — no stack trace.
+ */
+export function cannotStart (program: string, log: Logger): (err: Error) => never {
+  return (err) => {
+    log.fatal({ err: err.message, error: err.name }, 'cannot start')
+    log.flush()
+    process.stderr.write(`${program}: cannot start: ${err.message}\n`)
+    process.exit(1)
+  }
+}
+
 /** Listen and return the base URL, e.g. `http://127.0.0.1:8080`. */
 export async function listen (app: FastifyInstance, host: string, port: number): Promise<string> {
   await app.listen({ host, port })

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { loadNodeConfigOrExit } from '@codio/node-config'
-import { onShutdown, readPackageVersion } from '@codio/service'
+import { cannotStart, onShutdown, readPackageVersion } from '@codio/service'
 import { createLogger } from '@codio/telemetry'
 import { createEdge } from './edge.js'
 
@@ -11,7 +11,9 @@ const layered = loadNodeConfigOrExit('edge', { file: values.config, env: process
 const config = layered.current
 const log = createLogger({ name: config.name, level: config.logLevel })
 layered.setLog(log.child({ component: 'config' }))
-const edge = await createEdge(config, log, await readPackageVersion(new URL('../package.json', import.meta.url)))
+// a start refused (token files, credentials required beyond loopback, TLS files): one clear line, exit 1
+const refused = cannotStart('codio-edge', log)
+const edge = await createEdge(config, log, await readPackageVersion(new URL('../package.json', import.meta.url))).catch(refused)
 edge.useConfig(layered)
-await edge.start()
+await edge.start().catch(refused)
 onShutdown(() => edge.stop(), { log, trigger: edge.drained })

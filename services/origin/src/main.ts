@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { loadNodeConfigOrExit } from '@codio/node-config'
-import { onShutdown, readPackageVersion } from '@codio/service'
+import { cannotStart, onShutdown, readPackageVersion } from '@codio/service'
 import { createLogger } from '@codio/telemetry'
 import { createOrigin } from './origin.js'
 
@@ -14,13 +14,8 @@ layered.onChange(c => { config.ingest = c.ingest })
 const log = createLogger({ name: config.name, level: config.logLevel })
 layered.setLog(log.child({ component: 'config' }))
 // a start refused (token files, credentials required beyond loopback, TLS files): one clear line, exit 1
-const cannotStart = (err: Error): never => {
-  log.fatal({ err: err.message, error: err.name }, 'cannot start')
-  log.flush()
-  process.stderr.write(`codio-origin: cannot start: ${err.message}\n`)
-  process.exit(1)
-}
-const origin = await createOrigin(config, log, await readPackageVersion(new URL('../package.json', import.meta.url))).catch(cannotStart)
+const refused = cannotStart('codio-origin', log)
+const origin = await createOrigin(config, log, await readPackageVersion(new URL('../package.json', import.meta.url))).catch(refused)
 origin.useConfig(layered)
-await origin.start().catch(cannotStart)
+await origin.start().catch(refused)
 onShutdown(() => origin.stop(), { log, trigger: origin.drained })

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { loadNodeConfigOrExit } from '@codio/node-config'
-import { onShutdown, readPackageVersion } from '@codio/service'
+import { cannotStart, onShutdown, readPackageVersion } from '@codio/service'
 import { createLogger } from '@codio/telemetry'
 import { createRelay } from './relay.js'
 
@@ -11,7 +11,9 @@ const layered = loadNodeConfigOrExit('relay', { file: values.config, env: proces
 const config = layered.current
 const log = createLogger({ name: config.name, level: config.logLevel })
 layered.setLog(log.child({ component: 'config' }))
-const relay = await createRelay(config, log, await readPackageVersion(new URL('../package.json', import.meta.url)))
+// a start refused (token files, credentials required beyond loopback, TLS files): one clear line, exit 1
+const refused = cannotStart('codio-relay', log)
+const relay = await createRelay(config, log, await readPackageVersion(new URL('../package.json', import.meta.url))).catch(refused)
 relay.useConfig(layered)
-await relay.start()
+await relay.start().catch(refused)
 onShutdown(() => relay.stop(), { log, trigger: relay.drained })

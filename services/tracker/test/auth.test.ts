@@ -5,8 +5,9 @@
  * tokens refuses to start.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -98,6 +99,26 @@ describe('tracker RPC port with credentials', () => {
     expect(counter(metrics, 'codio_auth_failures_total', 'reason="missing"')).toBeGreaterThanOrEqual(ControlService.methods.length + TrackerService.methods.length + 1)
     // health, readiness and metrics stay open for kubelets and Prometheus
     expect((await fetch(`${tracker.httpUrl.replace('0.0.0.0', '127.0.0.1')}/healthz`)).status).toBe(200)
+  })
+})
+
+describe('tracker RPC port over TLS', () => {
+  it('serves HTTPS from certificate files, with the tokens still required', async () => {
+    const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')]
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' })
+    const t = await startTracker(nats.url, redis.url, { rpc: { port: 0, tls: { certFile: cert, keyFile: key } }, auth: { nodeTokenFiles: [join(dir, 'node')], adminTokenFiles: [join(dir, 'admin')] } })
+    try {
+      expect(t.rpcUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      const client = (token?: string) => createClient(TrackerService, createConnectTransport({
+        baseUrl: t.rpcUrl, httpVersion: '1.1', nodeOptions: { ca: readFileSync(cert) },
+        interceptors: token == null ? [] : [(next) => async (req) => { req.header.set('authorization', `Bearer ${token}`); return await next(req) }]
+      }))
+      expect((await client(T.node).selectPeers({ contentId: contentId(), count: 1 })).peers).toEqual([])
+      expect(await codeOf(client().selectPeers({ contentId: contentId(), count: 1 }))).toBe(Code.Unauthenticated)
+    } finally {
+      await t.stop()
+    }
   })
 })
 

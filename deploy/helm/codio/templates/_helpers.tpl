@@ -109,6 +109,38 @@ app.kubernetes.io/part-of: codio
 {{- if not .Values.publisher.publicKey }}true{{ end }}
 {{- end }}
 
+{{/* Bearer tokens: the Secret holding them (keys read, admin, publish, node), mounted at /etc/codio/tokens. */}}
+{{- define "codio.authSecret" -}}
+{{- default (include "codio.componentName" (dict "root" . "component" "auth")) .Values.auth.existingSecret }}
+{{- end }}
+
+{{/* The tokens each role holds: what its endpoints accept, and the node token it shows the tracker. */}}
+{{- define "codio.tokenKeys" -}}
+{{- $keys := dict "edge" (list "read" "admin" "node") "relay" (list "read" "admin" "node") "origin" (list "read" "admin" "publish" "node") "tracker" (list "read" "admin" "node") "test" (list "publish") }}
+{{- toJson (index $keys .component) }}
+{{- end }}
+
+{{/* The tokens volume of a role's pod: only the keys it needs. */}}
+{{- define "codio.tokensVolume" -}}
+- name: tokens
+  secret:
+    secretName: {{ include "codio.authSecret" .root }}
+    defaultMode: 0440
+    items:
+      {{- range $k := include "codio.tokenKeys" . | fromJsonArray }}
+      - key: {{ $k }}
+        path: {{ $k }}
+      {{- end }}
+{{- end }}
+
+{{/* The [auth] table of a role (@codio/auth), naming the mounted token files. */}}
+{{- define "codio.authConfig" -}}
+{{- $f := dict "readTokenFiles" (list "/etc/codio/tokens/read") "adminTokenFiles" (list "/etc/codio/tokens/admin") "required" .root.Values.auth.required }}
+{{- if eq .component "origin" }}{{ $_ := set $f "publishTokenFiles" (list "/etc/codio/tokens/publish") }}{{ end }}
+{{- if eq .component "tracker" }}{{ $_ := set $f "nodeTokenFiles" (list "/etc/codio/tokens/node") }}{{ end }}
+{{- toJson $f }}
+{{- end }}
+
 {{- define "codio.trust" -}}
 {{- $keys := list }}
 {{- if .Values.publisher.publicKey }}
@@ -130,13 +162,15 @@ trust), with <role>.config merged over them. Shared by the ConfigMap and checksu
 {{- $d := dict }}
 {{- if eq $role "tracker" }}
 {{- $d = dict "http" (dict "host" "0.0.0.0" "port" 7090) "rpc" (dict "host" "0.0.0.0" "port" 7091) "nats" (dict "servers" (include "codio.natsUrls" $root | fromJsonArray)) "redis" (dict "url" (include "codio.redisUrl" $root)) }}
+{{- $_ := set $d "auth" (include "codio.authConfig" . | fromJson) }}
 {{- else }}
 {{- $ports := dict "edge" (list 8080 8081) "relay" (list 7080 7081) "origin" (list 7070 7071) }}
 {{- $p := index $ports $role }}
 {{- $d = dict "dataDir" "/var/lib/codio" "http" (dict "host" "0.0.0.0" "port" (index $p 0)) "admin" (dict "host" "0.0.0.0" "port" (index $p 1)) }}
 {{- $_ := set $d "p2p" (dict "listen" (list "/ip4/0.0.0.0/tcp/4001" "/ip4/0.0.0.0/udp/4001/quic-v1") "bootstrap" (include "codio.relayBootstrap" $root | fromJsonArray)) }}
 {{- $_ := set $d "trust" (include "codio.trust" $root | fromJson) }}
-{{- $_ := set $d "tracker" (dict "url" (printf "http://%s.%s:7091" $tracker (include "codio.clusterDomain" $root)) "nats" (include "codio.natsUrls" $root | fromJsonArray)) }}
+{{- $_ := set $d "tracker" (dict "url" (printf "http://%s.%s:7091" $tracker (include "codio.clusterDomain" $root)) "nats" (include "codio.natsUrls" $root | fromJsonArray) "tokenFile" "/etc/codio/tokens/node") }}
+{{- $_ := set $d "auth" (include "codio.authConfig" . | fromJson) }}
 {{- if eq $role "origin" }}
 {{- $_ := set $d "publisher" (dict "keyFile" (printf "/etc/codio/publisher/%s" (include "codio.publisherKeyName" $root))) }}
 {{- end }}
@@ -245,6 +279,9 @@ affinity:
   volumeMounts:
     - name: config
       mountPath: /etc/codio/config
+      readOnly: true
+    - name: tokens
+      mountPath: /etc/codio/tokens
       readOnly: true
     {{- with .mounts }}
     {{- toYaml . | nindent 4 }}

@@ -1,5 +1,6 @@
 import { control, BanPeerResponseSchema, ListBansResponseSchema, UnbanPeerResponseSchema } from '@codio/proto'
 import type { Command } from 'commander'
+import { formatDuration } from '../../format.js'
 import { durationArg } from './args.js'
 import type { Run } from './index.js'
 import { expires, table, time } from './table.js'
@@ -16,7 +17,7 @@ export function registerBans (admin: Command, run: Run): void {
     .option('--cluster', 'on every node and in the tracker\'s peer selection')
     .action(run<BanOptions>('ban', async (ctx, [peerId], opts) => {
       const req = { peerId, reason: opts.reason ?? '', durationSeconds: opts.duration ?? 0 }
-      const until = req.durationSeconds === 0 ? 'until lifted' : `for ${req.durationSeconds}s`
+      const until = req.durationSeconds === 0 ? 'until lifted' : `for ${formatDuration(req.durationSeconds)}`
       if (opts.cluster === true) {
         const res = await (await ctx.control()).banPeer(req)
         ctx.print(control.BanPeerResponseSchema, res, () => ctx.line(`banned ${peerId} on every node ${until}`))

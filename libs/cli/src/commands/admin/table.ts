@@ -20,10 +20,10 @@ export function table (head: string[], rows: Cell[][]): string {
   return t.toString().split('\n').map(l => l.trimEnd()).join('\n')
 }
 
-/** Two columns, field and value, without a header: one record. */
+/** Two columns, field and value, without a header: one record. An empty field continues the one above. */
 export function record (rows: Array<[string, Cell]>): string {
   const width = Math.max(...rows.map(([k]) => k.length))
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${String(v)}`).join('\n')
+  return rows.map(([k, v]) => `${(k === '' ? '' : `${k}:`).padEnd(width + 2)}${String(v)}`).join('\n')
 }
 
 export const bytes = (n: bigint | number): string => formatBytes(Number(n))
