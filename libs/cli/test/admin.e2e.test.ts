@@ -174,7 +174,7 @@ describe('codio admin against a local cluster', () => {
     expect(out(await admin(['--admin', 'relay-1', 'content'])).split('\n')).toContain(cid)
 
     const purge = await admin(['--admin', 'relay-1', 'purge', cid])
-    expect(out(purge)).toMatch(new RegExp(`^purged ${cid}: \\d+ chunks removed, \\d+\\.\\d\\d MB freed$`))
+    expect(out(purge)).toMatch(new RegExp(`^purged ${cid}: \\d+ chunks removed, \\d+\\.\\d\\d MB freed$`, 'm'))
     expect(out(await admin(['--admin', 'relay-1', 'content'])).split('\n')).not.toContain(cid)
     expect(out(await admin(['--admin', 'relay-1', 'purge', cid]))).toBe(`${cid} was not held here: nothing to purge\n`)
   }, 90_000)

@@ -210,13 +210,25 @@ export class CodioPeer {
       peers: () => node.getPeers(),
       has: async (peer, cid, signal) => await this.exchange.has(peer, cid, { signal })
     }
-    this.trackerLookups = new Counter({ name: `codio_${init.role}_tracker_lookups_total`, help: 'Provider lookups asked of the tracker, by outcome (peers, empty, unavailable)', labelNames: ['result'], registers: [init.registry] })
+    this.trackerLookups = new Counter({ name: `codio_${init.role}_tracker_lookups_total`, help: 'Provider lookups asked of the tracker, by outcome (peers, empty, unavailable, error: refused or failed)', labelNames: ['result'], registers: [init.registry] })
     const url = init.tracker?.url
     if (url != null && url !== '') {
       const client = new TrackerClient({ baseUrl: url, timeoutMs: init.tracker?.timeoutMs ?? 500, tokenFile: init.tracker?.tokenFile })
+      let lastTrackerWarning = 0
       this.providerSource = {
         select: async (cid, signal) => {
-          const peers = await client.trySelectPeers(cid.toString(), 20, { requesterPeerId: this.peerId.toString(), signal })
+          let peers: Awaited<ReturnType<typeof client.trySelectPeers>>
+          try {
+            peers = await client.trySelectPeers(cid.toString(), 20, { requesterPeerId: this.peerId.toString(), signal })
+          } catch (err) {
+            // refused (a wrong or missing tracker.tokenFile) or a tracker bug: the DHT answers, and the operator hears of it
+            this.trackerLookups.inc({ result: 'error' })
+            if (Date.now() - lastTrackerWarning > 60_000) {
+              lastTrackerWarning = Date.now()
+              init.log.warn({ err: (err as Error).message, code: (err as { code?: string }).code }, 'tracker lookup refused; using the DHT')
+            }
+            return undefined
+          }
           this.trackerLookups.inc({ result: peers == null ? 'unavailable' : peers.length === 0 ? 'empty' : 'peers' })
           if (peers == null) return undefined
           return peers.flatMap(p => {
