@@ -195,8 +195,13 @@ export async function startAdminServer (init: AdminServerInit): Promise<AdminSer
   return {
     url: `${init.tls == null ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: async () => {
-      server.closeAllConnections()
-      await new Promise<void>(resolve => server.close(() => resolve()))
+      // answers being written (a Drain's own response) finish; idle keep-alive connections go
+      // now, and whatever still hangs on after 2 s is cut
+      const closed = new Promise<void>(resolve => server.close(() => resolve()))
+      server.closeIdleConnections()
+      const cut = setTimeout(() => server.closeAllConnections(), 2000)
+      await closed
+      clearTimeout(cut)
     }
   }
 }

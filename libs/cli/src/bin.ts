@@ -6,7 +6,6 @@ import { keygen, DEFAULT_KEY_FILE } from './commands/keygen.js'
 import { publish } from './commands/publish.js'
 import { token } from './commands/token.js'
 import { readClientToken } from '@codio/auth'
-import { runCluster } from './commands/cluster.js'
 import { registerAdmin } from './commands/admin/index.js'
 import { resolveEndpoint } from './endpoints.js'
 import { parseSize } from './format.js'
@@ -107,6 +106,8 @@ program.command('cluster')
   .option('--log-level <level>', 'log level of the services', 'info')
   .option('--no-tracker', 'run without the tracker, NATS and Redis (edges use the DHT alone)')
   .action(action('cluster', async (opts: { edges: number, relays: number, dir: string, sample?: string | boolean, logLevel: string, tracker: boolean }) => {
+    // loaded on use: it brings libp2p, which the other commands do without
+    const { runCluster } = await import('./commands/cluster.js')
     await runCluster({
       edges: opts.edges,
       relays: opts.relays,

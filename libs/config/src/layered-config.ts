@@ -213,8 +213,10 @@ export class LayeredConfig<S extends z.ZodType> {
    * to the {@link onChange} listeners (awaited; their errors are logged, not thrown).
    *
    * @returns the leaf paths whose effective value changed, and the new view's configuration
-   * @throws ConfigError listing every unknown key, unknown mask path and invalid value
-   * @throws RestartRequiredError naming every setting the update touches that `isLive` refuses
+   * @throws ConfigError listing every unknown key, unknown mask path and invalid value (and,
+   *   when there is any, the settings that need a restart too)
+   * @throws RestartRequiredError naming every setting the update touches that `isLive` refuses,
+   *   when nothing else is wrong
    */
   async update (patch: unknown, mask: readonly string[] = []): Promise<{ changed: string[], config: LayeredConfigView['config'] }> {
     return await this.updateFrom(() => ({ patch, mask }))
@@ -234,7 +236,11 @@ export class LayeredConfig<S extends z.ZodType> {
       const runtimeDoc = leavesDoc(outcome.leaves)
       const result = this.schema.safeParse(this.merged({ ...this.layers, runtime: runtimeDoc }))
       if (!result.success) issues.push(...schemaIssues(result.error, p => touchedBy(outcome, p) ? UPDATE_SOURCE : this.sourceOf(p.filter(k => typeof k === 'string').join('.'))))
-      if (issues.length > 0) throw new ConfigError(issues)
+      if (issues.length > 0) {
+        // every bad key at once: the ones that need a restart too
+        for (const p of [...outcome.set, ...outcome.dropped].filter(p => !this.isLive(p))) issues.push({ path: p, message: 'needs a restart: set it in the file or the environment', source: UPDATE_SOURCE })
+        throw new ConfigError(issues)
+      }
       requireLive([...outcome.set, ...outcome.dropped], this.isLive)
 
       const runtime = new Map<string, RuntimeEntry>()

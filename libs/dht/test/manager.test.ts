@@ -51,6 +51,33 @@ describe('DhtManager on 3 nodes', () => {
     expect((await a.localProviders(cid)).map(p => p.toString())).not.toContain(nodeA.peerId.toString())
   })
 
+  it('after stopProviding, a node\'s own lookup no longer names it, though others still hold its record until the TTL', async () => {
+    const [boot, a] = cluster.managers
+    const [, nodeA] = cluster.nodes
+    const cid = await randomCid()
+    await a.provide(cid)
+    const named = async (m: typeof a): Promise<string[]> => {
+      const out: string[] = []
+      for await (const p of m.findProviders(cid)) out.push(p.id.toString())
+      return out
+    }
+    expect(await named(a)).toContain(nodeA.peerId.toString())
+    await a.stopProviding(cid)
+    // a remote copy of the record lives on (Kademlia has no delete) ...
+    expect(await named(boot)).toContain(nodeA.peerId.toString())
+    // ... but the node that withdrew it knows it is stale
+    expect(await named(a)).not.toContain(nodeA.peerId.toString())
+    expect((await a.localProviders(cid)).map(p => p.toString())).not.toContain(nodeA.peerId.toString())
+  })
+
+  it('forgetPeer drops a peer from the routing table', async () => {
+    const [, a] = cluster.managers
+    const [, , nodeB] = cluster.nodes
+    await waitFor(() => a.routingTablePeers().some(p => p.equals(nodeB.peerId)), 5000, 'b in a\'s routing table')
+    await a.forgetPeer(nodeB.peerId)
+    expect(a.routingTablePeers().some(p => p.equals(nodeB.peerId))).toBe(false)
+  })
+
   it('findProviders honours limit and dedups; a lookup for an unprovided CID ends empty', async () => {
     const [boot, a, b] = cluster.managers
     const cid = await randomCid()
