@@ -4,69 +4,40 @@
  * in the working directory, as an operator would run it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { fromJson } from '@bufbuild/protobuf'
 import { GetPeerStatsResponseSchema, GetStatusResponseSchema } from '@codio/proto'
-import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
-import { BIN, runCli, tempDir, type CliResult, type TempDir } from './helpers.js'
+import type { ClusterProcess } from '../src/endpoints.js'
+import { runCli, type CliResult } from './helpers.js'
+import { alive, curl, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
 
-const exec = promisify(execFile)
 /** A well-formed peer ID that no process of the cluster has. */
 const PEER = '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
 
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function until (check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
-
 describe('codio admin against a local cluster', () => {
-  let tmp: TempDir
-  let cluster: ChildProcess
-  let output = ''
-  let file: ClusterFile
+  let cluster: LocalCluster
   let cid: string
   let sample: Buffer
-  const byName = (name: string): ClusterProcess => file.processes.find(p => p.name === name)!
-  const admin = async (args: string[]): Promise<CliResult> => await runCli(['admin', ...args], { cwd: tmp.path })
+  const byName = (name: string): ClusterProcess => cluster.byName(name)
+  const admin = async (args: string[]): Promise<CliResult> => await runCli(['admin', ...args], { cwd: cluster.dir })
   const out = (r: CliResult): string => r.stdout.toString('utf8')
 
   beforeAll(async () => {
-    tmp = await tempDir()
     sample = randomBytes(24 * 1024 * 1024 + 12_345)
-    await writeFile(join(tmp.path, 'sample.bin'), sample)
-    cluster = spawn(process.execPath, [BIN, 'cluster', '--dir', join(tmp.path, '.codio'), '--edges', '2', '--relays', '1', '--sample', join(tmp.path, 'sample.bin'), '--log-level', 'warn'],
-      { cwd: tmp.path, stdio: ['ignore', 'pipe', 'pipe'] })
-    cluster.stdout!.on('data', (b: Buffer) => { output += b.toString() })
-    cluster.stderr!.on('data', (b: Buffer) => { output += b.toString() })
-    await until(() => /sample content ID: (\S+)/.test(output) || cluster.exitCode != null, 180_000, 'the cluster to publish its sample')
-    if (cluster.exitCode != null) throw new Error(`cluster exited early:\n${output}`)
-    cid = /sample content ID: (\S+)/.exec(output)![1]
-    file = JSON.parse(await readFile(join(tmp.path, '.codio', 'cluster.json'), 'utf8'))
+    cluster = await startLocalCluster({
+      prefix: 'codio-cli-',
+      prepare: async dir => await writeFile(join(dir, 'sample.bin'), sample),
+      args: dir => ['--edges', '2', '--relays', '1', '--sample', join(dir, 'sample.bin'), '--log-level', 'warn'],
+      ready: /sample content ID: (\S+)/,
+      what: 'the cluster to publish its sample'
+    })
+    cid = cluster.sampleCid!
   }, 240_000)
 
   afterAll(async () => {
-    if (cluster != null && cluster.exitCode == null) {
-      const exited = new Promise(resolve => cluster.once('exit', resolve))
-      cluster.kill('SIGTERM')
-      await exited
-    }
-    await tmp?.remove()
+    await cluster?.stop()
   }, 60_000)
 
   it('status: the first edge of cluster.json by default, any process by name, as a table or protobuf JSON', async () => {
@@ -181,8 +152,8 @@ describe('codio admin against a local cluster', () => {
 
   it('drain: the edge says how many requests are in flight, serves them to the end, then exits 0', async () => {
     const edge = byName('edge-2')
-    const target = join(tmp.path, 'during-drain.bin')
-    const download = exec('curl', ['-sS', '-f', '--max-time', '60', '--limit-rate', '4M', '-o', target, `${edge.http}/content/${cid}`])
+    const target = join(cluster.dir, 'during-drain.bin')
+    const download = curl(['-f', '--limit-rate', '4M', '-o', target, `${edge.http}/content/${cid}`], 60)
     await until(async () => ((await stat(target).catch(() => undefined))?.size ?? 0) > 0, 15_000, 'the download to start')
     const r = await admin(['--admin', 'edge-2', 'drain', '--timeout', '30s'])
     expect(r.stderr).toBe('')
@@ -191,7 +162,7 @@ describe('codio admin against a local cluster', () => {
     await download
     expect(Buffer.compare(await readFile(target), sample)).toBe(0)
     await until(() => !alive(edge.pid), 15_000, 'the drained edge to exit')
-    await until(() => output.includes('edge-2 exited (0): drained'), 5_000, 'its exit code, 0')
+    await until(() => cluster.output().includes('edge-2 exited (0): drained'), 5_000, 'its exit code, 0')
     const gone = await admin(['--admin', 'edge-2', 'status'])
     expect(gone.code).toBe(1)
     expect(gone.stderr).toMatch(/^codio admin status: unavailable: .*is a Codio process listening at http:\/\/127\.0\.0\.1:\d+\?\)\n$/)

@@ -4,83 +4,41 @@
  * The sample is the Node.js binary running the tests (> 64 MiB, written by nobody here).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { createAdminClient } from '@codio/admin'
 import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
+import { alive, curl, sha256File, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
 
-const exec = promisify(execFile)
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 const sample = process.execPath
-
-async function sha256File (path: string): Promise<string> {
-  const h = createHash('sha256')
-  for await (const b of createReadStream(path)) h.update(b)
-  return h.digest('hex')
-}
-
-async function curl (args: string[]): Promise<{ stdout: string, stderr: string }> {
-  return exec('curl', ['-sS', '--max-time', '120', ...args], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' as any }) as any
-}
 
 async function chunksBySource (proc: ClusterProcess): Promise<Map<string, number>> {
   const { peers } = await createAdminClient(proc.admin).getPeerStats({})
   return new Map(peers.filter(p => p.chunksReceived > 0n).map(p => [p.peerId, Number(p.chunksReceived)]))
 }
 
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function until (check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
-
 describe('local cluster end to end', () => {
+  let cluster: LocalCluster
   let dir: string
-  let cluster: ChildProcess
-  let output = ''
   let file: ClusterFile
   let cid: string
   let expected: string
   let sampleSize: number
-  const byName = (name: string): ClusterProcess => file.processes.find(p => p.name === name)!
+  const byName = (name: string): ClusterProcess => cluster.byName(name)
+  const output = (): string => cluster.output()
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'codio-e2e-'))
     expected = await sha256File(sample)
     sampleSize = (await stat(sample)).size
-    cluster = spawn(process.execPath, [bin, 'cluster', '--dir', join(dir, '.codio'), '--edges', '3', '--relays', '2'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-    cluster.stdout!.on('data', (b: Buffer) => { output += b.toString() })
-    cluster.stderr!.on('data', (b: Buffer) => { output += b.toString() })
-    await until(() => /sample content ID: (\S+)/.test(output) || cluster.exitCode != null, 180_000, 'the cluster to publish its sample')
-    if (cluster.exitCode != null) throw new Error(`cluster exited early:\n${output}`)
-    cid = /sample content ID: (\S+)/.exec(output)![1]
-    file = JSON.parse(await readFile(join(dir, '.codio', 'cluster.json'), 'utf8'))
+    cluster = await startLocalCluster({ prefix: 'codio-e2e-', args: () => ['--edges', '3', '--relays', '2'], ready: /sample content ID: (\S+)/, what: 'the cluster to publish its sample' })
+    dir = cluster.dir
+    file = cluster.file
+    cid = cluster.sampleCid!
   }, 240_000)
 
   afterAll(async () => {
-    if (cluster != null && cluster.exitCode == null) {
-      const exited = new Promise(resolve => cluster.once('exit', resolve))
-      cluster.kill('SIGTERM')
-      await exited
-    }
-    await rm(dir, { recursive: true, force: true })
+    await cluster?.stop()
   }, 60_000)
 
   it('runs every role as its own OS process and records them in cluster.json', () => {
@@ -91,7 +49,7 @@ describe('local cluster end to end', () => {
       expect(p.multiaddrs.length).toBeGreaterThan(0)
     }
     expect(file.sample?.cid).toBe(cid)
-    expect(output).toContain(byName('edge-1').http)
+    expect(output()).toContain(byName('edge-1').http)
   })
 
   it('serves the published file byte-exact through the first edge (curl)', async () => {
@@ -156,7 +114,7 @@ describe('local cluster end to end', () => {
     const edge = byName('edge-1').http
     const bad = await fetch(`${edge}/content/not-a-cid`)
     expect(bad.status).toBe(400)
-    expect((await bad.json()).error).toBe('InvalidCidError')
+    expect(((await bad.json()) as { error: string }).error).toBe('InvalidCidError')
     const unknown = 'bafyreiaxnnnb7qz2focittuqq3ya25q7rcv3bqynnczfzao3hlpxv4s6ty'
     const t0 = Date.now()
     const missing = await fetch(`${edge}/content/${unknown}`)
@@ -192,8 +150,7 @@ describe('local cluster end to end', () => {
     const bytes = randomBytes(3 * 1024 * 1024)
     const path = join(dir, 'after-redis.bin')
     await writeFile(path, bytes)
-    const { stdout } = await exec(process.execPath, [bin, 'publish', path, '--quiet'], { cwd: dir })
-    const fresh = stdout.toString().trim().split('\n').pop()!
+    const fresh = await cluster.publish(path)
     const out = join(dir, 'after-redis.out')
     await curl(['-f', '-o', out, `${edge.http}/content/${fresh}`])
     expect(Buffer.compare(await readFile(out), bytes)).toBe(0)
@@ -232,7 +189,7 @@ describe('local cluster end to end', () => {
     await download
     expect(await sha256File(out)).toBe(expected)
     await until(() => !alive(edge.pid), 15_000, 'the drained edge to exit')
-    await until(() => output.includes('edge-1 exited (0): drained'), 5_000, 'its exit code, 0')
+    await until(() => output().includes('edge-1 exited (0): drained'), 5_000, 'its exit code, 0')
   }, 120_000)
 
   it('SIGTERM drains an edge as the Drain call does: the download in flight gets every byte, then it exits 0', async () => {
@@ -251,13 +208,11 @@ describe('local cluster end to end', () => {
     await download
     expect(await sha256File(out)).toBe(expected)
     await until(() => !alive(edge.pid), 25_000, 'the edge to exit')
-    await until(() => output.includes('edge-2 exited (0)'), 5_000, 'its exit code, 0')
+    await until(() => output().includes('edge-2 exited (0)'), 5_000, 'its exit code, 0')
   }, 120_000)
 
   it('stops every process on SIGTERM', async () => {
-    const exited = new Promise<number | null>(resolve => cluster.once('exit', code => resolve(code)))
-    cluster.kill('SIGTERM')
-    expect(await exited).toBe(0)
+    expect(await cluster.terminate()).toBe(0)
     for (const p of file.processes) expect(alive(p.pid)).toBe(false)
   }, 30_000)
 })

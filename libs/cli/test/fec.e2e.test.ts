@@ -5,30 +5,17 @@
  * edge that rebuilds the chunks from Reed-Solomon parity, and says so in its statistics.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile, rm, writeFile, mkdtemp, unlink, open } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile, unlink, open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { createAdminClient } from '@codio/admin'
 import { decodeManifest, parseContentId, type CID, type Manifest } from '@codio/content'
 import { fecPlan } from '@codio/fec'
 import { TrackerClient } from '@codio/tracker'
 import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
+import { curl, sha256File, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
 
-const exec = promisify(execFile)
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 const MiB = 1024 * 1024
-
-async function until (check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
 
 /** Where a store keeps a block (libs/store layout: blocks/<next-to-last two chars>/<CIDv1>). */
 function blockFile (proc: ClusterProcess, cid: CID): string {
@@ -49,45 +36,32 @@ async function flipFirstByte (path: string): Promise<void> {
 }
 
 describe('FEC on a local cluster', () => {
-  let dir: string
-  let cluster: ChildProcess
-  let output = ''
+  let cluster: LocalCluster
   let file: ClusterFile
-  const byName = (name: string): ClusterProcess => file.processes.find(p => p.name === name)!
+  const byName = (name: string): ClusterProcess => cluster.byName(name)
 
   /** Publish `bytes` through the CLI with FEC `fec`; the content ID and its manifest. */
   async function publish (name: string, bytes: Uint8Array, fec: string): Promise<{ cid: string, manifest: Manifest }> {
-    const path = join(dir, name)
+    const path = join(cluster.dir, name)
     await writeFile(path, bytes)
-    const { stdout } = await exec(process.execPath, [bin, 'publish', path, '--fec', fec, '--quiet'], { cwd: dir })
-    const cid = stdout.trim().split('\n').pop()!
+    const cid = await cluster.publish(path, ['--fec', fec])
     const manifest = decodeManifest(await readFile(blockFile(byName('origin-1'), parseContentId(cid))))
     return { cid, manifest }
   }
 
   async function curlSha256 (edge: ClusterProcess, cid: string): Promise<string> {
-    const out = join(dir, `${edge.name}-${cid.slice(-8)}.bin`)
-    await exec('curl', ['-sS', '-f', '--max-time', '120', '-o', out, `${edge.http}/content/${cid}`])
-    return createHash('sha256').update(await readFile(out)).digest('hex')
+    const out = join(cluster.dir, `${edge.name}-${cid.slice(-8)}.bin`)
+    await curl(['-f', '-o', out, `${edge.http}/content/${cid}`])
+    return await sha256File(out)
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'codio-fec-e2e-'))
-    cluster = spawn(process.execPath, [bin, 'cluster', '--dir', join(dir, '.codio'), '--edges', '2', '--relays', '1', '--no-sample'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-    cluster.stdout!.on('data', (b: Buffer) => { output += b.toString() })
-    cluster.stderr!.on('data', (b: Buffer) => { output += b.toString() })
-    await until(() => /cluster is up/.test(output) || cluster.exitCode != null, 180_000, 'the cluster to start')
-    if (cluster.exitCode != null) throw new Error(`cluster exited early:\n${output}`)
-    file = JSON.parse(await readFile(join(dir, '.codio', 'cluster.json'), 'utf8'))
+    cluster = await startLocalCluster({ prefix: 'codio-fec-e2e-', args: () => ['--edges', '2', '--relays', '1', '--no-sample'], ready: /cluster is up/, what: 'the cluster to start' })
+    file = cluster.file
   }, 240_000)
 
   afterAll(async () => {
-    if (cluster != null && cluster.exitCode == null) {
-      const exited = new Promise(resolve => cluster.once('exit', resolve))
-      cluster.kill('SIGTERM')
-      await exited
-    }
-    await rm(dir, { recursive: true, force: true })
+    await cluster?.stop()
   }, 60_000)
 
   it('serves content whose data chunks exist nowhere, rebuilt from the parity that does', async () => {

@@ -5,65 +5,41 @@
  * purge, a key revocation, a preheat job.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { createAdminClient } from '@codio/admin'
 import { createControlClient, type ControlClient } from '@codio/tracker'
 import { control } from '@codio/proto'
 import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
+import { startLocalCluster, until as untilEvery, type LocalCluster } from './local-cluster.js'
 
-const exec = promisify(execFile)
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
-
-async function until (check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
+/** Polled every 50 ms: the first test measures how fast an update reaches the edges. */
+const until = async (check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> => await untilEvery(check, ms, what, 50)
 
 describe('the fleet through the tracker, on a local cluster', () => {
-  let dir: string
-  let cluster: ChildProcess
-  let output = ''
+  let cluster: LocalCluster
   let file: ClusterFile
   let tracker: ControlClient
-  const role = (r: string): ClusterProcess[] => file.processes.filter(p => p.role === r)
+  const role = (r: string): ClusterProcess[] => cluster.role(r)
 
   const publish = async (name: string, size: number): Promise<string> => {
-    const path = join(dir, name)
+    const path = join(cluster.dir, name)
     await writeFile(path, randomBytes(size))
-    const { stdout } = await exec(process.execPath, [bin, 'publish', path, '--quiet'], { cwd: dir })
-    return stdout.trim().split('\n').pop()!
+    return await cluster.publish(path)
   }
   const holds = async (p: ClusterProcess, cid: string): Promise<boolean> =>
     (await createAdminClient(p.admin).listContent({})).contentIds.includes(cid)
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'codio-fleet-'))
-    cluster = spawn(process.execPath, [bin, 'cluster', '--dir', join(dir, '.codio'), '--edges', '2', '--relays', '1', '--no-sample'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-    cluster.stdout!.on('data', (b: Buffer) => { output += b.toString() })
-    cluster.stderr!.on('data', (b: Buffer) => { output += b.toString() })
-    await until(() => output.includes('Ctrl-C (or SIGTERM) stops every process.') || cluster.exitCode != null, 180_000, 'the cluster to be up')
-    if (cluster.exitCode != null) throw new Error(`cluster exited early:\n${output}`)
-    file = JSON.parse(await readFile(join(dir, '.codio', 'cluster.json'), 'utf8'))
-    if (file.tracker == null) throw new Error(`the cluster runs no tracker:\n${output}`)
+    cluster = await startLocalCluster({ prefix: 'codio-fleet-', args: () => ['--edges', '2', '--relays', '1', '--no-sample'], ready: 'Ctrl-C (or SIGTERM) stops every process.', what: 'the cluster to be up' })
+    file = cluster.file
+    if (file.tracker == null) throw new Error(`the cluster runs no tracker:\n${cluster.output()}`)
     tracker = createControlClient(file.tracker.rpc)
   }, 240_000)
 
   afterAll(async () => {
-    if (cluster != null && cluster.exitCode == null) {
-      const exited = new Promise(resolve => cluster.once('exit', resolve))
-      cluster.kill('SIGTERM')
-      await exited
-    }
-    if (dir != null) await rm(dir, { recursive: true, force: true })
+    await cluster?.stop()
   }, 60_000)
 
   it('one UpdateClusterConfig changes the upload limit of every edge, live, and no relay', async () => {

@@ -1,29 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { chunkCid, encodeManifest, manifestCid, signManifest, type CID } from '@codio/content'
-import { loadNodeConfig } from '@codio/node-config'
-import { CodioPeer, peerSettings } from '@codio/peer'
-import { encodePublicKey, generateKeyPair, TrustedKeys, type PublisherKeyPair } from '@codio/signing'
+import type { CodioPeer } from '@codio/peer'
+import { generateKeyPair, type PublisherKeyPair } from '@codio/signing'
 import { createLogger, createMetricsRegistry, type Registry } from '@codio/telemetry'
 import type { ControlSnapshot, PreheatProgress } from '@codio/tracker'
 import { fleetHandlers } from '../src/fleet.js'
 import { createFleetMetrics, type FleetMetrics } from '../src/fleet-metrics.js'
+import { publish, startEdge, type TestEdge } from './helpers.js'
 
 // The fleet metrics as Prometheus scrapes them (the registry's text), fed by the fleet handlers
 // over a real peer and layered configuration.
-
-async function publish (peer: CodioPeer, kp: PublisherKeyPair, size: number): Promise<CID> {
-  const chunk = new Uint8Array(size).fill(3)
-  await peer.store.put(chunkCid(chunk), chunk)
-  const manifest = await signManifest({ version: 1, size, mediaType: 'application/octet-stream', chunkSize: 16_384, chunks: [chunkCid(chunk)], createdAt: Date.now(), publisher: kp.publicKey }, kp)
-  const bytes = encodeManifest(manifest)
-  const cid = manifestCid(bytes)
-  await peer.store.put(cid, bytes)
-  await peer.markComplete(cid)
-  return cid
-}
 
 /** The value of one sample in the registry's Prometheus text; undefined when absent. */
 async function sample (registry: Registry, series: string): Promise<number | undefined> {
@@ -34,28 +19,25 @@ async function sample (registry: Registry, series: string): Promise<number | und
 const snapshot = (version: number, config: ControlSnapshot['config']): ControlSnapshot => ({ config, version, bans: [], trustedKeys: [], revokedKeys: [] })
 
 describe('fleet metrics', () => {
-  let dir: string
+  let edge: TestEdge
   let peer: CodioPeer
   let registry: Registry
   let metrics: FleetMetrics
   let kp: PublisherKeyPair
   const log = createLogger({ name: 'fleet-metrics-test', level: 'silent', destination: '/dev/null' })
-  let config: ReturnType<typeof loadNodeConfig<'edge'>>
+  let config: TestEdge['config']
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'codio-fleet-metrics-'))
     kp = await generateKeyPair()
-    config = loadNodeConfig('edge', { env: { CODIO_DATA_DIR: join(dir, 'edge'), CODIO_FETCH__LOOKUP_TIMEOUT: '500ms', CODIO_TRUST__PUBLISHER_KEYS: JSON.stringify([encodePublicKey(kp.publicKey)]) } })
-    const c = config.current
     registry = createMetricsRegistry({ role: 'edge', processMetrics: false })
-    peer = await CodioPeer.create({ role: 'edge', ...peerSettings(c), listen: ['/ip4/127.0.0.1/tcp/0'], quic: false, trustedKeys: new TrustedKeys(c.trust.publisherKeys), log, registry })
-    await peer.start()
+    edge = await startEdge({ prefix: 'codio-fleet-metrics-', trusted: [kp], log, registry })
+    config = edge.config
+    peer = edge.peer
     metrics = createFleetMetrics(registry)
   })
 
   afterAll(async () => {
-    await peer?.stop()
-    await rm(dir, { recursive: true, force: true })
+    await edge?.stop()
   })
 
   it('reads the stream\'s state at each scrape: connected 0/1, connections counted once each', async () => {
@@ -92,7 +74,7 @@ describe('fleet metrics', () => {
 
   it('counts purges and preheats by result', async () => {
     const handlers = fleetHandlers(peer, config, log, metrics)
-    const held = await publish(peer, kp, 1500)
+    const held = await publish(peer, kp, 1500, 3)
     const reports: PreheatProgress[] = []
     await handlers.preheat('job-1', [held.toString()], async p => { reports.push(p) })
     expect(reports.at(-1)).toMatchObject({ state: 'succeeded', contentsDone: 1, bytesDone: 1500 })

@@ -1,19 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { beforeEach, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import type { Redis } from 'ioredis'
-import { startRedis, type Sidecar } from '@codio/sidecars'
 import * as controlErrors from '../src/control-errors.js'
 import { InvalidPublicKeyError, JobNotFoundError, VersionConflictError } from '../src/control-errors.js'
 import { jobState } from '../src/control-types.js'
 import { InvalidRequestError } from '../src/errors.js'
-import { createTrackerRedis, redisReady } from '../src/redis.js'
 import { compareEventIds, decodeEvent } from '../src/store/control-events.js'
 import { ControlStore, isPublicKey } from '../src/store/control-store.js'
 import { TrackerStore } from '../src/store/tracker-store.js'
 import { complete, contentId, peerId } from './helpers.js'
+import { useRedis } from './redis.js'
 
-let server: Sidecar
-let redis: Redis
+const redis = useRedis()
 let clock: number
 let prefix: string
 let control: ControlStore
@@ -21,21 +18,10 @@ let control: ControlStore
 const T0 = 1_700_000_000_000
 const key = (): string => randomBytes(32).toString('base64url')
 
-beforeAll(async () => {
-  server = await startRedis()
-  redis = createTrackerRedis(server.url)
-  expect(await redisReady(redis)).toBe(true)
-})
-
-afterAll(async () => {
-  redis.disconnect()
-  await server.stop()
-})
-
 beforeEach(() => {
   clock = T0
   prefix = `ct${randomBytes(4).toString('hex')}:`
-  control = new ControlStore({ redis, keyPrefix: prefix, now: () => clock })
+  control = new ControlStore({ redis: redis.client, keyPrefix: prefix, now: () => clock })
 })
 
 describe('ControlStore: cluster documents', () => {
@@ -62,7 +48,7 @@ describe('ControlStore: cluster documents', () => {
       if (!sneaked) {
         sneaked = true
         // another replica's update lands between this one's read and write
-        void redis.hset(`${prefix}cc:relay`, 'doc', '{"other":true}', 'version', '1')
+        void redis.client.hset(`${prefix}cc:relay`, 'doc', '{"other":true}', 'version', '1')
       }
       return { ...cur.config, mine: true }
     })
@@ -80,7 +66,7 @@ describe('ControlStore: cluster documents', () => {
 
 describe('ControlStore: bans, keys, purge', () => {
   it('keeps bans with their expiry, lists only active ones, and SelectPeers skips them', async () => {
-    const tracker = new TrackerStore({ redis, keyPrefix: prefix, now: () => clock })
+    const tracker = new TrackerStore({ redis: redis.client, keyPrefix: prefix, now: () => clock })
     const cid = contentId()
     const [a, b] = [peerId(), peerId()]
     for (const [i, p] of [a, b].entries()) {
@@ -119,7 +105,7 @@ describe('ControlStore: bans, keys, purge', () => {
   })
 
   it('purges a content from the availability of every holder and appends the command', async () => {
-    const tracker = new TrackerStore({ redis, keyPrefix: prefix, now: () => clock })
+    const tracker = new TrackerStore({ redis: redis.client, keyPrefix: prefix, now: () => clock })
     const [cid, other] = [contentId(), contentId()]
     const p = peerId()
     await tracker.applyAvailability({ peerId: p, multiaddrs: [], roles: ['edge'], contents: [complete(cid, 4), complete(other, 4)], sequence: 1, timestampMs: clock })

@@ -1,21 +1,20 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import type { Redis } from 'ioredis'
-import { startRedis, type Sidecar } from '@codio/sidecars'
+import { beforeEach, describe, expect, it } from '@jest/globals'
+import { startRedis } from '@codio/sidecars'
 import { emptyBitfield, setChunk } from '../src/bitfield.js'
 import { InvalidRequestError, PeerNotFoundError, StoreUnavailableError } from '../src/errors.js'
 import { createTrackerRedis, redisReady } from '../src/redis.js'
 import { TrackerStore, type TrackerStoreInit } from '../src/store/tracker-store.js'
 import type { AvailabilityUpdate, Holding, MetricsUpdate } from '../src/types.js'
 import { complete, contentId, HOUR, peerId } from './helpers.js'
+import { useRedis } from './redis.js'
 
-let server: Sidecar
-let redis: Redis
+const redis = useRedis()
 let clock: number
 let prefix: string
 let seq = 0
 
 const T0 = 1_700_000_000_000
-const store = (over: Partial<TrackerStoreInit> = {}): TrackerStore => new TrackerStore({ redis, keyPrefix: prefix, now: () => clock, ...over })
+const store = (over: Partial<TrackerStoreInit> = {}): TrackerStore => new TrackerStore({ redis: redis.client, keyPrefix: prefix, now: () => clock, ...over })
 
 const availability = (id: string, contents: Holding[], over: Partial<AvailabilityUpdate> = {}): AvailabilityUpdate =>
   ({ peerId: id, multiaddrs: [`/ip4/10.0.0.1/tcp/4001/p2p/${id}`], roles: ['edge'], contents, sequence: ++seq, timestampMs: clock, ...over })
@@ -28,17 +27,6 @@ async function peer (s: TrackerStore, id: string, cid: string, m: Partial<Metric
   expect(await s.applyAvailability(availability(id, [complete(cid, 16)]))).toBe(true)
   expect(await s.applyMetrics(metrics(id, m))).toBe(true)
 }
-
-beforeAll(async () => {
-  server = await startRedis()
-  redis = createTrackerRedis(server.url)
-  expect(await redisReady(redis)).toBe(true)
-})
-
-afterAll(async () => {
-  redis.disconnect()
-  await server.stop()
-})
 
 beforeEach(() => {
   clock = T0
@@ -121,11 +109,11 @@ describe('TrackerStore over a real Redis', () => {
     for (const [i, id] of ids.entries()) await peer(i % 2 === 0 ? a : b, id, cid, { chunksFailed: i % 7, uptimeSeconds: HOUR * (1 + i % 3) })
     const requester = peerId()
     // the same question, alternately to each replica, then replayed against one replica from the same state
-    const snapshot = await redis.keys(`${prefix}h:*`)
+    const snapshot = await redis.client.keys(`${prefix}h:*`)
     expect(snapshot).toEqual([])
     const alternating: string[][] = []
     for (let i = 0; i < 6; i++) alternating.push((await (i % 2 === 0 ? a : b).selectPeers({ contentId: cid, count: 4, requesterPeerId: requester })).map(p => p.peerId))
-    await redis.del(...await redis.keys(`${prefix}h:*`))
+    await redis.client.del(...await redis.client.keys(`${prefix}h:*`))
     const single: string[][] = []
     for (let i = 0; i < 6; i++) single.push((await a.selectPeers({ contentId: cid, count: 4, requesterPeerId: requester })).map(p => p.peerId))
     expect(alternating).toEqual(single)
@@ -199,11 +187,11 @@ describe('TrackerStore over a real Redis', () => {
     await s.applyMetrics(metrics(id))
     await s.applyMetrics(metrics(peerId(), { observations: [{ peerId: id, bytesPerSecond: 5, failures: 0, successes: 1 }] }))
     await s.selectPeers({ contentId: cid, count: 1 })
-    const keys = (await redis.keys(`${prefix}*`)).map(k => k.slice(prefix.length).replace(/:.*/, '')).sort()
+    const keys = (await redis.client.keys(`${prefix}*`)).map(k => k.slice(prefix.length).replace(/:.*/, '')).sort()
     // peer and ranking record ×2 (holder, observer), its contents, holders ×2, counts ×2, the partial bitfield, a hand-out counter
     expect(keys).toEqual(['b', 'c', 'c', 'h', 'n', 'n', 'p', 'p', 'pc', 'r', 'r'])
-    for (const k of await redis.keys(`${prefix}*`)) {
-      const ttl = await redis.pttl(k)
+    for (const k of await redis.client.keys(`${prefix}*`)) {
+      const ttl = await redis.client.pttl(k)
       expect(ttl).toBeGreaterThan(0)
       expect(ttl).toBeLessThanOrEqual(60_000)
     }

@@ -1,41 +1,28 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { control } from '@codio/proto'
-import { freePort, startNats, startRedis, type Sidecar } from '@codio/sidecars'
+import { freePort, startRedis } from '@codio/sidecars'
 import { createControlClient, TrackerClient } from '@codio/tracker'
 import { Code, ConnectError } from '@connectrpc/connect'
 import type { Tracker } from '../src/index.js'
 import { controlClient, startControlTracker, watcher } from './control-helpers.js'
 import { contentId, node, peerId, until } from './helpers.js'
+import { useSidecars } from './sidecars.js'
 
-let nats: Sidecar
-let redis: Sidecar
-const cleanup: Array<() => Promise<void>> = []
-const later = <T extends { stop: () => Promise<void> }>(x: T): T => { cleanup.push(() => x.stop()); return x }
+const sidecars = useSidecars()
+const { later, defer } = sidecars
 const prefix = (): string => `c${randomBytes(4).toString('hex')}:`
 const codeOf = async (p: Promise<unknown>): Promise<Code | undefined> => p.then(() => undefined, (e: unknown) => ConnectError.from(e).code)
 const errorOf = async (p: Promise<unknown>): Promise<ConnectError> => p.then(() => { throw new Error('expected a failure') }, (e: unknown) => ConnectError.from(e))
 const publicKey = (): string => randomBytes(32).toString('base64url')
 const { JobState } = control
 
-beforeAll(async () => {
-  ;[nats, redis] = await Promise.all([startNats({ env: { PATH: process.env.PATH }, containers: false }), startRedis()])
-})
-
-afterEach(async () => {
-  for (const stop of cleanup.splice(0).reverse()) await stop()
-})
-
-afterAll(async () => {
-  await Promise.all([nats.stop(), redis.stop()])
-})
-
 describe('ControlService: cluster configuration', () => {
   it('versions each update, refuses a stale expected_version with Aborted, and names every bad key', async () => {
-    const t = later(await startControlTracker(nats.url, redis.url, prefix()))
+    const t = later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, prefix()))
     const c = controlClient(t)
     const empty = (await c.getClusterConfig({ role: 'edge' })).config!
     expect(empty).toMatchObject({ role: 'edge', version: 0n, config: {}, updatedMs: 0n })
@@ -69,7 +56,7 @@ describe('ControlService: cluster configuration', () => {
 
   it('loses no update when replicas change one document at the same time without expected_version', async () => {
     const p = prefix()
-    const [a, b] = [later(await startControlTracker(nats.url, redis.url, p)), later(await startControlTracker(nats.url, redis.url, p))]
+    const [a, b] = [later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, p)), later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, p))]
     const [ca, cb] = [controlClient(a), controlClient(b)]
     await Promise.all([
       ...[1, 2, 3, 4].map(async n => ca.updateClusterConfig({ role: 'relay', config: { fetch: { maxInFlight: n } } })),
@@ -83,7 +70,7 @@ describe('ControlService: cluster configuration', () => {
 
 describe('ControlService: Watch', () => {
   it('gives a watcher the snapshot, then a new one soon after an update, ban or key change', async () => {
-    const t = later(await startControlTracker(nats.url, redis.url, prefix()))
+    const t = later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, prefix()))
     const c = controlClient(t)
     await c.updateClusterConfig({ role: 'edge', config: { swarm: { maxDownloadRate: '5MB' } } })
     const w = later(watcher(t.rpcUrl, peerId(), 'edge'))
@@ -119,7 +106,7 @@ describe('ControlService: Watch', () => {
 
   it('delivers a change made at replica A to a watcher of replica B, and a purge to every watcher', async () => {
     const p = prefix()
-    const [a, b] = [later(await startControlTracker(nats.url, redis.url, p)), later(await startControlTracker(nats.url, redis.url, p))]
+    const [a, b] = [later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, p)), later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, p))]
     const wb = later(watcher(b.rpcUrl, peerId(), 'edge'))
     const wr = later(watcher(a.rpcUrl, peerId(), 'relay'))
     await until(() => wb.seen.states.length === 1 && wr.seen.states.length === 1, 5000, 'first snapshots')
@@ -140,7 +127,7 @@ describe('ControlService: Watch', () => {
   })
 
   it('replays what a node missed after after_event_id, once, and only what is addressed to it', async () => {
-    const t = later(await startControlTracker(nats.url, redis.url, prefix()))
+    const t = later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, prefix()))
     const c = controlClient(t)
     const me = peerId()
     const first = (await c.purge({ contentId: contentId() })).eventId
@@ -175,9 +162,9 @@ describe('ControlService: Watch', () => {
   it('keeps the last state while the tracker restarts, reconnects, and gets a command sent meanwhile exactly once', async () => {
     const p = prefix()
     const port = await freePort()
-    let a: Tracker = await startControlTracker(nats.url, redis.url, p, port)
-    cleanup.push(async () => a.stop())
-    const b = later(await startControlTracker(nats.url, redis.url, p))
+    let a: Tracker = await startControlTracker(sidecars.nats.url, sidecars.redis.url, p, port)
+    defer(async () => a.stop())
+    const b = later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, p))
     const w = later(watcher(a.rpcUrl, peerId(), 'edge'))
     await until(() => w.seen.states.length === 1, 5000, 'the first snapshot')
     const before = contentId()
@@ -193,7 +180,7 @@ describe('ControlService: Watch', () => {
     expect(w.state).toMatchObject({ version: 0 }) // the last state is kept
     await new Promise(resolve => setTimeout(resolve, 300))
 
-    a = await startControlTracker(nats.url, redis.url, p, port)
+    a = await startControlTracker(sidecars.nats.url, sidecars.redis.url, p, port)
     await until(() => w.connected && w.seen.purges.length === 2, 5000, 'the watcher back, with the missed purge')
     await until(() => w.seen.states.length === 2, 2000, 'the new snapshot')
     expect(w.seen.purges).toEqual([before, whileAway])
@@ -204,7 +191,7 @@ describe('ControlService: Watch', () => {
   })
 
   it('keeps an idle stream open with heartbeats, and ends it when the node stops', async () => {
-    const t = later(await startControlTracker(nats.url, redis.url, prefix()))
+    const t = later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, prefix()))
     const w = watcher(t.rpcUrl, peerId(), 'origin', { idleTimeoutMs: 800 })
     await until(() => w.connected, 5000, 'the stream')
     await new Promise(resolve => setTimeout(resolve, 2000))
@@ -215,8 +202,8 @@ describe('ControlService: Watch', () => {
   })
   it('rides out a Redis restart: the stream stays open, nodes get the state Redis came back with, and changes flow again', async () => {
     const own = await startRedis()
-    cleanup.push(async () => own.stop())
-    const t = later(await startControlTracker(nats.url, own.url, prefix()))
+    defer(async () => own.stop())
+    const t = later(await startControlTracker(sidecars.nats.url, own.url, prefix()))
     const c = controlClient(t)
     await c.updateClusterConfig({ role: 'relay', config: { logLevel: 'warn' } })
     const w = later(watcher(t.rpcUrl, peerId(), 'relay'))
@@ -233,7 +220,7 @@ describe('ControlService: Watch', () => {
 
 describe('ControlService: preheat jobs', () => {
   it('runs a job on the nodes it targets and aggregates their reports', async () => {
-    const t = later(await startControlTracker(nats.url, redis.url, prefix()))
+    const t = later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, prefix()))
     const c = controlClient(t)
     const [e1, e2, r1] = [peerId(), peerId(), peerId()]
     const gate: Array<() => void> = []
@@ -277,7 +264,7 @@ describe('ControlService: preheat jobs', () => {
   })
 
   it('refuses bad jobs and reports: InvalidArgument, NotFound', async () => {
-    const t = later(await startControlTracker(nats.url, redis.url, prefix()))
+    const t = later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, prefix()))
     const c = controlClient(t)
     const cid = contentId()
     expect(await codeOf(c.createPreheatJob({ contentIds: [cid] }))).toBe(Code.InvalidArgument)
@@ -298,12 +285,12 @@ describe('ControlService: preheat jobs', () => {
 
 describe('ControlService: fleet bans and purges in the tracker', () => {
   it('leaves a fleet-banned peer out of SelectPeers until the ban is lifted or expires, and a purged content out of availability', async () => {
-    const t = later(await startControlTracker(nats.url, redis.url, prefix()))
+    const t = later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, prefix()))
     const c = controlClient(t)
     const cid = contentId()
     const [good, bad] = [peerId(), peerId()]
-    const gossip = [node(nats.url, good, [cid]), node(nats.url, bad, [cid])]
-    cleanup.push(async () => { for (const g of gossip) await g.stop() })
+    const gossip = [node(sidecars.nats.url, good, [cid]), node(sidecars.nats.url, bad, [cid])]
+    defer(async () => { for (const g of gossip) await g.stop() })
     const tracker = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
     const selected = async (): Promise<string[]> => (await tracker.selectPeers(cid, 5)).map(p => p.peerId).sort()
     await until(async () => (await selected()).length === 2, 5000, 'both holders')
@@ -334,12 +321,12 @@ describe('ControlService: fleet bans and purges in the tracker', () => {
 describe('ControlService behind bearer tokens', () => {
   it('lets a node token watch and report but not change the fleet; the watcher follows its token file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'codio-control-'))
-    cleanup.push(async () => rm(dir, { recursive: true, force: true }))
+    defer(async () => rm(dir, { recursive: true, force: true }))
     const [nodeToken, adminToken] = [randomBytes(24).toString('base64url'), randomBytes(24).toString('base64url')]
     const [nodeFile, adminFile] = [join(dir, 'node'), join(dir, 'admin')]
     await writeFile(nodeFile, `${nodeToken}\n`)
     await writeFile(adminFile, `${adminToken}\n`)
-    const t = later(await startControlTracker(nats.url, redis.url, prefix(), 0, { auth: { nodeTokenFiles: [nodeFile], adminTokenFiles: [adminFile], required: 'always' } }))
+    const t = later(await startControlTracker(sidecars.nats.url, sidecars.redis.url, prefix(), 0, { auth: { nodeTokenFiles: [nodeFile], adminTokenFiles: [adminFile], required: 'always' } }))
     const admin = createControlClient(t.rpcUrl, { token: adminToken, timeoutMs: 5000 })
     const asNode = createControlClient(t.rpcUrl, { token: nodeToken, timeoutMs: 5000 })
     expect(await codeOf(controlClient(t).getClusterConfig({ role: 'edge' }))).toBe(Code.Unauthenticated)

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,28 +8,14 @@ import { Redis } from 'ioredis'
 import { Code, ConnectError, createClient } from '@connectrpc/connect'
 import { createConnectTransport } from '@connectrpc/connect-node'
 import { TrackerService } from '@codio/proto'
-import { freePort, startNats, startRedis, type Sidecar } from '@codio/sidecars'
+import { freePort, startRedis } from '@codio/sidecars'
 import { encodeAvailability, GOSSIP_SIGNATURE_HEADER, natsAuthOptions, signGossip, TrackerClient, TrackerUnavailableError, type GossipPublisher } from '@codio/tracker'
 import type { Tracker } from '../src/index.js'
 import { contentId, counter, node, peerId, peerKey, peerKeyOf, startTracker, until } from './helpers.js'
+import { useSidecars } from './sidecars.js'
 
-let nats: Sidecar
-let redis: Sidecar
-const cleanup: Array<() => Promise<void>> = []
-const later = <T extends { stop: () => Promise<void> }>(x: T): T => { cleanup.push(() => x.stop()); return x }
-
-beforeAll(async () => {
-  // a local NATS of our own (not NATS_URL, not a container whose port may move): one test restarts it
-  ;[nats, redis] = await Promise.all([startNats({ env: { PATH: process.env.PATH }, containers: false }), startRedis()])
-})
-
-afterEach(async () => {
-  for (const stop of cleanup.splice(0).reverse()) await stop()
-})
-
-afterAll(async () => {
-  await Promise.all([nats.stop(), redis.stop()])
-})
+const sidecars = useSidecars()
+const { later, defer } = sidecars
 
 const rpc = (t: Tracker) => createClient(TrackerService, createConnectTransport({ baseUrl: t.rpcUrl, httpVersion: '1.1' }))
 const codeOf = async (p: Promise<unknown>): Promise<Code | undefined> => p.then(() => undefined, (e: unknown) => ConnectError.from(e).code)
@@ -37,11 +23,11 @@ const metricsText = async (t: Tracker): Promise<string> => (await fetch(`${t.htt
 
 describe('tracker service with real NATS and Redis', () => {
   it('hears gossip from two nodes and answers SelectPeers, GetPeerMetrics and ListAvailability from it', async () => {
-    const t = later(await startTracker(nats.url, redis.url))
+    const t = later(await startTracker(sidecars.nats.url, sidecars.redis.url))
     const cid = contentId()
     const [good, flaky] = [peerId(), peerId()]
-    later(node(nats.url, good, [cid], { chunksServed: 100, chunksFailed: 1 }))
-    later(node(nats.url, flaky, [cid, contentId()], { chunksServed: 100, chunksFailed: 60 }))
+    later(node(sidecars.nats.url, good, [cid], { chunksServed: 100, chunksFailed: 1 }))
+    later(node(sidecars.nats.url, flaky, [cid, contentId()], { chunksServed: 100, chunksFailed: 60 }))
     const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
     await until(async () => (await client.selectPeers(cid, 5)).length === 2, 5000, 'both nodes to be known')
     const peers = await client.selectPeers(cid, 5)
@@ -60,16 +46,16 @@ describe('tracker service with real NATS and Redis', () => {
   })
 
   it('gives the same answers from two replicas over one Redis, sharing the gossip', async () => {
-    const a = later(await startTracker(nats.url, redis.url))
-    const b = later(await startTracker(nats.url, redis.url, { redis: { url: redis.url, keyPrefix: a.config.redis.keyPrefix } }))
+    const a = later(await startTracker(sidecars.nats.url, sidecars.redis.url))
+    const b = later(await startTracker(sidecars.nats.url, sidecars.redis.url, { redis: { url: sidecars.redis.url, keyPrefix: a.config.redis.keyPrefix } }))
     const cid = contentId()
     const ids = Array.from({ length: 6 }, () => peerId())
-    ids.forEach((id, i) => later(node(nats.url, id, [cid], { chunksFailed: i * 7 })))
+    ids.forEach((id, i) => later(node(sidecars.nats.url, id, [cid], { chunksFailed: i * 7 })))
     const [ca, cb] = [new TrackerClient({ baseUrl: a.rpcUrl, timeoutMs: 2000 }), new TrackerClient({ baseUrl: b.rpcUrl, timeoutMs: 2000 })]
     await until(async () => (await ca.listAvailability({ contentId: cid })).length === 6, 5000, 'all six nodes')
     await until(async () => counter(await metricsText(a), 'codio_tracker_gossip_applied_total') > 0 && counter(await metricsText(b), 'codio_tracker_gossip_applied_total') > 0, 5000, 'both replicas to apply gossip')
 
-    const direct = new Redis(redis.url)
+    const direct = new Redis(sidecars.redis.url)
     try {
       const handedOut = async (): Promise<void> => { const k = await direct.keys(`${a.config.redis.keyPrefix}h:*`); if (k.length > 0) await direct.del(...k) }
       await handedOut()
@@ -85,8 +71,8 @@ describe('tracker service with real NATS and Redis', () => {
   })
 
   it('drops and counts a malformed gossip message, and keeps going', async () => {
-    const t = later(await startTracker(nats.url, redis.url))
-    const nc: NatsConnection = await connect({ servers: nats.url })
+    const t = later(await startTracker(sidecars.nats.url, sidecars.redis.url))
+    const nc: NatsConnection = await connect({ servers: sidecars.nats.url })
     try {
       const liar = peerId()
       nc.publish(`codio.gossip.availability.${peerId()}`, new Uint8Array([0xff, 0xff, 0xff]))
@@ -104,7 +90,7 @@ describe('tracker service with real NATS and Redis', () => {
       // still serving and still applying gossip
       const id = peerId()
       const cid = contentId()
-      later(node(nats.url, id, [cid]))
+      later(node(sidecars.nats.url, id, [cid]))
       await until(async () => (await new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 }).selectPeers(cid, 1)).length === 1, 5000, 'gossip after the bad messages')
       expect((await fetch(`${t.httpUrl}/healthz`)).status).toBe(200)
     } finally {
@@ -113,8 +99,8 @@ describe('tracker service with real NATS and Redis', () => {
   })
 
   it('drops and counts gossip that is unsigned or signed by another key than the peer it names: it changes nothing', async () => {
-    const t = later(await startTracker(nats.url, redis.url))
-    const nc: NatsConnection = await connect({ servers: nats.url })
+    const t = later(await startTracker(sidecars.nats.url, sidecars.redis.url))
+    const nc: NatsConnection = await connect({ servers: sidecars.nats.url })
     try {
       const [victim, forger] = [peerId(), peerKey()]
       const cid = contentId()
@@ -136,7 +122,7 @@ describe('tracker service with real NATS and Redis', () => {
       const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
       expect(await client.selectPeers(cid, 5)).toEqual([])
       // the victim's own signed gossip is taken
-      later(node(nats.url, victim, [cid]))
+      later(node(sidecars.nats.url, victim, [cid]))
       await until(async () => (await client.selectPeers(cid, 5)).length === 1, 5000, 'the genuine gossip')
     } finally {
       await nc.close()
@@ -144,7 +130,7 @@ describe('tracker service with real NATS and Redis', () => {
   })
 
   it('refuses bad RPC input with InvalidArgument (and an unknown peer with NotFound)', async () => {
-    const t = later(await startTracker(nats.url, redis.url))
+    const t = later(await startTracker(sidecars.nats.url, sidecars.redis.url))
     const c = rpc(t)
     expect(await codeOf(c.selectPeers({ contentId: '', count: 3 }))).toBe(Code.InvalidArgument)
     expect(await codeOf(c.selectPeers({ contentId: contentId(), count: 0 }))).toBe(Code.InvalidArgument)
@@ -161,14 +147,14 @@ describe('tracker service with real NATS and Redis', () => {
   })
 
   it('absorbs a NATS restart: gossip resumes and the tracker stays up', async () => {
-    const t = later(await startTracker(nats.url, redis.url))
+    const t = later(await startTracker(sidecars.nats.url, sidecars.redis.url))
     const id = peerId()
     const cid = contentId()
-    later(node(nats.url, id, [cid]))
+    later(node(sidecars.nats.url, id, [cid]))
     const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
     await until(async () => (await client.selectPeers(cid, 1)).length === 1, 5000, 'gossip before the restart')
     const applied = async (): Promise<number> => counter(await metricsText(t), 'codio_tracker_gossip_applied_total')
-    await nats.restart()
+    await sidecars.nats.restart()
     const before = await applied()
     await until(async () => await applied() >= before + 4, 10_000, 'gossip after the restart')
     expect(await t.ready()).toBe(true)
@@ -179,10 +165,10 @@ describe('tracker service with real NATS and Redis', () => {
     const own = await startRedis({ env: { PATH: process.env.PATH }, containers: false })
     try {
       const [good, bad] = [peerId(), peerId()]
-      const t = later(await startTracker(nats.url, own.url, { bannedPeers: [bad] }))
+      const t = later(await startTracker(sidecars.nats.url, own.url, { bannedPeers: [bad] }))
       const cid = contentId()
-      later(node(nats.url, good, [cid], { chunksFailed: 50 }))
-      later(node(nats.url, bad, [cid]))
+      later(node(sidecars.nats.url, good, [cid], { chunksFailed: 50 }))
+      later(node(sidecars.nats.url, bad, [cid]))
       const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
       await until(async () => (await client.listAvailability({ contentId: cid })).length === 2, 5000, 'both nodes')
       expect((await client.selectPeers(cid, 5)).map(p => p.peerId)).toEqual([good])
@@ -198,10 +184,10 @@ describe('tracker service with real NATS and Redis', () => {
   it('answers Unavailable (not a hang) while Redis is down or hung, and recovers', async () => {
     const own = await startRedis({ env: { PATH: process.env.PATH }, containers: false })
     try {
-      const t = later(await startTracker(nats.url, own.url))
+      const t = later(await startTracker(sidecars.nats.url, own.url))
       const id = peerId()
       const cid = contentId()
-      later(node(nats.url, id, [cid]))
+      later(node(sidecars.nats.url, id, [cid]))
       const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 3000 })
       await until(async () => (await client.selectPeers(cid, 1)).length === 1, 5000, 'gossip')
 
@@ -244,17 +230,17 @@ describe('NATS credentials from files', () => {
       await until(async () => await natsAuthOptions({ user: 'codio', passwordFile: join(dir, 'password') })
         .then(async o => await connect({ servers: url, ...o })).then(async c => { await c.close(); return true }, () => false), 5000, 'the NATS server')
 
-      const t = later(await startTracker(url, redis.url, { nats: { servers: url, user: 'codio', passwordFile: join(dir, 'password') } }))
+      const t = later(await startTracker(url, sidecars.redis.url, { nats: { servers: url, user: 'codio', passwordFile: join(dir, 'password') } }))
       expect((await fetch(`${t.httpUrl}/readyz`)).status).toBe(200)
       const [id, cid] = [peerId(), contentId()]
       later(node(url, id, [cid], {}, await natsAuthOptions({ user: 'codio', passwordFile: join(dir, 'password') })))
       const client = new TrackerClient({ baseUrl: t.rpcUrl, timeoutMs: 2000 })
       await until(async () => (await client.selectPeers(cid, 1)).length === 1, 5000, 'gossip through the authenticated server')
 
-      const refused = later(await startTracker(url, redis.url, { nats: { servers: url, user: 'codio', passwordFile: join(dir, 'wrong') } }))
+      const refused = later(await startTracker(url, sidecars.redis.url, { nats: { servers: url, user: 'codio', passwordFile: join(dir, 'wrong') } }))
       expect((await fetch(`${refused.httpUrl}/readyz`)).status).toBe(503)
       // a file that is not there fails the start with a clear error
-      await expect(startTracker(url, redis.url, { nats: { servers: url, tokenFile: join(dir, 'missing') } })).rejects.toMatchObject({ name: 'NatsCredentialsError' })
+      await expect(startTracker(url, sidecars.redis.url, { nats: { servers: url, tokenFile: join(dir, 'missing') } })).rejects.toMatchObject({ name: 'NatsCredentialsError' })
     } finally {
       server.kill()
       await rm(dir, { recursive: true, force: true })

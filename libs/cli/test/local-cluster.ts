@@ -1,0 +1,136 @@
+/**
+ * A real local cluster for the e2e tests: the built CLI's `codio cluster` as a child process in
+ * a fresh temporary directory (its state in `<dir>/.codio`), and the small tools those tests
+ * share (polling, liveness, curl, file digests).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
+import { BIN } from './helpers.js'
+
+export const exec = promisify(execFile)
+
+/** Poll `check` every `everyMs` until it holds; throws `timed out waiting for <what>` after `ms`. */
+export async function until (check: () => Promise<boolean> | boolean, ms: number, what: string, everyMs = 100): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+}
+
+/** Whether a process with this PID exists (signal 0). */
+export function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The SHA-256 of a file, hex, streamed. */
+export async function sha256File (path: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const b of createReadStream(path)) h.update(b)
+  return h.digest('hex')
+}
+
+/** Run `curl -sS --max-time <maxTimeS> ...args`; stdout and stderr as Buffers (up to 64 MiB); rejects on a non-zero exit. */
+export async function curl (args: string[], maxTimeS = 120): Promise<{ stdout: Buffer, stderr: Buffer }> {
+  return await exec('curl', ['-sS', '--max-time', String(maxTimeS), ...args], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' })
+}
+
+export interface LocalClusterOptions {
+  /** Prefix of the temporary working directory (mkdtemp). */
+  prefix: string
+  /** The flags after `codio cluster --dir <dir>/.codio`, given the working directory `dir`. */
+  args: (dir: string) => string[]
+  /** What the cluster's output shows once it is ready. */
+  ready: RegExp | string
+  /** What the wait is for, in the error on a timeout. */
+  what: string
+  /** Run in the new working directory before the cluster starts (to write a sample file, say). */
+  prepare?: (dir: string) => Promise<void>
+  /** How long to wait for `ready`, ms (default 180 000). */
+  timeoutMs?: number
+}
+
+export interface LocalCluster {
+  /** The working directory (cwd of the cluster and of the CLI runs); removed by `stop`. */
+  dir: string
+  /** `<dir>/.codio/cluster.json` as read once the cluster was ready. */
+  file: ClusterFile
+  /** The `codio cluster` process. */
+  child: ChildProcess
+  /** The content ID the cluster printed for its sample (`sample content ID: ...`), if it published one. */
+  sampleCid?: string
+  /** Everything the cluster wrote to stdout and stderr so far. */
+  output: () => string
+  /** The process of cluster.json named `name` (`edge-1`, `origin-1`, ...). */
+  byName: (name: string) => ClusterProcess
+  /** The processes of cluster.json with role `role`. */
+  role: (role: string) => ClusterProcess[]
+  /** `codio publish <path> --quiet ...flags` in `dir`; the content ID it printed last. */
+  publish: (path: string, flags?: string[]) => Promise<string>
+  /** SIGTERM the cluster (if it still runs) and wait for it to exit; its exit code. */
+  terminate: () => Promise<number | null>
+  /** `terminate`, then remove `dir`. */
+  stop: () => Promise<void>
+}
+
+/**
+ * Start `codio cluster` and wait until its output shows `ready`; then read cluster.json.
+ * Throws (after stopping the cluster and removing the directory) when it exits early or
+ * `timeoutMs` passes first.
+ */
+export async function startLocalCluster (opts: LocalClusterOptions): Promise<LocalCluster> {
+  const dir = await mkdtemp(join(tmpdir(), opts.prefix))
+  let child: ChildProcess | undefined
+  let output = ''
+  const terminate = async (): Promise<number | null> => {
+    if (child == null) return null
+    const c = child
+    if (c.exitCode != null || c.signalCode != null) return c.exitCode
+    const exited = new Promise<number | null>(resolve => c.once('exit', code => resolve(code)))
+    c.kill('SIGTERM')
+    return await exited
+  }
+  const stop = async (): Promise<void> => {
+    await terminate()
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    await opts.prepare?.(dir)
+    const c = child = spawn(process.execPath, [BIN, 'cluster', '--dir', join(dir, '.codio'), ...opts.args(dir)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    c.stdout!.on('data', (b: Buffer) => { output += b.toString() })
+    c.stderr!.on('data', (b: Buffer) => { output += b.toString() })
+    const ready = (): boolean => typeof opts.ready === 'string' ? output.includes(opts.ready) : opts.ready.test(output)
+    await until(() => ready() || c.exitCode != null, opts.timeoutMs ?? 180_000, opts.what)
+    if (c.exitCode != null) throw new Error(`cluster exited early:\n${output}`)
+    const file: ClusterFile = JSON.parse(await readFile(join(dir, '.codio', 'cluster.json'), 'utf8'))
+    return {
+      dir,
+      file,
+      child: c,
+      sampleCid: /sample content ID: (\S+)/.exec(output)?.[1],
+      output: () => output,
+      byName: (name) => file.processes.find(p => p.name === name)!,
+      role: (role) => file.processes.filter(p => p.role === role),
+      publish: async (path, flags = []) => {
+        const { stdout } = await exec(process.execPath, [BIN, 'publish', path, ...flags, '--quiet'], { cwd: dir })
+        return stdout.trim().split('\n').pop()!
+      },
+      terminate,
+      stop
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
