@@ -11,5 +11,6 @@
  * ```
  */
 export { toConnectError } from './errors.js'
+export { connectHandler, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_RESPONSE_BYTES, type ConnectHandlerInit } from './connect-handler.js'
 export { adminRoutes, DEFAULT_DRAIN_TIMEOUT_MS, startAdminServer, type AdminBackend, type AdminServer, type AdminServerInit, type BanInfo, type ConfigView, type PublisherKeyInfo, type PrefetchResult, type StatusInfo } from './server.js'
 export { createAdminClient, type AdminClientOptions } from './client.js'

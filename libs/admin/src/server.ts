@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net'
 import { AdminService, type PeerStats } from '@codio/proto'
 import type { JsonObject } from '@bufbuild/protobuf'
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect'
-import { connectNodeAdapter } from '@connectrpc/connect-node'
+import { connectHandler } from './connect-handler.js'
 import { toConnectError } from './errors.js'
 import { Auth, authInterceptor, loadTls, scopesOfRoutes, TokenSet, type TlsConfig } from '@codio/auth'
-import { createLogger } from '@codio/telemetry'
+import { createLogger, type Logger } from '@codio/telemetry'
 
 export interface StatusInfo {
   role: string
@@ -171,21 +171,36 @@ export interface AdminServerInit {
   auth?: Auth
   /** PEM certificate and key: the API is then served over HTTPS. */
   tls?: TlsConfig
+  /**
+   * Largest request body, bytes (default 4 MiB, `DEFAULT_MAX_REQUEST_BYTES`): a bigger one
+   * answers `resource_exhausted` without being read whole.
+   */
+  maxRequestBytes?: number
+  /** Where calls that failed while their answer was written are reported (debug). */
+  log?: Logger
 }
 
 /**
  * Serve the admin API over HTTP/1.1 (Connect and gRPC-web protocols; HTTPS with `tls`) on
  * `host:port`, each call checked against `auth` (`unauthenticated` / `permission_denied`).
+ * Request bodies over `maxRequestBytes` answer `resource_exhausted`, binary messages that do
+ * not decode `invalid_argument` (see {@link connectHandler}).
  *
  * @throws AuthRequiredError when the host is beyond loopback (or `auth.required = "always"`)
- *   and no token can make the calls; TlsConfigError when the TLS files cannot be read
+ *   and no token can make the calls; TlsConfigError when the TLS files cannot be read;
+ *   RangeError when `maxRequestBytes` is not an integer from 1 to 2^32−1
  */
 export async function startAdminServer (init: AdminServerInit): Promise<AdminServer> {
   const host = init.host ?? '127.0.0.1'
   const routes = adminRoutes(init.backend)
   const auth = init.auth ?? Auth.withTokens(TokenSet.of({}), { log: createLogger({ name: 'admin', level: 'silent' }) })
   const gate = auth.gate({ name: 'admin', host, port: init.port, scopes: scopesOfRoutes(routes) })
-  const handler = connectNodeAdapter({ routes, interceptors: [authInterceptor(gate)] })
+  const handler = connectHandler({
+    routes,
+    interceptors: [authInterceptor(gate)],
+    maxRequestBytes: init.maxRequestBytes,
+    onError: (err, procedure) => init.log?.debug({ procedure, err: (err as Error).message }, 'admin call failed while answering')
+  })
   const server: Server = init.tls == null ? createServer(handler) : createHttpsServer(await loadTls(init.tls), handler)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -8,7 +8,7 @@ import { publish } from '../src/commands/publish.js'
 import { FileNotFoundError, ServerError } from '../src/errors.js'
 import { lastLine, randomFile, runCli, sendJson, sha256, startServer, tempDir, type TempDir, type TestServer } from './helpers.js'
 
-interface Received { sha256: string, bytes: number, contentType?: string, contentLength?: string, chunkSize: string | null, fec: string | null }
+interface Received { sha256: string, bytes: number, contentType?: string, contentLength?: string, chunkSize: string | null, fec: string | null, query: string }
 
 /** Origin stand-in: streams `PUT /content` to a temp file while hashing it. */
 async function startOrigin (dir: string): Promise<{ server: TestServer, received: Received[] }> {
@@ -23,7 +23,7 @@ async function startOrigin (dir: string): Promise<{ server: TestServer, received
     req.on('data', (b: Buffer) => { hash.update(b); bytes += b.length })
     pipeline(req, sink).then(() => {
       const digest = hash.digest('hex')
-      received.push({ sha256: digest, bytes, contentType: req.headers['content-type'], contentLength: req.headers['content-length'], chunkSize: url.searchParams.get('chunkSize'), fec: url.searchParams.get('fec') })
+      received.push({ sha256: digest, bytes, contentType: req.headers['content-type'], contentLength: req.headers['content-length'], chunkSize: url.searchParams.get('chunkSize'), fec: url.searchParams.get('fec'), query: url.search })
       const fec = url.searchParams.get('fec') ?? '10+4'
       const chunks = Math.ceil(bytes / 262144)
       const parityChunks = fec === 'none' ? 0 : Math.ceil(chunks / Number(fec.split('+')[0])) * Number(fec.split('+')[1])
@@ -59,6 +59,8 @@ describe('publish', () => {
     expect(got.contentType).toBe('video/mp4')
     expect(got.chunkSize).toBe('262144')
     expect(got.fec).toBe('8+2')
+    // the + percent-encoded: a bare + in a query string means a space
+    expect(got.query).toContain('fec=8%2B2')
     expect(lastLine(r.stdout)).toBe(`bafk${sha256(data).slice(0, 32)}`)
   })
 

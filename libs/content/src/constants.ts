@@ -18,3 +18,18 @@ export const MANIFEST_SIGNING_PREFIX = 'codio-manifest-v1\n'
 export const MAX_FEC_SHARDS = 256
 /** Upper bound on the media type length, so it fits any HTTP header limit. */
 export const MAX_MEDIA_TYPE_LENGTH = 255
+/**
+ * Largest encoded manifest (bytes) a node writes, sends or accepts: manifests travel as one
+ * block of the chunk exchange, so this is also a wire limit (`@codio/exchange` derives its
+ * message limit from it and {@link MAX_CHUNK_SIZE}). 8 MiB hold about 200,000 CIDs.
+ */
+export const MAX_MANIFEST_BYTES = 8_388_608
+/** Bytes one chunk CID takes in an encoded manifest: tag 42, byte-string header, 0x00, 36-byte CIDv1. */
+export const MANIFEST_BYTES_PER_CID = 41
+/**
+ * Bound on a manifest's bytes besides its CIDs: version, size, media type (≤ 255), chunk size,
+ * creation time, publisher key, signature, map and array headers.
+ */
+export const MANIFEST_FIXED_BYTES = 1024
+/** Bound on the bytes each FEC group adds besides its parity CIDs (`{ parity: [...] }` headers). */
+export const MANIFEST_BYTES_PER_FEC_GROUP = 12

@@ -1,5 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
-import { MANIFEST_SIGNING_PREFIX } from './constants.js'
+import { MANIFEST_SIGNING_PREFIX, MAX_MANIFEST_BYTES } from './constants.js'
 import { InvalidManifestError } from './errors.js'
 import { manifestProblem, type FecParams, type Manifest, type UnsignedManifest } from './manifest.js'
 
@@ -30,12 +30,17 @@ function fecNode (fec: FecParams): Record<string, unknown> {
  * `{ k, m, groups: [{ parity: [CID…] }] }`. The same manifest always gives the same bytes, so
  * the same content ID ({@link manifestCid}).
  *
- * @throws InvalidManifestError if the manifest breaks a rule {@link decodeManifest} enforces
+ * @throws InvalidManifestError if the manifest breaks a rule {@link decodeManifest} enforces, or
+ *   its encoding exceeds `MAX_MANIFEST_BYTES`
  */
 export function encodeManifest (m: Manifest): Uint8Array {
   const problem = manifestProblem(m, true)
   if (problem !== undefined) throw new InvalidManifestError(problem)
-  return dagCbor.encode(manifestNode(m, m.signature))
+  const bytes = dagCbor.encode(manifestNode(m, m.signature))
+  if (bytes.byteLength > MAX_MANIFEST_BYTES) {
+    throw new InvalidManifestError(`manifest of ${bytes.byteLength} bytes exceeds the limit of ${MAX_MANIFEST_BYTES} bytes (MAX_MANIFEST_BYTES, what the chunk exchange carries)`)
+  }
+  return bytes
 }
 
 /**

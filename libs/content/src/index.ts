@@ -24,7 +24,8 @@
  */
 export {
   DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE, RAW_CODEC, DAG_CBOR_CODEC, SHA2_256_CODE,
-  MANIFEST_VERSION, MANIFEST_SIGNING_PREFIX, MAX_FEC_SHARDS
+  MANIFEST_VERSION, MANIFEST_SIGNING_PREFIX, MAX_FEC_SHARDS, MAX_MEDIA_TYPE_LENGTH, MAX_MANIFEST_BYTES,
+  MANIFEST_BYTES_PER_CID, MANIFEST_FIXED_BYTES, MANIFEST_BYTES_PER_FEC_GROUP
 } from './constants.js'
 export {
   InvalidChunkSizeError, ManifestDecodeError, InvalidManifestError, UntrustedPublisherError,
@@ -36,6 +37,7 @@ export { manifestCid, parseContentId } from './content-id.js'
 export { chunkStream, assertChunkSize } from './chunk-stream.js'
 export { chunkCount, type FecGroup, type FecParams, type UnsignedManifest, type Manifest } from './manifest.js'
 export { encodeManifest, manifestSigningBytes } from './encode-manifest.js'
+export { manifestSizeBound, maxManifestChunks } from './manifest-size.js'
 export { decodeManifest } from './decode-manifest.js'
 export { signManifest } from './sign-manifest.js'
 export { verifyManifest } from './verify-manifest.js'

@@ -4,10 +4,10 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES } from './constants.js'
-import { BlockRefusedError, BlockVerificationError, PeerDeniedError, ProtocolError, RequestTimeoutError } from './errors.js'
+import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, BLOCK_STREAM_OPTIONS } from './constants.js'
+import { BlockRefusedError, BlockVerificationError, InvalidBlockIdError, PeerDeniedError, ProtocolError, RequestTimeoutError } from './errors.js'
 import { encodePiece, readMessage } from './wire.js'
-import { blockMatchesCid } from './verify.js'
+import { blockIdProblem, blockMatchesCid } from './verify.js'
 
 /** Where served blocks come from: a block store, looked up by CID. */
 export interface BlockSource {
@@ -218,7 +218,7 @@ export class ChunkExchange implements Startable {
         // not the caller's signal: other requests share this open
         const signal = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
         const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-        return new RequestChannel(stream, lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES }), forget)
+        return new RequestChannel(stream, lpStream(stream, { ...BLOCK_STREAM_OPTIONS }), forget)
       })()
       this.channels.set(key, opening)
       // a failed open is not cached: the next request dials again
@@ -269,16 +269,13 @@ export class ChunkExchange implements Startable {
 
   /** The answer to a want-have: a presence, or a refusal for a bad CID or a store failure. */
   private async presence (id: bigint, cidBytes: Uint8Array): Promise<Uint8Array> {
-    let cid: CID
-    try {
-      cid = CID.decode(cidBytes)
-    } catch {
-      return refusal(id, RefusalCode.BAD_REQUEST, 'request carries no valid CID')
-    }
+    const cid = parseBlockId(cidBytes)
+    if (typeof cid === 'string') return refusal(id, RefusalCode.BAD_REQUEST, cid)
     try {
       const { blocks } = this.init
       return presence(id, blocks.has != null ? await blocks.has(cid) : (await blocks.get(cid)) != null)
     } catch (err: any) {
+      if (isInvalidArgument(err)) return refusal(id, RefusalCode.BAD_REQUEST, err.message)
       this.log.error('checking %s failed - %e', cid, err)
       this.serveFailures++
       return refusal(id, RefusalCode.INTERNAL, 'block store error')
@@ -293,8 +290,10 @@ export class ChunkExchange implements Startable {
    * @throws BlockVerificationError the bytes do not hash to `cid`
    * @throws RequestTimeoutError no answer within the request timeout
    * @throws ProtocolError the peer broke the protocol
+   * @throws InvalidBlockIdError `cid` is no block ID of this protocol (nothing is sent)
    */
   async fetch (peer: PeerId, cid: CID, options: FetchOptions = {}): Promise<Uint8Array> {
+    checkBlockId(cid)
     const { signal, timedOut } = this.requestSignal(options)
     const stats = this.statsFor(peer)
     try {
@@ -320,8 +319,9 @@ export class ChunkExchange implements Startable {
       stats.bytesReceived += data.byteLength
       return data
     } catch (err: any) {
-      // a request its caller cancelled (an endgame duplicate) is not the peer's failure
-      if (options.signal?.aborted !== true) stats.failures++
+      // a request its caller cancelled (an endgame duplicate) is not the peer's failure, nor
+      // one it refused as malformed (our request was at fault)
+      if (options.signal?.aborted !== true && !(err instanceof BlockRefusedError && err.code === RefusalCode.BAD_REQUEST)) stats.failures++
       if (timedOut()) throw new RequestTimeoutError(`request for ${cid} to ${peer} timed out`, { cause: err })
       throw err
     }
@@ -334,8 +334,10 @@ export class ChunkExchange implements Startable {
    * @throws RequestTimeoutError no answer within the request timeout
    * @throws ProtocolError the peer broke the protocol (or does not speak it)
    * @throws PeerDeniedError the peer is refused here
+   * @throws InvalidBlockIdError `cid` is no block ID of this protocol (nothing is sent)
    */
   async has (peer: PeerId, cid: CID, options: FetchOptions = {}): Promise<boolean> {
+    checkBlockId(cid)
     const { signal, timedOut } = this.requestSignal(options)
     try {
       const { payload } = await (await raceSignal(this.channel(peer), signal)).request(this.nextId++, cid, signal, true)
@@ -355,7 +357,7 @@ export class ChunkExchange implements Startable {
    */
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
-    const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+    const lp = lpStream(stream, { ...BLOCK_STREAM_OPTIONS })
     const stats = this.statsFor(peer)
     const queue: Array<{ id: bigint, cid: Uint8Array }> = []
     let current: { id: bigint, cancel: AbortController } | undefined
@@ -406,11 +408,10 @@ export class ChunkExchange implements Startable {
         continue
       }
       const { id } = req
-      let cid: CID
-      try {
-        cid = CID.decode(req.cid)
-      } catch {
-        await lp.write(refusal(id, RefusalCode.BAD_REQUEST, 'request carries no valid CID'))
+      const cid = parseBlockId(req.cid)
+      if (typeof cid === 'string') {
+        // malformed: refused before the store is asked, and not our failure
+        await lp.write(refusal(id, RefusalCode.BAD_REQUEST, cid))
         continue
       }
       if (this.init.denied?.(peer) === true) {
@@ -427,6 +428,10 @@ export class ChunkExchange implements Startable {
       try {
         data = await this.init.blocks.get(cid)
       } catch (err: any) {
+        if (isInvalidArgument(err)) {
+          await lp.write(refusal(id, RefusalCode.BAD_REQUEST, err.message))
+          continue
+        }
         this.log.error('reading %s failed - %e', cid, err)
         this.serveFailures++
         await lp.write(refusal(id, RefusalCode.INTERNAL, 'block store error'))
@@ -474,6 +479,28 @@ async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise
   } finally {
     signal.removeEventListener('abort', onAbort!)
   }
+}
+
+/** The block ID in a request, or why it is none (the refusal's reason). */
+function parseBlockId (bytes: Uint8Array): CID | string {
+  let cid: CID
+  try {
+    cid = CID.decode(bytes)
+  } catch {
+    return 'request carries no valid CID'
+  }
+  const problem = blockIdProblem(cid)
+  return problem == null ? cid : `invalid block id: ${problem}`
+}
+
+function checkBlockId (cid: CID): void {
+  const problem = blockIdProblem(cid)
+  if (problem != null) throw new InvalidBlockIdError(`${cid.toString().slice(0, 64)} is no block id: ${problem}`)
+}
+
+/** A block source's refusal of the ID itself (the store's InvalidBlockIdError), not an I/O failure. */
+function isInvalidArgument (err: unknown): err is Error {
+  return (err as Error | undefined)?.name === 'InvalidBlockIdError'
 }
 
 function presence (id: bigint, have: boolean): Uint8Array {

@@ -1,8 +1,24 @@
+import { MAX_CHUNK_SIZE, MAX_MANIFEST_BYTES } from '@codio/content'
+
 /** Protocol id of block (chunk and manifest) exchange between Codio peers. */
 export const CHUNK_PROTOCOL = '/codio/chunk/1.0.0'
 
-/** Largest block a peer sends or accepts: the largest chunk size (8 MiB) plus framing room. */
-export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024 + 4096
+/**
+ * Largest block a peer sends or accepts: the larger of the largest chunk (`MAX_CHUNK_SIZE`) and
+ * the largest manifest (`MAX_MANIFEST_BYTES`), both from `@codio/content`, plus framing room.
+ * Ingest refuses what exceeds those, so everything an origin accepts can travel.
+ */
+export const MAX_MESSAGE_BYTES = Math.max(MAX_CHUNK_SIZE, MAX_MANIFEST_BYTES) + 4096
+
+/**
+ * Bytes a block stream's reader buffers at most: one message being assembled (with its length
+ * prefix) and the start of the next. Passed as `maxBufferSize` to `lpStream`, whose default
+ * (4 MiB) would otherwise cut off every message of 4 MiB and more ("Read buffer overflow").
+ */
+export const MAX_READ_BUFFER_BYTES = 2 * MAX_MESSAGE_BYTES
+
+/** `lpStream` options of a block stream: the message limit and a read buffer that holds one. */
+export const BLOCK_STREAM_OPTIONS = { maxDataLength: MAX_MESSAGE_BYTES, maxBufferSize: MAX_READ_BUFFER_BYTES } as const
 
 /** Default time a single block request may take before it fails (ms). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000

@@ -30,3 +30,12 @@ export class RequestTimeoutError extends Error {
 export class PeerDeniedError extends Error {
   override readonly name = 'PeerDeniedError'
 }
+
+/**
+ * A block ID this protocol never carries: not a CIDv1 with the raw (chunk) or dag-cbor
+ * (manifest) codec and a 32-byte sha2-256 multihash. Thrown before anything is sent; never
+ * counted against the peer asked.
+ */
+export class InvalidBlockIdError extends Error {
+  override readonly name = 'InvalidBlockIdError'
+}

@@ -18,9 +18,9 @@
  * const chunks = await plan.rebuild(g, shardsWithHoles)
  * ```
  */
-export { DEFAULT_DATA_SHARDS, DEFAULT_PARITY_SHARDS, MAX_SHARDS } from './constants.js'
+export { DEFAULT_DATA_SHARDS, DEFAULT_PARITY_SHARDS, MAX_SHARDS, MAX_INGEST_SHARDS, MAX_PARITY_RATIO, MAX_FEC_GROUP_BYTES } from './constants.js'
 export { InvalidFecParamsError, FecRebuildError } from './errors.js'
-export { assertFecCode, parseFecSpec, formatFecSpec, type FecCode } from './params.js'
+export { assertFecCode, assertIngestFecCode, parseFecSpec, formatFecSpec, type FecCode } from './params.js'
 export { fecGroupCount, fecGroupLayout, type FecGroupLayout } from './layout.js'
 export { FecEncoder } from './encoder.js'
 export { fecPlan, type FecPlan } from './plan.js'

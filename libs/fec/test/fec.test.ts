@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { randomBytes, randomInt } from 'node:crypto'
 import { chunkCid, MIN_CHUNK_SIZE, type Manifest } from '@codio/content'
-import { FecEncoder, fecGroupLayout, fecPlan, parseFecSpec, formatFecSpec, FecRebuildError, InvalidFecParamsError } from '../src/index.js'
+import { assertIngestFecCode, FecEncoder, fecGroupLayout, fecPlan, parseFecSpec, formatFecSpec, FecRebuildError, InvalidFecParamsError, MAX_FEC_GROUP_BYTES, MAX_INGEST_SHARDS } from '../src/index.js'
 
 const CHUNK = MIN_CHUNK_SIZE
 
@@ -114,5 +114,25 @@ describe('FEC groups', () => {
     expect(formatFecSpec({ dataShards: 10, parityShards: 4 })).toBe('10+4')
     for (const bad of ['10', '0+4', '4+0', '200+57', 'x+y', '']) expect(() => parseFecSpec(bad)).toThrow(InvalidFecParamsError)
     expect(() => new FecEncoder({ dataShards: 0, parityShards: 1 })).toThrow(InvalidFecParamsError)
+  })
+
+  it('parses "k m", what an unencoded ?fec=k+m arrives as, and refuses what is not one string', () => {
+    expect(parseFecSpec('10 4')).toEqual({ dataShards: 10, parityShards: 4 })
+    expect(parseFecSpec(new URLSearchParams('fec=10+4').get('fec')!)).toEqual({ dataShards: 10, parityShards: 4 })
+    expect(() => parseFecSpec(['3+2', 'none'] as unknown as string)).toThrow(InvalidFecParamsError)
+  })
+
+  it('holds uploads to cost limits, each at the limit and one over, naming the limit', () => {
+    expect(parseFecSpec('32+32')).toEqual({ dataShards: 32, parityShards: 32 })
+    expect(() => parseFecSpec('33+32')).toThrow(`≤ ${MAX_INGEST_SHARDS} (MAX_INGEST_SHARDS)`)
+    expect(() => parseFecSpec('1+255')).toThrow(/MAX_INGEST_SHARDS/)
+    expect(parseFecSpec('4+4')).toEqual({ dataShards: 4, parityShards: 4 })
+    expect(() => parseFecSpec('4+5')).toThrow(/MAX_PARITY_RATIO/)
+    const chunk = 8 * 1024 * 1024
+    expect(MAX_FEC_GROUP_BYTES).toBe(16 * chunk)
+    expect(() => assertIngestFecCode({ dataShards: 8, parityShards: 8 }, chunk)).not.toThrow()
+    expect(() => assertIngestFecCode({ dataShards: 9, parityShards: 8 }, chunk)).toThrow(/MAX_FEC_GROUP_BYTES/)
+    // manifests coded before the limits still decode: the decoder's rule stays k + m ≤ 256
+    expect(() => new FecEncoder({ dataShards: 1, parityShards: 255 })).not.toThrow()
   })
 })

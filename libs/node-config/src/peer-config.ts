@@ -124,6 +124,15 @@ export const listenerSchema = (port: number) => z.strictObject({
   tls: tlsConfigSchema.optional()
 })
 
+/** Request body limit of a ConnectRPC listener: 1 B to 2^32−1 B (Connect's ceiling); e.g. `"4MiB"`. */
+export const maxRequestBytesSchema = byteSize.refine(n => Number.isInteger(n) && n >= 1 && n <= 0xffffffff, 'must be from 1 B to 4 GiB − 1 B')
+
+/** The `[admin]` listener: a {@link listenerSchema} plus the request body limit. */
+export const adminListenerSchema = (port: number) => listenerSchema(port).extend({
+  /** Largest ConnectRPC request body (default 4 MiB, as `@codio/admin`): a bigger one answers `resource_exhausted` unread. */
+  maxRequestBytes: maxRequestBytesSchema.default(4 * 1024 * 1024)
+})
+
 /**
  * The settings every peer service has: identity and storage, log level, its HTTP and admin
  * listeners, and the `[p2p]`, `[trust]` and `[fetch]` tables. A service spreads this into its
@@ -137,7 +146,7 @@ export function peerServiceConfig (role: string, httpPort: number, adminPort: nu
     dataDir: z.string().default(`.codio/${role}`),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     http: listenerSchema(httpPort).default({ host: '127.0.0.1', port: httpPort }),
-    admin: listenerSchema(adminPort).default({ host: '127.0.0.1', port: adminPort }),
+    admin: adminListenerSchema(adminPort).prefault({}),
     p2p: p2pConfigSchema.default(p2pConfigSchema.parse({})),
     trust: trustConfigSchema.default(trustConfigSchema.parse({})),
     fetch: fetchConfigSchema.default(fetchConfigSchema.parse({})),

@@ -16,7 +16,7 @@
 export * from './errors.js'
 export { CodioPeer, DEFAULT_SWARM_POLICY, type CodioNode, type PeerInit, type PeerReconfigure, type ResolvedContent } from './peer.js'
 export { SwarmHost, LIVE_SWARM_POLICY_KEYS, type LiveSwarmPolicyKey, type SwarmPolicy } from './swarm-host.js'
-export { ProviderSearch, CONNECTED_PROBE_MAX, CONNECTED_PROBE_MS, type ConnectedPeers, type ProviderSearchSources, type ProviderSource } from './provider-search.js'
+export { ProviderSearch, CONNECTED_PROBE_MAX, CONNECTED_PROBE_MS, DHT_WALKS_MAX, type ConnectedPeers, type ProviderSearchSources, type ProviderSource } from './provider-search.js'
 export { createPeerMetrics, type PeerMetrics } from './metrics.js'
 export { peerAdminBackend } from './admin-backend.js'
 export { BanList, MAX_BAN_REASON_LENGTH, type Ban, type BanListInit, type ClusterBan } from './bans.js'

@@ -104,6 +104,11 @@ export interface PeerInit {
    * the DHT; `nats` servers this peer gossips its availability and metrics to.
    */
   tracker?: { url?: string, nats?: string[], natsAuth?: NatsAuthInit, gossipIntervalMs?: number, timeoutMs?: number, tokenFile?: string }
+  /**
+   * The source asked for providers before connected peers and the DHT, instead of the one
+   * built from `tracker.url` (an embedding that has its own directory of peers).
+   */
+  providerSource?: ProviderSource
   log: Logger
   registry: Registry
 }
@@ -212,7 +217,9 @@ export class CodioPeer {
     }
     this.trackerLookups = new Counter({ name: `codio_${init.role}_tracker_lookups_total`, help: 'Provider lookups asked of the tracker, by outcome (peers, empty, unavailable, error: refused or failed)', labelNames: ['result'], registers: [init.registry] })
     const url = init.tracker?.url
-    if (url != null && url !== '') {
+    if (init.providerSource != null) {
+      this.providerSource = init.providerSource
+    } else if (url != null && url !== '') {
       const client = new TrackerClient({ baseUrl: url, timeoutMs: init.tracker?.timeoutMs ?? 500, tokenFile: init.tracker?.tokenFile })
       let lastTrackerWarning = 0
       this.providerSource = {
@@ -502,7 +509,12 @@ export class CodioPeer {
    * The manifest block from whichever provider answers first, with hedged requests (Dean &
    * Barroso, "The Tail at Scale", 2013): the next provider is asked as soon as the previous
    * one fails or has not answered within {@link MANIFEST_HEDGE_MS}, so a dead provider (whose
-   * dial may hang for seconds) costs a few hundred milliseconds, not a timeout.
+   * dial may hang for seconds) costs a few hundred milliseconds, not a timeout. A late
+   * provider, or the last one known failing, also sends the lookup on to its next source
+   * ({@link ProviderSearch.more}): the peers a forged tracker answer names cannot keep the
+   * connected peers and the DHT from being asked. The answer comes within the lookup time
+   * limit, whatever a provider still holds: when the lookup ends, every open request is
+   * cancelled.
    */
   private async fetchManifest (contentId: CID, search: ProviderSearch, signal?: AbortSignal): Promise<Uint8Array> {
     const stop = new AbortController()
@@ -528,16 +540,20 @@ export class CodioPeer {
         }
       }
       const giveUpIfDone = (): void => {
-        if (!exhausted || pending > 0 || queue.length > 0) return
+        // the lookup's time is up: a provider still holding its request (one that accepts and
+        // stalls) does not hold the answer past the lookup limit
+        if (!exhausted || queue.length > 0) return
         settle(tried === 0
           ? new ContentNotFoundError(`no provider of ${contentId} found within ${this.init.lookupTimeoutMs ?? 10_000} ms`)
-          : new ManifestUnavailableError(`${tried} provider(s) of ${contentId} found, none delivered its manifest: ${lastError?.message}`, { cause: lastError }))
+          : new ManifestUnavailableError(`${tried} provider(s) of ${contentId} found, none delivered its manifest${pending > 0 ? ` (${pending} still silent)` : ''}: ${lastError?.message ?? 'no answer'}`, { cause: lastError }))
       }
       const launch = (): void => {
         if (settled) return
         const peer = queue.shift()
         if (peer == null) {
           wantMore = true
+          // every provider named so far failed or stalls: the lookup goes on to its next source
+          search.more()
           giveUpIfDone()
           return
         }
@@ -545,7 +561,9 @@ export class CodioPeer {
         tried++
         pending++
         let hedged = false
-        const timer = setTimeout(() => { hedged = true; launch() }, MANIFEST_HEDGE_MS)
+        // a provider late to answer (a dial to a made-up address, a holder that stalls): the next
+        // one is asked, and the lookup goes on to its next source meanwhile
+        const timer = setTimeout(() => { hedged = true; search.more(); launch() }, MANIFEST_HEDGE_MS)
         this.exchange.fetch(peer, contentId, { signal: fetchSignal }).then(
           bytes => { settle(undefined, bytes) },
           (err: Error) => {
@@ -559,7 +577,7 @@ export class CodioPeer {
         })
       }
       void (async () => {
-        for await (const peer of search.providers()) {
+        for await (const peer of search.providers({ follow: true })) {
           if (settled) return
           queue.push(peer)
           if (pending === 0 || wantMore) launch()

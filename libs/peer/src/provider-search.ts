@@ -12,6 +12,50 @@ export const LOOKUP_RETRY_MAX_MS = 2000
 export const CONNECTED_PROBE_MAX = 32
 /** How long the connected peers' answers are awaited before the DHT walk starts anyway (ms). */
 export const CONNECTED_PROBE_MS = 500
+/**
+ * DHT walks one node runs at once over all its lookups. Hundreds of lookups of unknown
+ * contents each walking again and again would keep the event loop so busy that their own
+ * time limits fire late; beyond this many a walk waits for a slot (within its lookup's limit).
+ */
+export const DHT_WALKS_MAX = 16
+
+/** A counting semaphore whose waits end with the caller's signal. */
+class Slots {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  constructor (private readonly max: number) {}
+
+  async take (signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted()
+    if (this.active < this.max) {
+      this.active++
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      const go = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      const onAbort = (): void => {
+        const at = this.waiting.indexOf(go)
+        if (at >= 0) this.waiting.splice(at, 1)
+        reject(signal.reason)
+      }
+      this.waiting.push(go)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /** Give a slot back: to the next waiter (which then holds it), else to the pool. */
+  release (): void {
+    const next = this.waiting.shift()
+    if (next != null) next()
+    else this.active--
+  }
+}
+
+/** The DHT walk slots of each node. */
+const walkSlots = new WeakMap<object, Slots>()
 
 /**
  * A faster source of providers than the DHT (the tracker): peers with their multiaddrs, or
@@ -46,16 +90,24 @@ export interface ProviderSearchSources {
  * up to {@link CONNECTED_PROBE_MAX} peers it is already connected to whether they hold the
  * content, as Bitswap broadcasts WANT_HAVE before it searches the DHT (go-bitswap's
  * `provSearchDelay`): a peer a hop away that holds it, or fetches it too, is a provider found
- * in one round trip, and every swarm peer beyond it follows by peer exchange. Only when
- * neither found any does it walk the DHT (Kademlia paper §2.3; libp2p kad-dht
- * GET_PROVIDERS), again and again with backoff until it finds a provider or its time limit
- * runs out.
+ * in one round trip, and every swarm peer beyond it follows by peer exchange. Then it walks
+ * the DHT (Kademlia paper §2.3; libp2p kad-dht GET_PROVIDERS), again and again with backoff.
+ *
+ * A source that names providers does not end the lookup: it goes idle, and a consumer whose
+ * providers all failed or stall (made-up peer IDs from forged gossip, a holder that accepts
+ * and never answers) calls {@link more} to go on to the next source. The lookup ends only
+ * when its time limit runs out (or it is aborted), at that instant whatever it awaits.
  */
 export class ProviderSearch {
   readonly found: PeerId[] = []
   private finished = false
+  /** Waiting for {@link more}: every source asked so far has named what it had. */
+  private idle = false
+  private wanted = false
+  private wake?: () => void
   private readonly listeners = new Set<() => void>()
   private readonly controller = new AbortController()
+  private readonly signal: AbortSignal
 
   /** Where the providers came from: `'tracker'`, `'connected'`, `'dht'`, or undefined while still looking. */
   source?: 'tracker' | 'connected' | 'dht'
@@ -69,61 +121,122 @@ export class ProviderSearch {
     this.excluded = sources.excluded
     const signals = [this.controller.signal, AbortSignal.timeout(timeoutMs)]
     if (signal != null) signals.push(signal)
-    void this.run(AbortSignal.any(signals))
+    this.signal = AbortSignal.any(signals)
+    // the lookup ends when its time is up, even while a walk or a dial ignores the signal
+    this.signal.addEventListener('abort', () => { this.finish() }, { once: true })
+    void this.run(this.signal)
   }
 
+  /** True once the lookup has ended (time limit, abort): no provider is added after. */
   get done (): boolean {
     return this.finished
   }
 
+  /**
+   * The providers named so far all failed or stall: look further (the next source, or another
+   * DHT walk). A no-op once the lookup has ended; remembered when it is still busy.
+   */
+  more (): void {
+    if (this.finished) return
+    this.wanted = true
+    this.wake?.()
+  }
+
+  private finish (): void {
+    if (this.finished) return
+    this.finished = true
+    this.wake?.()
+    this.notify()
+  }
+
+  /** Idle until a consumer asks for {@link more} (or the lookup ends). */
+  private async demand (signal: AbortSignal): Promise<void> {
+    if (!this.wanted) {
+      this.idle = true
+      this.notify()
+      await new Promise<void>(resolve => { this.wake = resolve })
+      this.wake = undefined
+      this.idle = false
+    }
+    this.wanted = false
+    signal.throwIfAborted()
+  }
+
+  /** `promise`, or a rejection the moment the lookup ends. */
+  private async bounded<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+    signal.throwIfAborted()
+    let onAbort: (() => void) | undefined
+    try {
+      return await Promise.race([promise, new Promise<never>((_resolve, reject) => {
+        onAbort = () => { reject(signal.reason) }
+        signal.addEventListener('abort', onAbort, { once: true })
+      })])
+    } finally {
+      signal.removeEventListener('abort', onAbort!)
+    }
+  }
+
   private async run (signal: AbortSignal): Promise<void> {
     const seen = new Set<string>([this.node.peerId.toString()])
+    const add = (id: PeerId, multiaddrs: Multiaddr[]): boolean => {
+      const key = id.toString()
+      if (seen.has(key) || this.excluded?.(id) === true) return false
+      seen.add(key)
+      // addresses are written in the background: a busy peer store must not hold the lookup
+      if (multiaddrs.length > 0) void this.node.peerStore.merge(id, { multiaddrs }).catch(() => {})
+      this.found.push(id)
+      this.notify()
+      return true
+    }
     try {
-      const selected = await this.tracker?.select(this.cid, signal).catch(() => undefined)
+      const selected = this.tracker == null ? undefined : await this.bounded(this.tracker.select(this.cid, signal).catch(() => undefined), signal)
+      let named = 0
       for (const peer of selected ?? []) {
-        const key = peer.id.toString()
-        if (seen.has(key) || this.excluded?.(peer.id) === true) continue
-        seen.add(key)
-        if (peer.multiaddrs.length > 0) await this.node.peerStore.merge(peer.id, { multiaddrs: peer.multiaddrs }).catch(() => {})
-        this.found.push(peer.id)
+        if (!add(peer.id, peer.multiaddrs)) continue
+        named++
         this.source = 'tracker'
-        this.notify()
       }
-      if (this.found.length > 0) return
-      if (this.connected != null) {
-        await this.askConnected(seen, signal)
-        if (this.found.length > 0) return
-      }
-      this.source = 'dht'
-      // a walk that ends empty is tried again until the time limit: a content published a
-      // moment ago may not be announced yet (its provider had no DHT peer to hold the record)
-      for (let wait = LOOKUP_RETRY_MS; this.found.length === 0 && !signal.aborted; wait = Math.min(wait * 2, LOOKUP_RETRY_MAX_MS)) {
-        for await (const info of this.dht.findProviders(this.cid, { signal })) {
-          const key = info.id.toString()
-          if (seen.has(key) || this.excluded?.(info.id) === true) continue
-          seen.add(key)
-          if (info.multiaddrs.length > 0) {
-            await this.node.peerStore.merge(info.id, { multiaddrs: info.multiaddrs }).catch(() => {})
+      if (named > 0) await this.demand(signal)
+      if (this.connected != null && await this.askConnected(seen, signal) > 0) await this.demand(signal)
+      // a walk that names nobody new is tried again until the time limit: a content published
+      // a moment ago may not be announced yet (its provider had no DHT peer to hold the record)
+      for (let wait = LOOKUP_RETRY_MS; !signal.aborted; wait = Math.min(wait * 2, LOOKUP_RETRY_MAX_MS)) {
+        let fresh = 0
+        let slots = walkSlots.get(this.node)
+        if (slots == null) walkSlots.set(this.node, slots = new Slots(DHT_WALKS_MAX))
+        await slots.take(signal)
+        const walk = (async () => {
+          for await (const info of this.dht.findProviders(this.cid, { signal })) {
+            if (signal.aborted) return
+            if (!add(info.id, info.multiaddrs)) continue
+            this.source = 'dht'
+            fresh++
           }
-          this.found.push(info.id)
-          this.notify()
+        })()
+        // the slot is held until the walk itself ends, even past this lookup's end
+        void walk.catch(() => {}).finally(() => { slots.release() })
+        await this.bounded(walk, signal)
+        if (fresh > 0) {
+          await this.demand(signal)
+          wait = LOOKUP_RETRY_MS
+        } else {
+          await sleep(wait, undefined, { signal, ref: false })
         }
-        if (this.found.length === 0) await sleep(wait, undefined, { signal, ref: false })
       }
     } catch {
       // a lookup that times out or is aborted simply ends with what it found
     } finally {
-      this.finished = true
-      this.notify()
+      this.finish()
     }
   }
 
-  /** Want-have to connected peers, in parallel; each that holds the content is a provider at once. */
-  private async askConnected (seen: Set<string>, signal: AbortSignal): Promise<void> {
+  /** Want-have to connected peers, in parallel; each that holds the content is a provider at once. @returns how many were new */
+  private async askConnected (seen: Set<string>, signal: AbortSignal): Promise<number> {
     const connected = this.connected!
     const candidates = shuffle(connected.peers().filter(p => !seen.has(p.toString()) && this.excluded?.(p) !== true)).slice(0, CONNECTED_PROBE_MAX)
-    if (candidates.length === 0) return
+    if (candidates.length === 0) return 0
     const probe = AbortSignal.any([signal, AbortSignal.timeout(CONNECTED_PROBE_MS)])
+    let named = 0
     await Promise.all(candidates.map(async peer => {
       // a peer that does not answer in time, or at all, simply is not one
       if (!(await connected.has(peer, this.cid, probe).catch(() => false)) || signal.aborted) return
@@ -132,8 +245,10 @@ export class ProviderSearch {
       seen.add(key)
       this.found.push(peer)
       this.source = 'connected'
+      named++
       this.notify()
     }))
+    return named
   }
 
   private notify (): void {
@@ -146,13 +261,15 @@ export class ProviderSearch {
   }
 
   /**
-   * Every provider found so far and from now on, until the lookup ends.
+   * Every provider found so far and from now on: until the lookup goes idle (each source asked
+   * has named what it had; what a download needs), or with `follow` until it ends, across
+   * every {@link more} (what a consumer that calls `more` needs).
    */
-  async * providers (): AsyncGenerator<PeerId> {
+  async * providers (options: { follow?: boolean } = {}): AsyncGenerator<PeerId> {
     let i = 0
     while (true) {
       while (i < this.found.length) yield this.found[i++]
-      if (this.finished) return
+      if (this.finished || (this.idle && options.follow !== true && !this.wanted)) return
       await new Promise<void>(resolve => {
         const l = (): void => {
           this.listeners.delete(l)

@@ -13,8 +13,11 @@ import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import type { P2PNode } from '@codio/p2p'
 import type { CID } from 'multiformats/cid'
 
-/** How often a super-seed looks for isolated peers to feed (ms). */
-const SEED_TICK_MS = 1000
+/**
+ * How often a super-seed looks for isolated peers to feed, and for holders that stopped
+ * counting (hoarders: see SuperSeeder) whose chunks go to the others (ms).
+ */
+const SEED_TICK_MS = 250
 
 /**
  * How often session peers hear of the peers that joined or left a content's swarm (ms). BEP 11
@@ -351,7 +354,9 @@ export class SwarmHost implements SessionHost {
     for (const cid of await this.store.listContents()) {
       await this.bitfield(cid) // caches the chunk count
       const swarm = this.contents.get(cid.toString())
-      if (swarm != null) out.set(cid.toString(), { contentId: cid.toString(), chunkCount: swarm.have.size, complete: true })
+      // a content of 0 chunks (stored before empty uploads were refused) has nothing to offer:
+      // gossip about it would fail validation, so it is left out
+      if (swarm != null && swarm.have.size > 0) out.set(cid.toString(), { contentId: cid.toString(), chunkCount: swarm.have.size, complete: true })
     }
     for (const [key, swarm] of this.contents) {
       if (out.has(key) || swarm.have.count() === 0) continue

@@ -109,4 +109,44 @@ describe('ProviderSearch: connected peers first, then the DHT', () => {
     expect(asked.sort()).toEqual([holder.peerId.toString(), middle.peerId.toString()].sort())
     expect(walks).toBe(0)
   })
+
+  it('ends at its time limit even when a DHT walk does not heed the abort (a dial stuck past it)', async () => {
+    const dht = new DhtManager(seeker)
+    let release: () => void = () => {}
+    const stuck = new Promise<void>(resolve => { release = resolve })
+    // the real walk for a content nobody holds, then a wait that ignores the signal, as a
+    // query stuck in a dial that outlives the caller's abort
+    const deaf = {
+      findProviders: (c: CID, o?: any) => (async function * () {
+        yield * dht.findProviders(c, o)
+        await stuck
+      })()
+    }
+    const t0 = Date.now()
+    try {
+      const search = new ProviderSearch(seeker, deaf, chunkCid(randomBytes(64)), 800)
+      expect(await collect(search)).toEqual([])
+      expect(search.done).toBe(true)
+      expect(Date.now() - t0).toBeLessThan(1500)
+    } finally {
+      release()
+    }
+  })
+
+  it('goes on past a source whose providers all fail once asked for more, and follows across', async () => {
+    const tracker = { select: async () => [{ id: middle.peerId, multiaddrs: middle.getMultiaddrs() }] }
+    const search = new ProviderSearch(seeker, new DhtManager(seeker), cid, 10_000, undefined, { tracker })
+    // a download's view: what the tracker named, then idle
+    expect(await collect(search)).toEqual([middle.peerId.toString()])
+    expect(search.done).toBe(false)
+    // the manifest fetch's view: the middle peer does not hold it, so it asks for more
+    const followed: string[] = []
+    for await (const p of search.providers({ follow: true })) {
+      followed.push(p.toString())
+      if (followed.length === 1) search.more()
+      if (followed.length === 2) break
+    }
+    expect(followed).toEqual([middle.peerId.toString(), holder.peerId.toString()])
+    search.abort()
+  })
 })

@@ -14,6 +14,8 @@ export interface Listener {
   port: number
   /** HTTPS from these PEM files (the admin listener; an HTTP app created with Fastify's `https`). */
   tls?: TlsConfig
+  /** The admin listener's largest ConnectRPC request body, bytes (default 4 MiB). */
+  maxRequestBytes?: number
 }
 
 export interface PeerServiceInit {
@@ -100,7 +102,7 @@ export function peerService (init: PeerServiceInit): PeerService {
       configBackend?.started()
       httpUrl = await listen(app, init.http.host, init.http.port)
       if (init.http.tls != null) httpUrl = httpUrl.replace(/^http:/, 'https:')
-      admin = await startAdminServer({ host: init.admin.host, port: init.admin.port, backend: { ...peerAdminBackend(peer, init.version), ...configBackend?.calls, drain }, auth, tls: init.admin.tls })
+      admin = await startAdminServer({ host: init.admin.host, port: init.admin.port, backend: { ...peerAdminBackend(peer, init.version), ...configBackend?.calls, drain }, auth, tls: init.admin.tls, maxRequestBytes: init.admin.maxRequestBytes, log })
       fleet = watchFleet(peer, layered, log)
       log.info({ http: httpUrl, admin: admin.url, peerId: peer.peerId.toString(), multiaddrs: peer.node.getMultiaddrs().map(String) }, `${init.role} started`)
       init.started?.()

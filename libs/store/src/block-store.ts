@@ -102,17 +102,18 @@ export class BlockStore {
     }
   }
 
-  /** `true` iff the block is in the store (staged blocks are not). */
+  /** `true` iff the block is in the store (staged blocks are not). @throws InvalidBlockIdError, StoreIOError */
   async has (cid: CID): Promise<boolean> {
     this.#assertOpen()
     return exists(blockPath(this.dir, cidKey(cid)))
   }
 
-  /** The block's bytes, or `undefined` if the store does not hold it. @throws StoreIOError */
+  /** The block's bytes, or `undefined` if the store does not hold it. @throws InvalidBlockIdError, StoreIOError */
   async get (cid: CID): Promise<Uint8Array | undefined> {
     this.#assertOpen()
+    const path = blockPath(this.dir, cidKey(cid))
     try {
-      const buf = await readFile(blockPath(this.dir, cidKey(cid)))
+      const buf = await readFile(path)
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return undefined
@@ -125,6 +126,7 @@ export class BlockStore {
    * rename, fsync of the directory). Idempotent; concurrent puts of one CID write it once.
    *
    * @throws StoreIOError on an I/O failure (nothing partial is left behind)
+   * @throws InvalidBlockIdError for a CID the store cannot name (nothing is written)
    */
   async put (cid: CID, bytes: Uint8Array): Promise<void> {
     this.#assertOpen()

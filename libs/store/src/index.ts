@@ -18,4 +18,5 @@
  */
 export { BlockStore, type BlockStoreStats } from './block-store.js'
 export type { StagingArea } from './staging-area.js'
-export { StoreIOError, StagingClosedError, StoreClosedError } from './errors.js'
+export { StoreIOError, StagingClosedError, StoreClosedError, InvalidBlockIdError } from './errors.js'
+export { MAX_KEY_LENGTH } from './layout.js'

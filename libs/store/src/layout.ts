@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
+import { InvalidBlockIdError } from './errors.js'
 
 export const BLOCKS_DIR = 'blocks'
 export const CONTENTS_DIR = 'contents'
@@ -9,11 +10,21 @@ export const STAGING_DIR = 'staging'
 export const TMP_SUFFIX = '.tmp'
 
 /**
+ * Longest key (file name) the store accepts: a sha2-256 CIDv1 is 59 characters; 200 leaves
+ * room for the temporary-file suffix within the usual 255-byte file-name limit.
+ */
+export const MAX_KEY_LENGTH = 200
+
+/**
  * The file name of a CID: its CIDv1 base32 string (case-insensitive file systems are safe,
  * and a CIDv0 and its CIDv1 name the same block).
+ *
+ * @throws InvalidBlockIdError when that name would exceed {@link MAX_KEY_LENGTH} characters
  */
 export function cidKey (cid: CID): string {
-  return cid.toV1().toString()
+  const key = cid.toV1().toString()
+  if (key.length > MAX_KEY_LENGTH) throw new InvalidBlockIdError(`CID ${key.slice(0, 32)}… is ${key.length} characters long, more than the ${MAX_KEY_LENGTH} a block name may have`)
+  return key
 }
 
 /**

@@ -2,7 +2,9 @@ import { describe, it, expect } from '@jest/globals'
 import { mkdir, writeFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BlockStore } from '../src/block-store.js'
-import { StoreClosedError } from '../src/errors.js'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { InvalidBlockIdError, StoreClosedError } from '../src/errors.js'
 import { block, filesUnder, tempDir } from './helpers.js'
 
 describe('BlockStore', () => {
@@ -137,5 +139,20 @@ describe('BlockStore', () => {
 
   it('error classes carry their own name', () => {
     expect(new StoreClosedError().name).toBe('StoreClosedError')
+  })
+
+  it('refuses a CID it cannot name (a 300-byte digest) as an invalid argument, touching no file', async () => {
+    // issue 19 defect 3: such a CID gave "file name too long" as a StoreIOError (an I/O failure)
+    const dir = await tempDir()
+    const store = await BlockStore.open(dir)
+    const long = CID.createV1(0x55, Digest.create(0x12, new Uint8Array(300).fill(7)))
+    await expect(store.get(long)).rejects.toBeInstanceOf(InvalidBlockIdError)
+    await expect(store.has(long)).rejects.toBeInstanceOf(InvalidBlockIdError)
+    await expect(store.put(long, new Uint8Array([1]))).rejects.toBeInstanceOf(InvalidBlockIdError)
+    await expect(store.delete(long)).rejects.toBeInstanceOf(InvalidBlockIdError)
+    const staging = await store.staging()
+    await expect(staging.put(long, new Uint8Array([1]))).rejects.toBeInstanceOf(InvalidBlockIdError)
+    await staging.abort()
+    expect(await filesUnder(join(dir, 'blocks'))).toEqual([])
   })
 })

@@ -29,3 +29,16 @@ export const CHOKED_RETRY_MS = 2000
  * with ChunkUnavailableError (ms).
  */
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000
+
+/**
+ * A request outstanding for this many times the median chunk time of the download (its
+ * successful fetches so far) is hedged: another peer holding the chunk is asked too, and
+ * the slow peer is demoted to one request at a time until it delivers again.
+ */
+export const HEDGE_FACTOR = 4
+
+/** Shortest time a request is outstanding before it is hedged outside endgame (ms). */
+export const HEDGE_MIN_DELAY_MS = 250
+
+/** Successful fetches the median chunk time needs before requests are hedged outside endgame. */
+export const HEDGE_MIN_SAMPLES = 3

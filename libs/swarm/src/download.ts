@@ -1,6 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT, ADAPTIVE_QUEUE_TIME_MS, ADAPTIVE_MIN_DEPTH, ADAPTIVE_MAX_DEPTH, CHOKED_RETRY_MS, DEFAULT_STALL_TIMEOUT_MS } from './constants.js'
+import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT, ADAPTIVE_QUEUE_TIME_MS, ADAPTIVE_MIN_DEPTH, ADAPTIVE_MAX_DEPTH, CHOKED_RETRY_MS, DEFAULT_STALL_TIMEOUT_MS, HEDGE_FACTOR, HEDGE_MIN_DELAY_MS, HEDGE_MIN_SAMPLES } from './constants.js'
 import { ChunkUnavailableError, DownloadAbortedError } from './errors.js'
 import type { Bitfield } from './bitfield.js'
 import { PiecePicker, type PickStrategy } from './picker.js'
@@ -118,6 +118,8 @@ interface PeerState {
   /** receive rate from this peer, bytes/s (EWMA of completed requests) */
   rate: number
   bytes: number
+  /** a request to it was hedged (late): one request at a time until it delivers again */
+  demoted: boolean
 }
 
 /** A FEC group being repaired: its member blocks (data, then parity) and where it stands. */
@@ -164,13 +166,16 @@ export class Download {
   private readonly waiters = new Map<number, Array<{ resolve: () => void, reject: (err: Error) => void }>>()
   private readonly peers = new Map<string, PeerState>()
   /** Who is being asked for each in-flight block; more than one only in endgame. */
-  private readonly requesters = new Map<number, Map<string, { cancel: AbortController, startedAt: number }>>()
+  private readonly requesters = new Map<number, Map<string, { cancel: AbortController, startedAt: number, hedged?: boolean }>>()
   private readonly repairs = new Map<number, Repair>()
   /** blocks wanted only for a repair (parity, data outside the range), asked for first */
   private readonly repairBlocks = new Set<number>()
   /** Moving average of a successful chunk fetch (ms), for telling a late request. */
   private fetchMs = 0
+  /** The last successful fetch times (ms), for the median a hedge is measured against. */
+  private readonly fetchTimes: number[] = []
   private endgameTimer: NodeJS.Timeout | undefined
+  private hedgeTimer: NodeJS.Timeout | undefined
   private stallTimer: NodeJS.Timeout | undefined
   /** last `have`, new peer or stored chunk (performance.now() ms), for the stall timeout */
   private lastProgress = performance.now()
@@ -267,7 +272,7 @@ export class Download {
       known.failuresInARow = 0
       known.choked = false
     } else {
-      this.peers.set(key, { id: peer, inFlight: 0, failuresInARow: 0, badChunks: 0, chunks: 0, choked: false, rate: 0, bytes: 0 })
+      this.peers.set(key, { id: peer, inFlight: 0, failuresInARow: 0, badChunks: 0, chunks: 0, choked: false, rate: 0, bytes: 0, demoted: false })
     }
     this.picker.addPeer(key, has)
     this.lastProgress = performance.now()
@@ -365,6 +370,7 @@ export class Download {
     if (this.failure != null || this.remaining === 0) return
     this.failure = err
     clearTimeout(this.endgameTimer)
+    clearTimeout(this.hedgeTimer)
     clearTimeout(this.stallTimer)
     for (const p of this.peers.values()) clearTimeout(p.chokedTimer)
     this.abort.abort(err)
@@ -390,6 +396,7 @@ export class Download {
 
   /** Requests `peer` may have in flight now. */
   private depth (peer: PeerState): number {
+    if (peer.demoted) return 1
     if (this.perPeer !== 'adaptive') return this.perPeer
     // libtorrent: queue = download rate × request queue time / block size
     const want = Math.ceil(peer.rate * (ADAPTIVE_QUEUE_TIME_MS / 1000) / this.chunkBytes)
@@ -419,6 +426,7 @@ export class Download {
   private settleIfDone (): void {
     if (this.remaining !== 0 || this.failure != null) return
     clearTimeout(this.endgameTimer)
+    clearTimeout(this.hedgeTimer)
     clearTimeout(this.stallTimer)
     for (const p of this.peers.values()) clearTimeout(p.chokedTimer)
     this.resolveFinished()
@@ -460,6 +468,8 @@ export class Download {
     // nothing is requested before start() knows what the sink already holds
     if (!this.started || this.failure != null || this.remaining === 0) return
     if (this.init.fec != null) this.planRepairs()
+    // late requests get the first free slots
+    this.hedge()
     let progressed = true
     while (progressed && this.inFlight < this.maxInFlight) {
       progressed = false
@@ -477,6 +487,57 @@ export class Download {
     }
     if (!progressed) this.endgame()
     this.failStranded()
+  }
+
+  /** Median of the recent successful fetch times (ms), or undefined with too few. */
+  private medianFetchMs (): number | undefined {
+    if (this.fetchTimes.length < HEDGE_MIN_SAMPLES) return undefined
+    const sorted = [...this.fetchTimes].sort((a, b) => a - b)
+    return sorted[Math.floor(sorted.length / 2)]
+  }
+
+  /**
+   * Hedged requests before the endgame ("The Tail at Scale", Dean & Barroso 2013): a request
+   * outstanding for {@link HEDGE_FACTOR} times the median chunk time (at least
+   * {@link HEDGE_MIN_DELAY_MS}) is also sent to another peer that holds the chunk and has a
+   * free slot; the first verified copy wins. The late peer is demoted to one request at a
+   * time until it delivers, so a peer that announces chunks and serves nothing (a hoarder, a
+   * trickler) holds up one chunk at most, and only for that long.
+   */
+  private hedge (): void {
+    const median = this.medianFetchMs()
+    if (median === undefined) return
+    const late = Math.max(HEDGE_MIN_DELAY_MS, HEDGE_FACTOR * median)
+    const now = performance.now()
+    let nextCheck = Infinity
+    for (const [index, asked] of this.requesters) {
+      if (this.state[index] !== BlockState.InFlight || asked.size !== 1) continue
+      const [[slowKey, r]] = asked
+      if (now - r.startedAt < late) {
+        nextCheck = Math.min(nextCheck, r.startedAt + late - now)
+        continue
+      }
+      if (this.inFlight >= this.maxInFlight) break
+      let best: PeerState | undefined
+      for (const p of this.peers.values()) {
+        const key = p.id.toString()
+        if (key === slowKey || p.choked || p.demoted || p.inFlight >= this.depth(p) || !this.mayAsk(index, key)) continue
+        if (index < this.dataCount && !this.picker.peerHas(key, index)) continue
+        if (best == null || p.inFlight < best.inFlight) best = p
+      }
+      if (best == null) continue
+      const slow = this.peers.get(slowKey)
+      if (slow != null) slow.demoted = true
+      r.hedged = true
+      this.request(best, index)
+    }
+    if (nextCheck < Infinity && this.hedgeTimer == null && this.failure == null) {
+      this.hedgeTimer = setTimeout(() => {
+        this.hedgeTimer = undefined
+        this.schedule()
+      }, Math.ceil(nextCheck))
+      this.hedgeTimer.unref()
+    }
   }
 
   /**
@@ -682,6 +743,12 @@ export class Download {
     this.stallTimer.unref()
   }
 
+  /** Never ask `key` again in this download, and drop what it still owes us. */
+  private ban (key: string): void {
+    this.banned.add(key)
+    for (const asked of this.requesters.values()) asked.get(key)?.cancel.abort(new Error(`peer ${key} banned`))
+  }
+
   private request (peer: PeerState, index: number): void {
     const cid = this.blocks[index]
     const key = peer.id.toString()
@@ -701,6 +768,9 @@ export class Download {
         const now = performance.now()
         const took = now - startedAt
         this.fetchMs = this.fetchMs === 0 ? took : 0.8 * this.fetchMs + 0.2 * took
+        this.fetchTimes.push(took)
+        if (this.fetchTimes.length > 32) this.fetchTimes.shift()
+        peer.demoted = false
         // a peer's rate: bytes over time with its queue as deep as it is (EWMA)
         const sample = bytes.byteLength * Math.max(1, peer.inFlight) / Math.max(took, 1) * 1000
         peer.rate = peer.rate === 0 ? sample : 0.7 * peer.rate + 0.3 * sample
@@ -713,7 +783,14 @@ export class Download {
         this.init.onChunk?.(peer.id, index, bytes.byteLength)
         this.markDone(index, bytes.byteLength)
         // cancel the endgame duplicates that lost the race
-        for (const [other, r] of this.requesters.get(index) ?? []) if (other !== key) r.cancel.abort()
+        for (const [other, r] of this.requesters.get(index) ?? []) {
+          if (other === key) continue
+          r.cancel.abort()
+          // a late request that lost to its hedge is the slow peer's failure: one that keeps
+          // losing (it announces chunks and serves nothing) is dropped like one that fails
+          const slow = r.hedged === true ? this.peers.get(other) : undefined
+          if (slow != null && ++slow.failuresInARow >= (this.init.maxPeerFailures ?? DEFAULT_MAX_PEER_FAILURES)) this.ban(other)
+        }
         this.settleIfDone()
       })
       .catch((err: Error) => {
@@ -747,10 +824,7 @@ export class Download {
         const maxFailures = this.init.maxPeerFailures ?? DEFAULT_MAX_PEER_FAILURES
         const maxBad = this.init.maxBadChunks ?? DEFAULT_MAX_BAD_CHUNKS
         // gone or lying: never ask it again in this download, and drop what it still owes us
-        if (peer.failuresInARow >= maxFailures || peer.badChunks >= maxBad) {
-          this.banned.add(key)
-          for (const asked of this.requesters.values()) asked.get(key)?.cancel.abort(new Error(`peer ${key} banned`))
-        }
+        if (peer.failuresInARow >= maxFailures || peer.badChunks >= maxBad) this.ban(key)
       })
       .finally(() => {
         const left = this.requesters.get(index)

@@ -9,6 +9,24 @@ export const DEFAULT_SUPER_SEED_ISOLATION_MS = 5000
 /** Copies of the content a super-seed uploads, about (see {@link SuperSeederInit.maxCopies}). */
 export const DEFAULT_SUPER_SEED_COPIES = 1
 
+/**
+ * A peer seen re-serving nothing counts as a holder for this many times the median time a
+ * peer takes to fetch a chunk it was shown (reveal to `have`), at least
+ * {@link SUPER_SEED_MIN_GRACE_MS} and at most the isolation time.
+ */
+export const SUPER_SEED_GRACE_FACTOR = 2
+/** Least grace a peer gets to re-serve its first chunk (ms). */
+export const SUPER_SEED_MIN_GRACE_MS = 250
+/**
+ * A peer past its grace counts as a holder while the chunks it was seen passing on number at
+ * least 1 for every this many it took from us.
+ */
+export const SUPER_SEED_TAKEN_PER_RESERVED = 4
+/** Fills recount the holders that count at most this often (ms); ticks always do. */
+const RESCORE_MS = 100
+/** Reveal-to-`have` times kept for the median. */
+const GRACE_SAMPLES = 32
+
 export interface SuperSeederInit {
   /** Chunks charged to one unchoked peer at a time (revealed, not yet passed on). Default 16. */
   revealsPerPeer?: number
@@ -45,6 +63,14 @@ interface SeedPeer<K> {
   unchoked: boolean
   /** when the peer last announced a chunk we did not reveal to it (ms, the caller's clock) */
   lastForeign: number
+  /** when each revealed chunk was revealed (until the peer announces it) */
+  revealedAt: Map<number, number>
+  /** when the peer first held a chunk (ms), if it holds any */
+  firstHeld?: number
+  /** chunks it held that another peer then announced without our reveal: seen re-served */
+  reServed: number
+  /** chunks we revealed to it that it then announced: taken from us */
+  taken: number
 }
 
 /**
@@ -62,7 +88,12 @@ interface SeedPeer<K> {
  * not revealed again: the peers spread it, and the seed's upload stays near one copy of the
  * content — unless a peer is isolated (it got nothing from anyone else for `isolationMs`:
  * its neighbours choke it), which the seed then feeds like a plain seed so that no download
- * hangs on peers that do not share. Keys are whatever identifies a peer's session.
+ * hangs on peers that do not share. A peer counts as a holder only while it is seen passing
+ * chunks on (another peer announces a chunk it holds that we never showed that peer), or for a
+ * grace of a few median fetch times after its first chunk: a hoarder that takes every chunk
+ * it is shown, announces it and serves nothing holds nothing as far as the seed's choices go,
+ * and, where other peers do trade, is shown one chunk at a time. Keys are whatever identifies
+ * a peer's session.
  */
 export class SuperSeeder<K> {
   private readonly peers = new Map<K, SeedPeer<K>>()
@@ -79,6 +110,14 @@ export class SuperSeeder<K> {
   private readonly random: () => number
   private readonly isolationMs: number
   private readonly now: () => number
+  /** per chunk: holders that do not count (see {@link counts}), as of the last {@link tick} */
+  private readonly discount: Uint32Array
+  /** peers that do not count, as of the last {@link tick} */
+  private uncounted = 0
+  /** when {@link discount} was last recounted (ms, the caller's clock) */
+  private scoredAt = -Infinity
+  /** reveal-to-`have` times (ms), the last {@link GRACE_SAMPLES} */
+  private readonly fetchTimes: number[] = []
 
   /**
    * @param size chunks in the content
@@ -98,6 +137,43 @@ export class SuperSeeder<K> {
     this.now = init.now ?? (() => performance.now())
     this.availability = new Uint32Array(size)
     this.assigned = new Uint32Array(size)
+    this.discount = new Uint32Array(size)
+  }
+
+  /**
+   * How long a peer that re-served nothing yet counts as a holder of what it got (ms): a
+   * multiple of the median reveal-to-`have` time, within [{@link SUPER_SEED_MIN_GRACE_MS},
+   * isolation time]; the isolation time until there is a sample.
+   */
+  graceMs (): number {
+    if (this.fetchTimes.length === 0) return this.isolationMs
+    const sorted = [...this.fetchTimes].sort((a, b) => a - b)
+    const median = sorted[Math.floor(sorted.length / 2)]
+    return Math.min(this.isolationMs, Math.max(SUPER_SEED_MIN_GRACE_MS, SUPER_SEED_GRACE_FACTOR * median))
+  }
+
+  /**
+   * Whether the peer's copies count as spread (BEP 16: a piece is out once it shows up at
+   * another peer). A peer that has held chunks for longer than {@link graceMs} and was never
+   * seen passing one on — a hoarder that takes and announces but serves nothing, or a peer
+   * nobody can reach — does not: what it holds is revealed to others as if nobody held it.
+   */
+  private counts (p: SeedPeer<K>): boolean {
+    return p.firstHeld == null || p.reServed * SUPER_SEED_TAKEN_PER_RESERVED >= p.taken || this.now() - p.firstHeld < this.graceMs()
+  }
+
+  /**
+   * Chunks a peer may have revealed and not yet passed on. BEP 16 ties the reveals to what the
+   * swarm sees re-served: a peer that does not count as a holder (see {@link counts}) is shown
+   * one chunk at a time while other peers do count; where none does, everyone the usual number.
+   */
+  private budget (p: SeedPeer<K>): number {
+    return this.uncounted < this.peers.size && !this.counts(p) ? 1 : this.revealsPerPeer
+  }
+
+  /** Holders of chunk `i` that count (see {@link counts}). */
+  private spread (i: number): number {
+    return Math.max(0, this.availability[i] - this.discount[i])
   }
 
   /** A peer joined with bitfield `has` (choked until {@link unchoke}). */
@@ -106,7 +182,7 @@ export class SuperSeeder<K> {
     this.removePeer(key)
     const copy = Bitfield.fromBytes(this.size, has.toBytes())
     for (let i = 0; i < this.size; i++) if (copy.has(i)) this.availability[i]++
-    this.peers.set(key, { key, has: copy, revealed: new Set(), outstanding: new Set(), unchoked: false, lastForeign: this.now() })
+    this.peers.set(key, { key, has: copy, revealed: new Set(), outstanding: new Set(), unchoked: false, lastForeign: this.now(), revealedAt: new Map(), firstHeld: copy.count() > 0 ? this.now() : undefined, reServed: 0, taken: 0 })
   }
 
   /**
@@ -141,8 +217,25 @@ export class SuperSeeder<K> {
     if (p == null || !Number.isInteger(index) || index < 0 || index >= this.size || p.has.has(index)) return out
     p.has.set(index)
     this.availability[index]++
-    if (p.revealed.has(index)) this.assigned[index]--
-    else p.lastForeign = this.now()
+    p.firstHeld ??= this.now()
+    const shownAt = p.revealedAt.get(index)
+    if (shownAt != null) {
+      p.revealedAt.delete(index)
+      this.fetchTimes.push(this.now() - shownAt)
+      if (this.fetchTimes.length > GRACE_SAMPLES) this.fetchTimes.shift()
+    }
+    if (p.revealed.has(index)) {
+      this.assigned[index]--
+      p.taken++
+    } else {
+      p.lastForeign = this.now()
+      // it got the chunk from a peer, not from us: as BEP 16 reads it, the peers we showed
+      // that chunk to passed it on (which of them did is not ours to see)
+      for (const q of this.peers.values()) {
+        if (q === p || !q.has.has(index) || !q.revealed.has(index)) continue
+        q.reServed++
+      }
+    }
     for (const q of [...(this.chargedTo.get(index) ?? [])]) {
       if (this.release(q, index)) {
         const shown = this.fill(q)
@@ -167,19 +260,41 @@ export class SuperSeeder<K> {
   }
 
   /**
-   * Feed isolated peers (see {@link SuperSeederInit.isolationMs}): call it every second or so.
+   * Feed isolated peers (see {@link SuperSeederInit.isolationMs}), and reveal what peers that
+   * re-serve nothing hold (see {@link counts}) to the others: call it every second or so.
    *
    * @returns chunks to reveal now, per peer
    */
   tick (): Map<K, number[]> {
     const out = new Map<K, number[]>()
+    if (this.peers.size === 0) return out
+    this.reScore()
     for (const p of this.peers.values()) {
-      if (!p.unchoked || !this.isolated(p)) continue
-      for (const i of [...p.outstanding]) this.release(p, i)
+      if (!p.unchoked) continue
+      if (this.isolated(p)) {
+        for (const i of [...p.outstanding]) this.release(p, i)
+      } else if (this.uncounted > 0) {
+        // a charge held only because its other holder does not count is lifted
+        for (const i of [...p.outstanding]) this.release(p, i)
+      } else {
+        continue
+      }
       const shown = this.fill(p)
       if (shown.length > 0) out.set(p.key, shown)
     }
     return out
+  }
+
+  /** Recount the holders that count (see {@link counts}). */
+  private reScore (): void {
+    this.scoredAt = this.now()
+    this.discount.fill(0)
+    this.uncounted = 0
+    for (const p of this.peers.values()) {
+      if (this.counts(p)) continue
+      this.uncounted++
+      for (let i = p.has.nextSet(0); i >= 0; i = p.has.nextSet(i + 1)) this.discount[i]++
+    }
   }
 
   private isolated (p: SeedPeer<K>): boolean {
@@ -193,7 +308,8 @@ export class SuperSeeder<K> {
 
   /** Uncharge chunk `i` from `q` when q holds it and so does another peer (or q is alone, or isolated). */
   private release (q: SeedPeer<K>, i: number): boolean {
-    if (!q.has.has(i) || (this.availability[i] < Math.min(2, this.peers.size) && !this.isolated(q))) return false
+    // a peer alone (among those that count) needs no second holder
+    if (!q.has.has(i) || (this.availability[i] < Math.min(2, this.peers.size - this.uncounted) && !this.isolated(q))) return false
     q.outstanding.delete(i)
     this.chargedTo.get(i)?.delete(q)
     return true
@@ -201,13 +317,17 @@ export class SuperSeeder<K> {
 
   private fill (p: SeedPeer<K>): number[] {
     const out: number[] = []
-    while (p.unchoked && p.outstanding.size < this.revealsPerPeer) {
+    // holders stop counting as time passes: recount now and then, not only at each tick
+    if (this.now() - this.scoredAt >= RESCORE_MS) this.reScore()
+    const budget = this.budget(p)
+    while (p.unchoked && p.outstanding.size < budget) {
       const isolated = this.isolated(p)
       const next = this.pick(p, isolated)
       if (next < 0) break
       // a chunk that is already somewhere: an extra copy, paid from the budget (an isolated
       // peer is fed regardless)
-      if (!isolated && this.availability[next] + this.assigned[next] > 0) this.extraCopies--
+      if (!isolated && this.spread(next) + this.assigned[next] > 0) this.extraCopies--
+      p.revealedAt.set(next, this.now())
       p.revealed.add(next)
       p.outstanding.add(next)
       this.assigned[next]++
@@ -232,7 +352,7 @@ export class SuperSeeder<K> {
     for (let k = 0; k < this.size; k++) {
       const i = (start + k) % this.size
       if (p.has.has(i) || p.revealed.has(i)) continue
-      const score = this.availability[i] + this.assigned[i]
+      const score = this.spread(i) + this.assigned[i]
       if (score < bestScore && score < limit) {
         best = i
         bestScore = score

@@ -148,3 +148,57 @@ describe('SuperSeeder: isolated peers', () => {
     expect(s.tick().has('a')).toBe(false)
   })
 })
+
+describe('SuperSeeder: hoarders (issue 19 defect 9)', () => {
+  /** Collect what each peer is shown. */
+  function shown (got: Map<string, Set<number>>, reveals: Map<string, number[]> | [string, number[]]): void {
+    const entries = Array.isArray(reveals) ? [reveals] : [...reveals]
+    for (const [k, is] of entries) {
+      const set = got.get(k) ?? new Set<number>()
+      got.set(k, set)
+      for (const i of is) set.add(i)
+    }
+  }
+
+  it('reveals what a peer that re-serves nothing holds to the others after a few fetch times, not after the isolation time', () => {
+    let now = 0
+    // four chunks: two shown to each peer, and the hoarder's two are all the edge lacks
+    const s = new SuperSeeder<string>(4, { revealsPerPeer: 2, isolationMs: 5000, now: () => now, random: seeded(7) })
+    const got = new Map<string, Set<number>>()
+    s.addPeer('hoarder', new Bitfield(4))
+    s.addPeer('edge', new Bitfield(4))
+    shown(got, ['hoarder', s.unchoke('hoarder')])
+    now = 10
+    for (const i of got.get('hoarder')!) s.have('hoarder', i)
+    shown(got, ['edge', s.unchoke('edge')])
+    now = 20
+    for (const i of [...got.get('edge')!]) shown(got, s.have('edge', i))
+    const hoarded = [...got.get('hoarder')!]
+    expect(hoarded.some(i => got.get('edge')!.has(i))).toBe(false)
+    // the hoarder has served nothing to anyone for 2 × the median fetch time (10 ms), at least 250 ms
+    now = 300
+    shown(got, s.tick())
+    for (const i of hoarded) expect(got.get('edge')!.has(i)).toBe(true)
+  })
+
+  it('shows a peer that takes and never passes on one chunk at a time while the others trade', () => {
+    let now = 0
+    const s = new SuperSeeder<string>(12, { revealsPerPeer: 3, isolationMs: 5000, now: () => now, random: seeded(3) })
+    const got = new Map<string, Set<number>>()
+    for (const k of ['a', 'b', 'hoarder']) s.addPeer(k, new Bitfield(12))
+    for (const k of ['a', 'b', 'hoarder']) shown(got, [k, s.unchoke(k)])
+    now = 10
+    for (const k of ['a', 'b', 'hoarder']) for (const i of [...got.get(k)!]) shown(got, s.have(k, i))
+    // a and b trade what they got (each announces the other's chunks: they came from a peer)
+    for (const [from, to] of [['a', 'b'], ['b', 'a']]) {
+      for (const i of [...got.get(from)!]) if (!got.get(to)!.has(i)) shown(got, s.have(to, i))
+    }
+    const before = got.get('hoarder')!.size
+    const hoarded = [...got.get('hoarder')!]
+    now = 400
+    shown(got, s.tick())
+    expect(got.get('hoarder')!.size).toBe(before)
+    // what only the hoarder holds goes to the peers that trade
+    for (const i of hoarded) expect(got.get('a')!.has(i) || got.get('b')!.has(i)).toBe(true)
+  })
+})

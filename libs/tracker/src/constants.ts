@@ -40,3 +40,36 @@ export const MAX_CONTENTS_PER_MESSAGE = 100_000
 export const MAX_OBSERVATIONS = 10_000
 /** 2^24 chunks: 16 TiB at 1 MiB chunks. */
 export const MAX_CHUNK_COUNT = 2 ** 24
+
+/**
+ * Share of reputation that rests on uptime as the tracker observed it: reputation = success
+ * ratio × (1 − w + w × uptime factor), so a peer seen for the first time keeps 2/3 of its
+ * success ratio rather than none.
+ */
+export const UPTIME_WEIGHT = 1 / 3
+/**
+ * Most chunk outcomes (successes + failures) one observer's reports about one peer count for:
+ * past it, older evidence is scaled down (recent behaviour counts most), so no single observer
+ * outweighs this many transfers, however large the counts it reports.
+ */
+export const MAX_OBSERVER_WEIGHT = 100
+/**
+ * Most chunk requests per second one observer can have made to one peer: the growth of its
+ * reported counts between two reports is capped at this × the seconds between them (at least
+ * 1 s, at most the peer timeout), so counts past what time allows are cut.
+ */
+export const MAX_OBSERVED_REQUESTS_PER_SECOND = 50
+/** A download speed above this (100 Gbit/s in bytes/s) is cut to it. */
+export const MAX_OBSERVED_BYTES_PER_SECOND = 12.5e9
+
+/** A gossip message timestamped more than this after the tracker's clock is refused (ms). */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 60_000
+/** Contents kept per peer (what a snapshot lists beyond it is dropped). */
+export const DEFAULT_MAX_CONTENTS_PER_PEER = 100_000
+/**
+ * Contents kept per peer no other peer has yet reported a chunk received from (an unproven
+ * peer, e.g. a made-up peer ID): what cheap identities can add to the tracker's state is small.
+ */
+export const DEFAULT_MAX_CONTENTS_UNPROVEN = 1000
+/** Peers the tracker keeps state for (those heard from within the peer timeout); a new peer past it is refused. */
+export const DEFAULT_MAX_PEERS = 50_000

@@ -1,5 +1,6 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
-import { AvailabilitySchema, MetricsReportSchema } from '@codio/proto'
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire'
+import { AvailabilitySchema, ContentChunksSchema, MetricsReportSchema, type ContentChunks } from '@codio/proto'
 import { bitfieldProblem, countChunks } from './bitfield.js'
 import { DEFAULT_SUBJECT_PREFIX, MAX_CHUNK_COUNT, MAX_CONTENTS_PER_MESSAGE, MAX_MULTIADDRS, MAX_OBSERVATIONS, MAX_ROLES } from './constants.js'
 import { MalformedGossipError } from './errors.js'
@@ -85,11 +86,13 @@ function holding (c: HoldingInit): Holding | undefined {
 
 /**
  * Validate and normalise an availability snapshot: a complete content carries no bitfield, a
- * content with no chunk held is left out.
+ * content with no chunk held is left out. An invalid entry (content ID not a CID, chunk count
+ * outside [1, 2^24], bitfield of the wrong size or with spare bits set, a content listed again)
+ * is left out too and counted in `droppedContents`: one bad entry never sinks the others (on
+ * encode, a node's own gossip goes out without it).
  *
- * @throws MalformedGossipError naming the first problem (bad peer ID, multiaddr, role or
- *   content ID; chunk count outside [1, 2^24]; bitfield of the wrong size or with spare bits
- *   set; a content listed twice; more than 100 000 contents or 64 multiaddrs)
+ * @throws MalformedGossipError naming the first problem of the message itself (bad peer ID,
+ *   multiaddr or role; more than 100 000 contents or 64 multiaddrs; bad sequence or timestamp)
  */
 export function validateAvailability (init: AvailabilityInit): AvailabilityUpdate {
   const multiaddrs = init.multiaddrs ?? []
@@ -101,13 +104,22 @@ export function validateAvailability (init: AvailabilityInit): AvailabilityUpdat
   if (init.contents.length > MAX_CONTENTS_PER_MESSAGE) fail(`more than ${MAX_CONTENTS_PER_MESSAGE} contents`)
   const seen = new Set<string>()
   const contents: Holding[] = []
+  let dropped = 0
   for (const c of init.contents) {
-    if (seen.has(c.contentId)) fail(`content ${c.contentId} listed twice`)
+    // one bad entry never sinks the message: it is left out and counted, the others stay
+    let h: Holding | undefined
+    try {
+      if (seen.has(c.contentId)) fail(`content ${c.contentId} listed twice`)
+      h = holding(c)
+    } catch (err) {
+      if (!(err instanceof MalformedGossipError)) throw err
+      dropped++
+      continue
+    }
     seen.add(c.contentId)
-    const h = holding(c)
     if (h !== undefined) contents.push(h)
   }
-  return {
+  const update: AvailabilityUpdate = {
     peerId: peerId(init.peerId, 'peer ID'),
     multiaddrs: [...multiaddrs],
     roles: [...roles],
@@ -115,6 +127,8 @@ export function validateAvailability (init: AvailabilityInit): AvailabilityUpdat
     sequence: count(init.sequence, 'sequence'),
     timestampMs: count(init.timestampMs, 'timestamp')
   }
+  if (dropped > 0) update.droppedContents = dropped
+  return update
 }
 
 /**
@@ -150,7 +164,10 @@ export function validateMetrics (init: MetricsInit): MetricsUpdate {
   }
 }
 
-/** Encode an availability snapshot as a `codio.tracker.v1.Availability` message. @throws MalformedGossipError */
+/**
+ * Encode an availability snapshot as a `codio.tracker.v1.Availability` message; invalid entries
+ * are left out (see {@link validateAvailability}). @throws MalformedGossipError
+ */
 export function encodeAvailability (init: AvailabilityInit): Uint8Array {
   const u = validateAvailability(init)
   return toBinary(AvailabilitySchema, create(AvailabilitySchema, {
@@ -186,17 +203,50 @@ function parse<T> (decode: () => T): T {
   }
 }
 
-/** Decode and validate an `Availability` message. @throws MalformedGossipError */
-export function decodeAvailability (bytes: Uint8Array): AvailabilityUpdate {
-  const m = parse(() => fromBinary(AvailabilitySchema, bytes))
-  return validateAvailability({
-    peerId: m.peerId,
-    multiaddrs: m.multiaddrs,
-    roles: m.roles,
-    contents: m.contents,
-    sequence: count(m.sequence, 'sequence'),
-    timestampMs: count(m.timestampMs, 'timestamp')
-  })
+const wide = (v: bigint | string): bigint => typeof v === 'bigint' ? v : BigInt(v)
+
+/**
+ * Read an `Availability` message field by field, decoding at most `maxContents` content
+ * entries: the rest are skipped unread (counted), so a large message from a peer allowed few
+ * contents costs no more memory than a small one.
+ */
+function readAvailability (bytes: Uint8Array, maxContents: number): Omit<AvailabilityInit, 'contents'> & { contents: ContentChunks[], skipped: number } {
+  const r = new BinaryReader(bytes)
+  const out = { peerId: '', multiaddrs: [] as string[], roles: [] as string[], contents: [] as ContentChunks[], skipped: 0, sequence: 0, timestampMs: 0 }
+  while (r.pos < r.len) {
+    const [no, type] = r.tag()
+    if (type === WireType.LengthDelimited && no === 1) out.peerId = r.string()
+    else if (type === WireType.LengthDelimited && no === 2) out.multiaddrs.push(r.string())
+    else if (type === WireType.LengthDelimited && no === 3) out.roles.push(r.string())
+    else if (type === WireType.LengthDelimited && no === 4) {
+      if (out.contents.length < maxContents) out.contents.push(fromBinary(ContentChunksSchema, r.bytes()))
+      else {
+        r.skip(type, no)
+        out.skipped++
+      }
+    } else if (type === WireType.Varint && no === 5) out.sequence = count(wide(r.uint64()), 'sequence')
+    else if (type === WireType.Varint && no === 6) out.timestampMs = count(wide(r.uint64()), 'timestamp')
+    else r.skip(type, no)
+    if (out.multiaddrs.length > MAX_MULTIADDRS) fail(`more than ${MAX_MULTIADDRS} multiaddrs`)
+    if (out.roles.length > MAX_ROLES) fail(`more than ${MAX_ROLES} roles`)
+    if (out.contents.length + out.skipped > MAX_CONTENTS_PER_MESSAGE) fail(`more than ${MAX_CONTENTS_PER_MESSAGE} contents`)
+  }
+  return out
+}
+
+/**
+ * Decode and validate an `Availability` message (see {@link validateAvailability}: invalid
+ * entries are left out and counted in `droppedContents`).
+ *
+ * @param maxContents decode at most this many content entries; the rest are skipped unread and
+ *   counted in `skippedContents` (the tracker passes the sender's content limit)
+ * @throws MalformedGossipError
+ */
+export function decodeAvailability (bytes: Uint8Array, maxContents = MAX_CONTENTS_PER_MESSAGE): AvailabilityUpdate {
+  const m = parse(() => readAvailability(bytes, maxContents))
+  const u = validateAvailability(m)
+  if (m.skipped > 0) u.skippedContents = m.skipped
+  return u
 }
 
 /** Decode and validate a `MetricsReport` message. @throws MalformedGossipError */
@@ -218,14 +268,15 @@ export function decodeMetrics (bytes: Uint8Array): MetricsUpdate {
  * Decode a message received on `subject`: the subject gives the kind, and the peer ID in it
  * must be the sender's (so one node cannot speak for another on its subject).
  *
+ * @param maxContents availability: decode at most this many content entries (see {@link decodeAvailability})
  * @throws MalformedGossipError for an unknown subject, an undecodable or invalid message, or a
  *   sender that does not match the subject
  */
-export function decodeGossip (subject: string, bytes: Uint8Array, prefix = DEFAULT_SUBJECT_PREFIX): Gossip {
+export function decodeGossip (subject: string, bytes: Uint8Array, prefix = DEFAULT_SUBJECT_PREFIX, maxContents = MAX_CONTENTS_PER_MESSAGE): Gossip {
   const s = parseGossipSubject(subject, prefix)
   if (s === undefined) fail(`subject ${subject.slice(0, 200)} is not ${prefix}.availability.<peerId> or ${prefix}.metrics.<peerId>`)
   const gossip: Gossip = s.kind === 'availability'
-    ? { kind: 'availability', update: decodeAvailability(bytes) }
+    ? { kind: 'availability', update: decodeAvailability(bytes, maxContents) }
     : { kind: 'metrics', update: decodeMetrics(bytes) }
   if (gossip.update.peerId !== s.peerId) fail(`message from ${gossip.update.peerId} on the subject of ${s.peerId}`)
   return gossip

@@ -24,7 +24,7 @@ export * from './errors.js'
 export { isContentId, isMultiaddr, isPeerId, isRole } from './ids.js'
 export { bitfieldLength, bitfieldProblem, countChunks, emptyBitfield, fullBitfield, hasChunk, holdingBitfield, setChunk } from './bitfield.js'
 export { addSpeedSample, downloadSpeed, isOnline, reliability, reputation, uploadSuccessRatio, uptimeFactor, type Reliability, type ReputationInput } from './scoring.js'
-export type { AvailabilityEntry, AvailabilityQuery, AvailabilityUpdate, Holding, MetricsUpdate, Observation, PeerMetrics, SelectedPeer, SelectRequest } from './types.js'
+export type { ApplyResult, AvailabilityEntry, AvailabilityQuery, AvailabilityUpdate, Holding, MetricsUpdate, Observation, PeerMetrics, SelectedPeer, SelectRequest } from './types.js'
 export { availabilitySubject, gossipWildcard, metricsSubject, parseGossipSubject, type GossipKind } from './subjects.js'
 export {
   decodeAvailability, decodeGossip, decodeMetrics, encodeAvailability, encodeMetrics, validateAvailability, validateMetrics,

@@ -1,11 +1,11 @@
-import { RELIABLE_ABOVE, SPEED_SAMPLES, UNRELIABLE_BELOW, UPTIME_TAU_SECONDS } from './constants.js'
+import { MAX_OBSERVER_WEIGHT, RELIABLE_ABOVE, SPEED_SAMPLES, UNRELIABLE_BELOW, UPTIME_TAU_SECONDS, UPTIME_WEIGHT } from './constants.js'
 
 /**
  * The uptime factor in [0, 1): 1 − e^(−uptime/τ) with τ = 1200 s. It is 0 for a peer that just
  * started, 0.39 after 10 min, 0.78 after 30 min and 0.950 after 1 h (1 − e^(−3)), approaching 1
  * after that: a peer that stays up longer is likelier to still be up when a download needs it.
  *
- * @param uptimeSeconds seconds since the peer started, as it last reported; negative counts as 0
+ * @param uptimeSeconds seconds the peer has been up (as the tracker observed it); negative counts as 0
  */
 export function uptimeFactor (uptimeSeconds: number): number {
   if (!(uptimeSeconds > 0)) return 0
@@ -28,29 +28,43 @@ export function uploadSuccessRatio (successes: number, failures: number): number
 
 /** What reputation is computed from. */
 export interface ReputationInput {
-  uptimeSeconds: number
-  /** Chunks the peer says it served (cumulative since it started). */
-  chunksServed: number
-  /** Chunk requests the peer says it failed. */
+  /**
+   * Seconds the tracker has been hearing from the peer without a gap past the peer timeout:
+   * its last gossip applied minus its first (what the peer claims as uptime is not used).
+   */
+  observedUptimeSeconds: number
+  /** Chunk requests the peer says it failed: an admission against itself, so it may only lower reputation (by at most one observer's weight). */
   chunksFailed: number
-  /** Sum over observers of the chunks they received from it. */
+  /** Sum over observers of the chunks they received from it (each observer's share bounded, see the store). */
   observedSuccesses: number
-  /** Sum over observers of the requests to it that failed. */
+  /** Sum over observers of the requests to it that failed (each observer's share bounded). */
   observedFailures: number
 }
 
 /**
- * Reputation in [0, 1] = upload success ratio × uptime factor ({@link uploadSuccessRatio},
- * {@link uptimeFactor}). Successes and failures are each the larger of what the peer reports
- * and what its observers report in total: the two sides count the same transfers, so taking
- * the larger avoids counting them twice, and a peer cannot hide failures others saw.
+ * Reputation in [0, 1], from what OTHERS observed of the peer, never from what it claims:
  *
- * 100 served, 10 failed, 1 h up → 0.902 × 0.950 = 0.857 (reliable).
+ *   reputation = ratio × (1 − w + w × uptimeFactor(observedUptimeSeconds)),  w = 1/3
+ *   ratio      = (s + 1) / (s + f + 2)   (Laplace's rule of succession, {@link uploadSuccessRatio})
+ *   s          = observedSuccesses
+ *   f          = max(observedFailures, min(chunksFailed, MAX_OBSERVER_WEIGHT))
+ *
+ * Sources: `observedSuccesses`/`observedFailures` are the sums of the counts other peers report
+ * in their metrics (`PeerObservation`), each observer's share capped in the store at
+ * MAX_OBSERVER_WEIGHT outcomes and at MAX_OBSERVED_REQUESTS_PER_SECOND × the time between its
+ * reports, so one observer cannot sink a peer and many are needed; `observedUptimeSeconds` is the
+ * tracker's own first-seen/last-seen span. The peer's self-reported chunks served and uptime are
+ * ignored (anyone can claim 10^12 chunks); its self-reported failures may only lower it, and
+ * weigh no more than one observer's (others can make a node fail requests it counts itself).
+ *
+ * A newcomer with no observations gets the neutral prior 0.5 × 2/3 = 0.333 (neutral); a peer
+ * with 100 observed successes and none failed is at 0.660 when first seen and 0.973 after an
+ * hour; 100 observed successes, 10 failures, 1 h → 0.902 × 0.983 = 0.887 (reliable).
  */
 export function reputation (input: ReputationInput): number {
-  const s = Math.max(input.chunksServed, input.observedSuccesses)
-  const f = Math.max(input.chunksFailed, input.observedFailures)
-  return uploadSuccessRatio(s, f) * uptimeFactor(input.uptimeSeconds)
+  const s = Math.max(0, input.observedSuccesses)
+  const f = Math.max(Math.min(input.chunksFailed, MAX_OBSERVER_WEIGHT), input.observedFailures)
+  return uploadSuccessRatio(s, f) * (1 - UPTIME_WEIGHT + UPTIME_WEIGHT * uptimeFactor(input.observedUptimeSeconds))
 }
 
 export type Reliability = 'reliable' | 'neutral' | 'unreliable'

@@ -8,8 +8,9 @@ import type { SelectRequest } from './types.js'
 export interface HolderState {
   readonly peerId: string
   readonly multiaddrs: string[]
-  uptimeSeconds: number
-  chunksServed: number
+  /** Seconds the tracker has been hearing from it (last gossip applied − first), not its claim. */
+  observedUptimeSeconds: number
+  /** Chunk requests it says it failed (may only lower its reputation). */
   chunksFailed: number
   observedSuccesses: number
   observedFailures: number
@@ -51,7 +52,8 @@ export function tieBreak (requester: string, peerId: string): number {
  * Reputation comes first; a partial holder counts for less (down to half) than a complete one;
  * each recent hand-out lowers the score so successive requests spread over the good peers
  * (a peer handed out `loadHalf` times in the window ranks at half its score). The 0.05 floor
- * lets brand-new peers (reputation ≈ 0 until their uptime grows) in once the others are loaded.
+ * keeps every peer in reach once the others are loaded. Reputation rests on what other peers
+ * observed ({@link reputation}), so made-up peers claiming huge counters rank as newcomers.
  */
 export function holderScore (rep: number, haveCount: number, chunkCount: number, load: number, loadHalf = DEFAULT_LOAD_HALF): number {
   const coverage = chunkCount > 0 ? Math.min(1, haveCount / chunkCount) : 0
@@ -79,8 +81,7 @@ export function rankHolders (holders: readonly HolderState[], request: { count: 
   return scored.slice(0, request.count).map(({ h, rep, score }) => ({
     peerId: h.peerId,
     multiaddrs: h.multiaddrs,
-    uptimeSeconds: h.uptimeSeconds,
-    chunksServed: h.chunksServed,
+    observedUptimeSeconds: h.observedUptimeSeconds,
     chunksFailed: h.chunksFailed,
     observedSuccesses: h.observedSuccesses,
     observedFailures: h.observedFailures,

@@ -22,6 +22,26 @@ export interface AvailabilityUpdate {
   sequence: number
   /** Sender's clock, Unix ms. */
   timestampMs: number
+  /** Entries of the message left out as invalid (decoding keeps the valid ones); absent = 0. */
+  droppedContents?: number
+  /** Entries past the decoder's limit, skipped unread; absent = 0. */
+  skippedContents?: number
+}
+
+/** What applying one gossip message did. */
+export interface ApplyResult {
+  /** The message changed the store. */
+  applied: boolean
+  /**
+   * Why it did not: `stale` (not after the last message applied for the peer), `future`
+   * (timestamped past the allowed clock skew), `peers` (a new peer while the tracker already
+   * keeps the most peers it may).
+   */
+  refused?: 'stale' | 'future' | 'peers'
+  /** Contents left out past the peer's limit (availability). */
+  droppedContents: number
+  /** Observations left out because the observed peer is unknown to the tracker (metrics). */
+  droppedObservations: number
 }
 
 /** One peer's view of another as an upload source. */
@@ -73,7 +93,11 @@ export interface PeerMetrics {
   online: boolean
   /** Unix ms; 0 when only observations of it are known. */
   lastSeenMs: number
+  /** As the peer reports it (not used for ranking). */
   uptimeSeconds: number
+  /** Seconds the tracker has been hearing from it: last gossip applied − first (used for ranking); absent when it came over RPC (not in the proto). */
+  observedUptimeSeconds?: number
+  /** As the peer reports it (not used for ranking). */
   chunksServed: number
   chunksFailed: number
   bytesServed: number

@@ -68,11 +68,6 @@ describe('gossip codec', () => {
     expect(bad(Uint8Array.of(0xff, 0xff, 0xff, 0xff))).toBeInstanceOf(MalformedGossipError)
     const message = (contents: Array<{ contentId: string, chunkCount: number, bitfield?: Uint8Array, complete?: boolean }>, id = me): Uint8Array =>
       toBinary(AvailabilitySchema, create(AvailabilitySchema, { peerId: id, contents, sequence: 1n, timestampMs: 1n }))
-    expect(bad(message([{ contentId: cidA, chunkCount: 10, bitfield: new Uint8Array(3) }]))).toBeInstanceOf(MalformedGossipError)
-    expect(bad(message([{ contentId: cidA, chunkCount: 10, bitfield: Uint8Array.of(0xff, 0xff) }]))).toBeInstanceOf(MalformedGossipError)
-    expect(bad(message([{ contentId: cidA, chunkCount: 0, complete: true }]))).toBeInstanceOf(MalformedGossipError)
-    expect(bad(message([{ contentId: 'not a cid!', chunkCount: 1, complete: true }]))).toBeInstanceOf(MalformedGossipError)
-    expect(bad(message([{ contentId: cidA, chunkCount: 1, complete: true }, { contentId: cidA, chunkCount: 1, complete: true }]))).toBeInstanceOf(MalformedGossipError)
     expect(bad(message([], ''))).toBeInstanceOf(MalformedGossipError)
     const metrics = toBinary(MetricsReportSchema, create(MetricsReportSchema, { peerId: me, uptimeSeconds: -1 }))
     expect(() => decodeMetrics(metrics)).toThrow(MalformedGossipError)
@@ -80,6 +75,39 @@ describe('gossip codec', () => {
     expect(() => decodeMetrics(nan)).toThrow(/finite/)
     const huge = toBinary(MetricsReportSchema, create(MetricsReportSchema, { peerId: me, chunksServed: 2n ** 60n }))
     expect(() => decodeMetrics(huge)).toThrow(MalformedGossipError)
+  })
+
+  it('drops and counts an invalid entry, keeping the valid ones of the message', () => {
+    const message = (contents: Array<{ contentId: string, chunkCount: number, bitfield?: Uint8Array, complete?: boolean }>): Uint8Array =>
+      toBinary(AvailabilitySchema, create(AvailabilitySchema, { peerId: me, contents, sequence: 1n, timestampMs: 1n }))
+    const good = { contentId: cidB, chunkCount: 4, complete: true }
+    for (const entry of [
+      { contentId: cidA, chunkCount: 10, bitfield: new Uint8Array(3) }, // wrong size
+      { contentId: cidA, chunkCount: 10, bitfield: Uint8Array.of(0xff, 0xff) }, // spare bits set
+      { contentId: cidA, chunkCount: 0, complete: true }, // an empty content
+      { contentId: 'not a cid!', chunkCount: 1, complete: true }
+    ]) {
+      const u = decodeAvailability(message([entry, good]))
+      expect(u.contents.map(c => c.contentId)).toEqual([cidB])
+      expect(u.droppedContents).toBe(1)
+    }
+    const twice = decodeAvailability(message([good, { ...good, chunkCount: 5 }]))
+    expect(twice.contents).toEqual([{ contentId: cidB, chunkCount: 4, haveCount: 4, complete: true, bitfield: new Uint8Array(0) }])
+    expect(twice.droppedContents).toBe(1)
+    expect(decodeAvailability(message([good])).droppedContents).toBeUndefined()
+    // a node's own gossip goes out without the bad entry instead of not at all
+    const own = decodeAvailability(encodeAvailability({ peerId: me, contents: [{ contentId: cidA, chunkCount: 0, complete: true }, good], sequence: 1, timestampMs: 1 }))
+    expect(own.contents.map(c => c.contentId)).toEqual([cidB])
+  })
+
+  it('decodes at most the given number of content entries, skipping the rest unread', () => {
+    const ids = Array.from({ length: 5 }, () => contentId())
+    const bytes = encodeAvailability({ peerId: me, contents: ids.map(id => ({ contentId: id, chunkCount: 2, complete: true })), sequence: 3, timestampMs: 4 })
+    const u = decodeAvailability(bytes, 2)
+    expect(u.contents.map(c => c.contentId)).toEqual(ids.slice(0, 2))
+    expect(u).toMatchObject({ peerId: me, sequence: 3, timestampMs: 4, skippedContents: 3 })
+    expect(decodeAvailability(bytes).contents).toHaveLength(5)
+    expect(decodeGossip(availabilitySubject(me), bytes, undefined, 1)).toMatchObject({ kind: 'availability', update: { skippedContents: 4 } })
   })
 
   it('checks the subject: its kind decides the decoder and its peer ID must be the sender', () => {
@@ -93,7 +121,6 @@ describe('gossip codec', () => {
   })
 
   it('refuses to encode invalid local input', () => {
-    expect(() => encodeAvailability({ peerId: me, contents: [{ contentId: cidA, chunkCount: 3, bitfield: new Uint8Array(2) }], sequence: 1, timestampMs: 1 })).toThrow(MalformedGossipError)
     expect(() => encodeAvailability({ peerId: me, multiaddrs: ['not a multiaddr'], contents: [], sequence: 1, timestampMs: 1 })).toThrow(/multiaddr/)
     expect(() => encodeMetrics({ peerId: me, uptimeSeconds: 1, chunksServed: 1.5, chunksFailed: 0, bytesServed: 0, sequence: 1, timestampMs: 1 })).toThrow(/chunks served/)
   })

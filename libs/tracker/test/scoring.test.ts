@@ -2,12 +2,33 @@ import { describe, expect, it } from '@jest/globals'
 import { addSpeedSample, downloadSpeed, isOnline, reliability, reputation, uploadSuccessRatio, uptimeFactor } from '../src/scoring.js'
 import { DEFAULT_PEER_TIMEOUT_MS } from '../src/constants.js'
 
+const rep0 = { observedUptimeSeconds: 0, chunksFailed: 0, observedSuccesses: 0, observedFailures: 0 }
+
 describe('reputation', () => {
-  it('is above 0.8 (reliable) for 100 chunks served, 10 failed and 1 h of uptime', () => {
-    const rep = reputation({ uptimeSeconds: 3600, chunksServed: 100, chunksFailed: 10, observedSuccesses: 0, observedFailures: 0 })
-    expect(rep).toBeGreaterThan(0.8)
+  it('is above 0.8 (reliable) for 100 chunks others received, 10 they saw fail, and 1 h seen by the tracker', () => {
+    const rep = reputation({ ...rep0, observedUptimeSeconds: 3600, observedSuccesses: 100, observedFailures: 10 })
+    expect(rep).toBeCloseTo(0.902 * 0.983, 2)
     expect(rep).toBeLessThan(1)
     expect(reliability(rep)).toBe('reliable')
+  })
+
+  it('gives a newcomer without observations the neutral prior, below a peer others observed serving well', () => {
+    const newcomer = reputation(rep0)
+    expect(newcomer).toBeCloseTo(1 / 3, 6)
+    expect(reliability(newcomer)).toBe('neutral')
+    const observed = reputation({ ...rep0, observedSuccesses: 100 })
+    expect(observed).toBeGreaterThan(newcomer)
+    expect(reputation({ ...rep0, observedSuccesses: 100, observedUptimeSeconds: 3600 })).toBeGreaterThan(0.95)
+  })
+
+  it('ignores what a peer claims about itself: 10^12 chunks served and 10^9 s uptime rank as a newcomer', () => {
+    const claims = { uptimeSeconds: 1e9, chunksServed: 1e12 }
+    const liar = reputation({ ...rep0, ...claims } as typeof rep0)
+    expect(liar).toBe(reputation(rep0))
+    expect(liar).toBeLessThan(reputation({ ...rep0, observedSuccesses: 5 }))
+    // but a peer owning up to failures is believed, as far as one observer would be
+    expect(reputation({ ...rep0, chunksFailed: 90, observedUptimeSeconds: 3600 })).toBeLessThan(0.3)
+    expect(reliability(reputation({ ...rep0, chunksFailed: 1e15, observedSuccesses: 1000, observedUptimeSeconds: 3600 }))).toBe('reliable')
   })
 
   it('gives 1 h of uptime a factor of at least 0.95, and a peer that just started 0', () => {
@@ -26,8 +47,8 @@ describe('reputation', () => {
   })
 
   it('counts failures others observed even when the peer does not report them', () => {
-    const honest = reputation({ uptimeSeconds: 3600, chunksServed: 100, chunksFailed: 0, observedSuccesses: 100, observedFailures: 0 })
-    const hiding = reputation({ uptimeSeconds: 3600, chunksServed: 100, chunksFailed: 0, observedSuccesses: 20, observedFailures: 80 })
+    const honest = reputation({ ...rep0, observedUptimeSeconds: 3600, observedSuccesses: 100 })
+    const hiding = reputation({ ...rep0, observedUptimeSeconds: 3600, observedSuccesses: 20, observedFailures: 80 })
     expect(hiding).toBeLessThan(honest)
     expect(reliability(hiding)).not.toBe('reliable')
   })
@@ -37,7 +58,7 @@ describe('reputation', () => {
     expect(reliability(0.8)).toBe('neutral')
     expect(reliability(0.3)).toBe('neutral')
     expect(reliability(0.29)).toBe('unreliable')
-    const flaky = reputation({ uptimeSeconds: 3600, chunksServed: 10, chunksFailed: 90, observedSuccesses: 0, observedFailures: 0 })
+    const flaky = reputation({ ...rep0, observedUptimeSeconds: 3600, observedSuccesses: 10, observedFailures: 90 })
     expect(reliability(flaky)).toBe('unreliable')
   })
 })

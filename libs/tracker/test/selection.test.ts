@@ -6,10 +6,9 @@ import { contentId, HOUR, peerId } from './helpers.js'
 const holder = (over: Partial<HolderState>): HolderState => ({
   peerId: peerId(),
   multiaddrs: [],
-  uptimeSeconds: HOUR,
-  chunksServed: 100,
+  observedUptimeSeconds: HOUR,
   chunksFailed: 0,
-  observedSuccesses: 0,
+  observedSuccesses: 100,
   observedFailures: 0,
   speedSamples: [],
   chunkCount: 10,

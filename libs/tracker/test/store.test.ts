@@ -3,6 +3,7 @@ import { startRedis } from '@codio/sidecars'
 import { emptyBitfield, setChunk } from '../src/bitfield.js'
 import { InvalidRequestError, PeerNotFoundError, StoreUnavailableError } from '../src/errors.js'
 import { createTrackerRedis, redisReady } from '../src/redis.js'
+import { reputation } from '../src/scoring.js'
 import { TrackerStore, type TrackerStoreInit } from '../src/store/tracker-store.js'
 import type { AvailabilityUpdate, Holding, MetricsUpdate } from '../src/types.js'
 import { complete, contentId, HOUR, peerId } from './helpers.js'
@@ -24,8 +25,8 @@ const metrics = (id: string, over: Partial<MetricsUpdate> = {}): MetricsUpdate =
 
 /** Announce `id` as a complete holder of `cid` with the given counters. */
 async function peer (s: TrackerStore, id: string, cid: string, m: Partial<MetricsUpdate> = {}): Promise<void> {
-  expect(await s.applyAvailability(availability(id, [complete(cid, 16)]))).toBe(true)
-  expect(await s.applyMetrics(metrics(id, m))).toBe(true)
+  expect((await s.applyAvailability(availability(id, [complete(cid, 16)]))).applied).toBe(true)
+  expect((await s.applyMetrics(metrics(id, m))).applied).toBe(true)
 }
 
 beforeEach(() => {
@@ -38,7 +39,7 @@ describe('TrackerStore over a real Redis', () => {
     const s = store()
     const cid = contentId()
     const ids = Array.from({ length: 5 }, () => peerId())
-    const failed = [50, 0, 30, 5, 90]
+    const failed = [12, 0, 6, 1, 20] // as they own up to (ratio 1 / (f + 2))
     for (let i = 0; i < 5; i++) await peer(s, ids[i], cid, { chunksServed: 100, chunksFailed: failed[i] })
     const best = await s.selectPeers({ contentId: cid, count: 3 })
     expect(best.map(p => p.peerId)).toEqual([ids[1], ids[3], ids[2]])
@@ -47,13 +48,17 @@ describe('TrackerStore over a real Redis', () => {
     expect(best[0].bitfield).toHaveLength(0)
   })
 
-  it('reports a peer with 100 served, 10 failed and 1 h up as reliable (reputation > 0.8)', async () => {
-    const s = store()
+  it('reports a peer others received 100 chunks from (10 failed) and the tracker heard for 1 h as reliable (reputation > 0.8)', async () => {
+    const s = store({ peerTimeoutMs: 2 * HOUR * 1000 }) // (it need not gossip in between)
     const id = peerId()
     await peer(s, id, contentId(), { chunksServed: 100, chunksFailed: 10, uptimeSeconds: HOUR })
+    expect((await s.getPeerMetrics(id)).reliability).not.toBe('reliable') // its own claims do not make it reliable
+    for (let i = 0; i < 2; i++) await s.applyMetrics(metrics(peerId(), { observations: [{ peerId: id, bytesPerSecond: 0, failures: 5, successes: 50 }] }))
+    clock += HOUR * 1000
+    await s.applyMetrics(metrics(id, { chunksServed: 100, chunksFailed: 10, uptimeSeconds: 2 * HOUR }))
     const m = await s.getPeerMetrics(id)
     expect(m.reputation).toBeGreaterThan(0.8)
-    expect(m).toMatchObject({ reliability: 'reliable', online: true, lastSeenMs: T0, chunksServed: 100, chunksFailed: 10, roles: ['edge'], contentCount: 1, banned: false })
+    expect(m).toMatchObject({ reliability: 'reliable', online: true, lastSeenMs: T0 + HOUR * 1000, observedUptimeSeconds: HOUR, uptimeSeconds: 2 * HOUR, chunksServed: 100, chunksFailed: 10, observedSuccesses: 100, observedFailures: 10, roles: ['edge'], contentCount: 1, banned: false })
     await expect(s.getPeerMetrics(peerId())).rejects.toBeInstanceOf(PeerNotFoundError)
     await expect(s.getPeerMetrics('')).rejects.toBeInstanceOf(InvalidRequestError)
   })
@@ -130,21 +135,22 @@ describe('TrackerStore over a real Redis', () => {
     setChunk(bits, 3)
     setChunk(bits, 11)
     const partial: Holding = { contentId: c1, chunkCount: 12, haveCount: 2, complete: false, bitfield: bits }
-    expect(await s.applyAvailability(availability(id, [partial, complete(c2, 4)], { sequence: 10, timestampMs: T0 }))).toBe(true)
+    expect((await s.applyAvailability(availability(id, [partial, complete(c2, 4)], { sequence: 10, timestampMs: T0 }))).applied).toBe(true)
     const [got] = await s.selectPeers({ contentId: c1, count: 1 })
     expect(got).toMatchObject({ peerId: id, chunkCount: 12, haveCount: 2, complete: false })
     expect([...got.bitfield]).toEqual([...bits])
     expect((await s.listAvailability({ peerId: id })).map(e => e.contentId).sort()).toEqual([c1, c2].sort())
 
     // a reordered older message changes nothing
-    expect(await s.applyAvailability(availability(id, [], { sequence: 9, timestampMs: T0 - 1 }))).toBe(false)
+    expect((await s.applyAvailability(availability(id, [], { sequence: 9, timestampMs: T0 - 1 }))).applied).toBe(false)
     expect(await s.listAvailability({ peerId: id })).toHaveLength(2)
 
-    expect(await s.applyAvailability(availability(id, [complete(c2, 4)], { sequence: 11, timestampMs: T0 + 1 }))).toBe(true)
+    expect((await s.applyAvailability(availability(id, [complete(c2, 4)], { sequence: 11, timestampMs: T0 + 1 }))).applied).toBe(true)
     expect(await s.selectPeers({ contentId: c1, count: 1 })).toEqual([])
     expect((await s.listAvailability({ peerId: id })).map(e => e.contentId)).toEqual([c2])
     // a restarted peer counts its sequence from 1 again, with a later timestamp
-    expect(await s.applyAvailability(availability(id, [], { sequence: 1, timestampMs: T0 + 2 }))).toBe(true)
+    clock = T0 + 2
+    expect((await s.applyAvailability(availability(id, [], { sequence: 1, timestampMs: T0 + 2 }))).applied).toBe(true)
     await expect(s.listAvailability({ contentId: c1, peerId: id } as any)).rejects.toBeInstanceOf(InvalidRequestError)
   })
 
@@ -165,7 +171,9 @@ describe('TrackerStore over a real Redis', () => {
     expect(m.downloadSpeedBps).toBe((3 + 12) / 2 * 1e6)
     expect(m.observedFailures).toBe(60)
     expect(m.observedSuccesses).toBe(120)
-    expect(m.reputation).toBeLessThan(before)
+    expect(m.reputation).toBeGreaterThan(before) // 120 chunks others received beat none
+    expect(m.reputation).toBeCloseTo(reputation({ observedUptimeSeconds: 0, chunksFailed: 0, observedSuccesses: 120, observedFailures: 60 }), 9)
+    expect(m.reputation).toBeLessThan(reputation({ observedUptimeSeconds: 0, chunksFailed: 0, observedSuccesses: 120, observedFailures: 0 }))
     // an observer that restarted reports smaller counts: they are added, not subtracted
     await s.applyMetrics(metrics(observers[0], { observations: [{ peerId: target, bytesPerSecond: 0, failures: 1, successes: 2 }] }))
     const after = await s.getPeerMetrics(target)
@@ -188,8 +196,8 @@ describe('TrackerStore over a real Redis', () => {
     await s.applyMetrics(metrics(peerId(), { observations: [{ peerId: id, bytesPerSecond: 5, failures: 0, successes: 1 }] }))
     await s.selectPeers({ contentId: cid, count: 1 })
     const keys = (await redis.client.keys(`${prefix}*`)).map(k => k.slice(prefix.length).replace(/:.*/, '')).sort()
-    // peer and ranking record ×2 (holder, observer), its contents, holders ×2, counts ×2, the partial bitfield, a hand-out counter
-    expect(keys).toEqual(['b', 'c', 'c', 'h', 'n', 'n', 'p', 'p', 'pc', 'r', 'r'])
+    // peer and ranking record ×2 (holder, observer), the tracked peers, its contents, holders ×2, counts ×2, the partial bitfield, a hand-out counter
+    expect(keys).toEqual(['b', 'c', 'c', 'h', 'n', 'n', 'p', 'p', 'pc', 'peers', 'r', 'r'])
     for (const k of await redis.client.keys(`${prefix}*`)) {
       const ttl = await redis.client.pttl(k)
       expect(ttl).toBeGreaterThan(0)

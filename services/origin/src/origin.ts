@@ -1,3 +1,4 @@
+import { MAX_MEDIA_TYPE_LENGTH } from '@codio/content'
 import { formatFecSpec, parseFecSpec } from '@codio/fec'
 import { CodioPeer, peerSettings } from '@codio/peer'
 import { peerService, registerHealthRoutes, type PeerService } from '@codio/service'
@@ -6,6 +7,7 @@ import { createMetricsRegistry, Counter, Histogram, type Logger } from '@codio/t
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { Auth, loadTls, requireScope } from '@codio/auth'
 import type { OriginConfig } from './config.js'
+import { BadRequestError } from './errors.js'
 import { ingest } from './ingest.js'
 
 /** A running origin. */
@@ -38,24 +40,38 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
   // the body is streamed into the store by the handler, never buffered by a parser
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_req, _payload, done) => done(null))
+  // a client that half-closes (shuts down its sending side) after a complete body still gets
+  // its reply: Node's default aborts the request on the client's FIN
+  ;(app.server as { httpAllowHalfOpen?: boolean }).httpAllowHalfOpen = true
   registerHealthRoutes(app, {
     ready: () => peer.isReady(),
     registry
   })
 
   app.put('/content', { onRequest: requireScope(ingestGate, 'publish', 'PUT /content') }, async (request, reply) => {
-    const query = request.query as Record<string, string | undefined>
-    const chunkSize = query.chunkSize == null ? config.ingest.chunkSize : Number(query.chunkSize)
+    const query = request.query as Record<string, string | string[] | undefined>
     const lengthHeader = request.headers['content-length']
     const t0 = performance.now()
+    // the client gone (connection reset or closed before the reply): stop chunking and coding
+    const gone = new AbortController()
+    const onClose = (): void => { if (!reply.raw.writableFinished) gone.abort() }
+    reply.raw.once('close', onClose)
     try {
-      const fec = parseFecSpec(query.fec ?? config.ingest.fec)
+      // everything the headers and query decide is checked before the body is read
+      for (const [key, value] of Object.entries(query)) {
+        if (Array.isArray(value)) throw new BadRequestError(`query parameter ${key} given ${value.length} times; give it once`)
+      }
+      const chunkSize = query.chunkSize == null ? config.ingest.chunkSize : Number(query.chunkSize)
+      const mediaType = (request.headers['content-type'] ?? 'application/octet-stream').split(';')[0].trim() || 'application/octet-stream'
+      if (mediaType.length > MAX_MEDIA_TYPE_LENGTH) throw new BadRequestError(`Content-Type media type of ${mediaType.length} characters exceeds the limit of ${MAX_MEDIA_TYPE_LENGTH}`)
+      const fec = parseFecSpec((query.fec as string | undefined) ?? config.ingest.fec)
       const result = await ingest({ store: peer.store, publisher, maxUploadBytes: config.ingest.maxUploadBytes }, {
         body: request.raw,
-        mediaType: (request.headers['content-type'] ?? 'application/octet-stream').split(';')[0].trim() || 'application/octet-stream',
+        mediaType,
         chunkSize,
         expectedSize: lengthHeader == null ? undefined : Number(lengthHeader),
-        fec
+        fec,
+        signal: gone.signal
       })
       await peer.markComplete(result.contentId)
       ingested.inc(result.size)
@@ -66,8 +82,11 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
       const status = err.name === 'UploadTooLargeError' ? 413 : err.name === 'BadRequestError' || err.name === 'InvalidChunkSizeError' || err.name === 'InvalidFecParamsError' ? 400 : err.name === 'UploadIncompleteError' ? 400 : 500
       rejected.inc({ reason: err.name })
       log.warn({ err: err.message }, 'upload refused')
-      if (status === 413) reply.header('connection', 'close')
+      // refused before its body was read whole: do not read the rest of it
+      if (status === 413 || !request.raw.complete) reply.header('connection', 'close')
       return reply.code(status).send({ error: err.name, message: err.message })
+    } finally {
+      reply.raw.off('close', onClose)
     }
   })
 

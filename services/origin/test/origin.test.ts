@@ -78,8 +78,8 @@ describe('origin ingest over HTTP', () => {
       expect(r.status).toBe(400)
       expect(r.json.error).toBe('InvalidFecParamsError')
     }
-    // k × chunk size above the ingest's one-group memory bound
-    const big = await put(origin.httpUrl, body, {}, '?fec=200%2B4&chunkSize=8388608')
+    // (k + m) × chunk size above the ingest's group memory bound
+    const big = await put(origin.httpUrl, body, {}, '?fec=12%2B6&chunkSize=8388608')
     expect(big.status).toBe(400)
     expect(big.json.message).toMatch(/FEC group/)
   })

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { listen, registerHealthRoutes } from '@codio/service/health'
 import { createMetricsRegistry, type Logger, type Registry } from '@codio/telemetry'
 import { createTrackerRedis, keepNatsConnection, natsAuthOptions, redisReady, TrackerStore, type NatsKeeper } from '@codio/tracker'
-import { connectNodeAdapter } from '@connectrpc/connect-node'
+import { connectHandler } from '@codio/admin'
 import { Auth, authInterceptor, loadTls } from '@codio/auth'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { TrackerConfig } from './config.js'
@@ -66,6 +66,10 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
     peerTimeoutMs: config.peerTimeout,
     loadWindowMs: config.selection.loadWindow,
     loadHalf: config.selection.loadHalf,
+    maxClockSkewMs: config.gossip.maxClockSkew,
+    maxContentsPerPeer: config.gossip.maxContentsPerPeer,
+    maxContentsUnproven: config.gossip.maxContentsUnproven,
+    maxPeers: config.gossip.maxPeers,
     now: overrides.now
   })
   const control = createControlPlane({ redis, keyPrefix: config.redis.keyPrefix, metrics, log, heartbeatMs: overrides.watchHeartbeatMs, now: overrides.now })
@@ -109,7 +113,8 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
         options: natsOptions,
         onConnect: (nc) => {
           log.info({ servers: natsServers }, 'nats connected')
-          consumer = consumeGossip({ nc, store, subjectPrefix: config.nats.subjectPrefix, queueGroup: config.nats.queueGroup, concurrency: config.gossip.concurrency, metrics, log })
+          const g = config.gossip
+          consumer = consumeGossip({ nc, store, subjectPrefix: config.nats.subjectPrefix, queueGroup: config.nats.queueGroup, concurrency: g.concurrency, maxMessageBytes: g.maxMessageBytes, maxInflightBytes: g.maxInflightBytes, maxMessagesPerPeer: g.maxMessagesPerPeer, rateWindowMs: g.rateWindow, maxPeers: g.maxPeers, metrics, log })
         },
         onStatus: (up) => up ? log.info('nats reconnected') : log.warn('nats connection lost; reconnecting'),
         onRetry: (err) => log.warn({ err: err.message }, 'nats not reachable; retrying')
@@ -120,7 +125,12 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
       if (!natsUp) log.warn({ servers: natsServers }, 'nats not reachable yet; retrying in the background')
       httpUrl = await listen(app, config.http.host, config.http.port)
       control.start()
-      const handler = connectNodeAdapter({ routes: (router) => { trackerRoutes(store, metrics, log)(router); control.routes(router) }, interceptors: [authInterceptor(gate)] })
+      const handler = connectHandler({
+        routes: (router) => { trackerRoutes(store, metrics, log)(router); control.routes(router) },
+        interceptors: [authInterceptor(gate)],
+        maxRequestBytes: config.rpc.maxRequestBytes,
+        onError: (err, procedure) => log.debug({ procedure, err: (err as Error).message }, 'rpc failed while answering')
+      })
       rpc = tls == null ? createServer(handler) : createHttpsServer(tls, handler)
       await new Promise<void>((resolve, reject) => {
         rpc!.once('error', reject)

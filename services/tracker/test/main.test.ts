@@ -65,7 +65,7 @@ describe('codio-tracker process', () => {
         await until(async () => (await client.selectPeers(cid, 3)).length === 1, 5000, 'gossip to reach the process')
         const [peer] = await client.selectPeers(cid, 3)
         expect(peer.peerId).toBe(id)
-        expect(peer.reputation).toBeGreaterThan(0.8)
+        expect(peer.reputation).toBeCloseTo(1 / 3, 3) // a newcomer: what it claims of itself does not count
       } finally {
         await gossip.stop()
       }

@@ -36,8 +36,13 @@ describe('tracker service with real NATS and Redis', () => {
     expect((await client.selectPeers(cid, 1, { requesterPeerId: good })).map(p => p.peerId)).toEqual([flaky])
     expect(await client.selectPeers(contentId(), 3)).toEqual([])
 
+    // reputation comes from what others observed: a peer that received 200 chunks from `good`
+    const observer = peerId()
+    later(node(sidecars.nats.url, observer, [], { observations: [{ peerId: good, bytesPerSecond: 1e6, failures: 0, successes: 200 }] }))
+    await until(async () => (await client.getPeerMetrics(good)).observedSuccesses > 0, 5000, 'the observation')
     const m = await client.getPeerMetrics(good)
-    expect(m).toMatchObject({ peerId: good, online: true, reliability: 'reliable', chunksServed: 100, chunksFailed: 1, roles: ['edge'], contentCount: 1 })
+    expect(m).toMatchObject({ peerId: good, online: true, reliability: 'neutral', chunksServed: 100, chunksFailed: 1, roles: ['edge'], contentCount: 1 })
+    expect(m.reputation).toBeGreaterThan(0.6) // not reliable (> 0.8) before the tracker has heard from it for a while
     expect((await client.getPeerMetrics(flaky)).reputation).toBeLessThan(m.reputation)
     expect((await client.listAvailability({ contentId: cid })).map(e => e.peerId).sort()).toEqual([good, flaky].sort())
     expect(await client.listAvailability({ peerId: flaky })).toHaveLength(2)
@@ -50,7 +55,7 @@ describe('tracker service with real NATS and Redis', () => {
     const b = later(await startTracker(sidecars.nats.url, sidecars.redis.url, { redis: { url: sidecars.redis.url, keyPrefix: a.config.redis.keyPrefix } }))
     const cid = contentId()
     const ids = Array.from({ length: 6 }, () => peerId())
-    ids.forEach((id, i) => later(node(sidecars.nats.url, id, [cid], { chunksFailed: i * 7 })))
+    ids.forEach((id, i) => later(node(sidecars.nats.url, id, [cid], { chunksFailed: i })))
     const [ca, cb] = [new TrackerClient({ baseUrl: a.rpcUrl, timeoutMs: 2000 }), new TrackerClient({ baseUrl: b.rpcUrl, timeoutMs: 2000 })]
     await until(async () => (await ca.listAvailability({ contentId: cid })).length === 6, 5000, 'all six nodes')
     await until(async () => counter(await metricsText(a), 'codio_tracker_gossip_applied_total') > 0 && counter(await metricsText(b), 'codio_tracker_gossip_applied_total') > 0, 5000, 'both replicas to apply gossip')

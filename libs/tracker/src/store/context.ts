@@ -3,6 +3,18 @@ import { StoreError, StoreUnavailableError } from '../errors.js'
 import type { TrackerKeys } from './keys.js'
 import { SCRIPTS, type ScriptName } from './scripts.js'
 
+/** What the store keeps of hostile or runaway gossip (see TrackerStoreInit). */
+export interface StoreLimits {
+  /** A message timestamped past now + this is refused, ms. */
+  readonly maxClockSkewMs: number
+  /** Contents kept per peer. */
+  readonly maxContentsPerPeer: number
+  /** Contents kept per peer that no observer has reported a chunk from yet. */
+  readonly maxContentsUnproven: number
+  /** Peers tracked at once (heard from within the peer timeout). */
+  readonly maxPeers: number
+}
+
 /** What every store operation needs. */
 export interface StoreContext {
   readonly redis: Redis
@@ -11,6 +23,7 @@ export interface StoreContext {
   readonly peerTimeoutMs: number
   readonly loadWindowMs: number
   readonly loadHalf: number
+  readonly limits: StoreLimits
   readonly now: () => number
   /** Run a script; string replies. */
   run(name: ScriptName, args: Array<string | Buffer>): Promise<unknown>

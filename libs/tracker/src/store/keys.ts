@@ -4,13 +4,14 @@
  *
  * | key | type | content |
  * |---|---|---|
- * | `p:<peer>` | hash | `addrs` (multiaddrs, "\n"-joined), `roles` (","-joined), `seen` (Unix ms the tracker last applied its gossip), `uptime` (s), `served`, `failed`, `bytes`, `ats`/`aseq` and `mts`/`mseq` (timestamp and sequence of the last availability / metrics message applied); and what others observed of it: `o:<observer>` → "successes failures" (that observer's cumulative counts), `_s`/`_f` (sums over observers), `_v` (last 10 speed measurements, bytes/s, newest first, ","-joined) |
- * | `r:<peer>` | string | its ranking record, rebuilt from `p:<peer>` by every script that changes it: `addrs`, `uptime`, `served`, `failed`, `_s`, `_f`, `_v` tab-separated |
+ * | `p:<peer>` | hash | `addrs` (multiaddrs, "\n"-joined), `roles` (","-joined), `first` / `seen` (Unix ms the tracker first / last applied its gossip: the uptime ranking uses), `uptime` (s, as it claims), `served`, `failed`, `bytes`, `ats`/`aseq` and `mts`/`mseq` (timestamp and sequence of the last availability / metrics message applied); and what others observed of it: `o:<observer>` → "rawSuccesses rawFailures s f ms" (that observer's last cumulative counts, its bounded share, when it reported), `_s`/`_f` (sums over observers of their shares), `_v` (last 10 speed measurements, bytes/s, newest first, ","-joined) |
+ * | `r:<peer>` | string | its ranking record, rebuilt from `p:<peer>` by every script that changes it: `addrs`, observed uptime (`seen` − `first`, s), an empty field, `failed`, `_s`, `_f`, `_v` tab-separated |
  * | `pc:<peer>` | set | content IDs of its last availability message |
  * | `c:<cid>` | sorted set | holders of the content, scored by when their availability was applied (Unix ms): "online holders" is one range query |
  * | `n:<cid>` | hash | `<peer>` → "<chunkCount>:<haveCount>" |
  * | `b:<cid>` | hash | `<peer>` → its BEP 3 bitfield, raw bytes (partial holders only) |
  * | `h:<peer>` | string | hand-outs by SelectPeers in the current load window (expires with the window) |
+ * | `peers` | sorted set | peers that sent gossip, scored by when last applied (Unix ms): at most the configured number heard from within the timeout |
  * | `banned` | set | peer IDs never handed out (no expiry): the tracker's configured bans |
  * | `fb` | sorted set | fleet bans (ControlService.BanPeer), scored by expiry (Unix ms, `inf` = until lifted): peers scored after now are not handed out either (see control-keys.ts) |
  *

@@ -22,30 +22,32 @@ export async function getPeerMetrics (ctx: StoreContext, peerId: string): Promis
   if (!isPeerId(peerId)) throw new InvalidRequestError(peerId === '' ? 'peer ID is empty' : `${JSON.stringify(peerId.slice(0, 80))} is not a peer ID`)
   const { keys } = ctx
   const [fields, banned, load, contents, fleetBan] = pipelineResults('get peer metrics', await storeCall('get peer metrics', async () => ctx.redis.pipeline()
-    .hmget(keys.peer(peerId), 'addrs', 'roles', 'seen', 'uptime', 'served', 'failed', 'bytes', '_s', '_f', '_v')
+    .hmget(keys.peer(peerId), 'addrs', 'roles', 'seen', 'uptime', 'served', 'failed', 'bytes', '_s', '_f', '_v', 'first')
     .sismember(keys.banned, peerId)
     .get(keys.load(peerId))
     .scard(keys.contentsOf(peerId))
     .zscore(keys.fleetBans, peerId)
     .exec())) as [Array<string | null>, number, string | null, number, string | null]
   if (fields.every(v => v === null)) throw new PeerNotFoundError(`no record of peer ${peerId}`)
-  const [addrs, roles, seen, uptime, served, failed, bytes, observedSuccesses, observedFailures, speeds] = fields
+  const [addrs, roles, seen, uptime, served, failed, bytes, observedSuccesses, observedFailures, speeds, first] = fields
   const samples = splitList(speeds ?? '', ',').map(Number).filter(Number.isFinite)
+  const lastSeenMs = num(seen)
   const input = {
-    uptimeSeconds: num(uptime),
-    chunksServed: num(served),
+    observedUptimeSeconds: first == null || seen == null ? 0 : Math.max(0, (lastSeenMs - num(first)) / 1000),
     chunksFailed: num(failed),
-    observedSuccesses: num(observedSuccesses),
-    observedFailures: num(observedFailures)
+    // sums of floats (scaled observer shares): round off the drift
+    observedSuccesses: Math.max(0, Math.round(num(observedSuccesses) * 1e6) / 1e6),
+    observedFailures: Math.max(0, Math.round(num(observedFailures) * 1e6) / 1e6)
   }
   const rep = reputation(input)
-  const lastSeenMs = num(seen)
   return {
     peerId,
     multiaddrs: splitList(addrs ?? '', '\n'),
     roles: splitList(roles ?? '', ','),
     online: isOnline(lastSeenMs, ctx.now(), ctx.peerTimeoutMs),
     lastSeenMs,
+    uptimeSeconds: num(uptime),
+    chunksServed: num(served),
     ...input,
     bytesServed: num(bytes),
     downloadSpeedBps: downloadSpeed(samples),

@@ -15,8 +15,7 @@ export type HoldersReply = [peers: string[], banned: string[], loads: Array<stri
 
 /** A holder read from its ranking record; addresses and speed samples are parsed on first use (most holders are not chosen). */
 class RecordedHolder implements HolderState {
-  readonly uptimeSeconds: number
-  readonly chunksServed: number
+  readonly observedUptimeSeconds: number
   readonly chunksFailed: number
   readonly observedSuccesses: number
   readonly observedFailures: number
@@ -25,11 +24,10 @@ class RecordedHolder implements HolderState {
   constructor (readonly peerId: string, record: string, readonly chunkCount: number, readonly haveCount: number, readonly load: number) {
     const f = record.split('\t')
     this.fields = f
-    this.uptimeSeconds = num(f[1])
-    this.chunksServed = num(f[2])
+    this.observedUptimeSeconds = num(f[1])
     this.chunksFailed = num(f[3])
-    this.observedSuccesses = num(f[4])
-    this.observedFailures = num(f[5])
+    this.observedSuccesses = Math.max(0, num(f[4]))
+    this.observedFailures = Math.max(0, num(f[5]))
   }
 
   get multiaddrs (): string[] { return splitList(this.fields[0] ?? '', '\n') }

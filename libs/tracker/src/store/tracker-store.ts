@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis'
-import { DEFAULT_KEY_PREFIX, DEFAULT_LOAD_HALF, DEFAULT_LOAD_WINDOW_MS, DEFAULT_PEER_TIMEOUT_MS } from '../constants.js'
+import { DEFAULT_KEY_PREFIX, DEFAULT_LOAD_HALF, DEFAULT_LOAD_WINDOW_MS, DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_MAX_CONTENTS_PER_PEER, DEFAULT_MAX_CONTENTS_UNPROVEN, DEFAULT_MAX_PEERS, DEFAULT_PEER_TIMEOUT_MS } from '../constants.js'
 import { InvalidRequestError } from '../errors.js'
 import { isPeerId } from '../ids.js'
-import type { AvailabilityEntry, AvailabilityQuery, AvailabilityUpdate, MetricsUpdate, PeerMetrics, SelectedPeer, SelectRequest } from '../types.js'
-import { applyAvailability, applyMetrics } from './apply.js'
+import type { ApplyResult, AvailabilityEntry, AvailabilityQuery, AvailabilityUpdate, MetricsUpdate, PeerMetrics, SelectedPeer, SelectRequest } from '../types.js'
+import { applyAvailability, applyMetrics, contentLimit } from './apply.js'
 import { defineScripts, storeCall, type StoreContext } from './context.js'
 import { trackerKeys } from './keys.js'
 import { getPeerMetrics, listAvailability } from './queries.js'
@@ -20,6 +20,14 @@ export interface TrackerStoreInit {
   loadWindowMs?: number
   /** Hand-outs in the window that halve a peer's score. Default 8. */
   loadHalf?: number
+  /** A gossip message timestamped past now + this is refused, ms. Default 60 000. */
+  maxClockSkewMs?: number
+  /** Contents kept per peer. Default 100 000. */
+  maxContentsPerPeer?: number
+  /** Contents kept per peer no observer has reported a chunk received from yet. Default 1000. */
+  maxContentsUnproven?: number
+  /** Peers tracked at once (heard from within the peer timeout); a new one past it is refused. Default 50 000. */
+  maxPeers?: number
   /** Clock, Unix ms. Default `Date.now`. */
   now?: () => number
 }
@@ -42,6 +50,12 @@ export class TrackerStore {
       peerTimeoutMs: init.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS,
       loadWindowMs: init.loadWindowMs ?? DEFAULT_LOAD_WINDOW_MS,
       loadHalf: init.loadHalf ?? DEFAULT_LOAD_HALF,
+      limits: {
+        maxClockSkewMs: init.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS,
+        maxContentsPerPeer: init.maxContentsPerPeer ?? DEFAULT_MAX_CONTENTS_PER_PEER,
+        maxContentsUnproven: init.maxContentsUnproven ?? DEFAULT_MAX_CONTENTS_UNPROVEN,
+        maxPeers: init.maxPeers ?? DEFAULT_MAX_PEERS
+      },
       now: init.now ?? Date.now,
       ...defineScripts(init.redis)
     }
@@ -49,11 +63,20 @@ export class TrackerStore {
 
   get peerTimeoutMs (): number { return this.ctx.peerTimeoutMs }
 
-  /** See {@link applyAvailability}. @returns false when stale */
-  async applyAvailability (update: AvailabilityUpdate): Promise<boolean> { return applyAvailability(this.ctx, update) }
+  /** See {@link applyAvailability}: whether it was applied, why not, what was left out. */
+  async applyAvailability (update: AvailabilityUpdate): Promise<ApplyResult> { return applyAvailability(this.ctx, update) }
 
-  /** See {@link applyMetrics}. @returns false when stale */
-  async applyMetrics (update: MetricsUpdate): Promise<boolean> { return applyMetrics(this.ctx, update) }
+  /** See {@link applyMetrics}: whether it was applied, why not, what was left out. */
+  async applyMetrics (update: MetricsUpdate): Promise<ApplyResult> { return applyMetrics(this.ctx, update) }
+
+  /**
+   * How many contents of `peerId` are kept ({@link contentLimit}): decode no more of its
+   * availability message than this. @throws InvalidRequestError, StoreUnavailableError
+   */
+  async contentLimit (peerId: string): Promise<number> {
+    this.checkPeer(peerId)
+    return contentLimit(this.ctx, peerId)
+  }
 
   /** See {@link selectPeers}. */
   async selectPeers (request: SelectRequest): Promise<SelectedPeer[]> { return selectPeers(this.ctx, request) }

@@ -1,0 +1,74 @@
+/**
+ * Hedged requests before the endgame (issue 19 defect 9), over real libp2p connections: a peer
+ * that announces every chunk and stalls every request it accepts (a hoarder) holds up the
+ * chunks asked of it for a few median chunk times, not until the endgame or its timeout, and is
+ * demoted to one request at a time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { createHash, randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { chunkExchange, type ChunkExchange } from '@codio/exchange'
+import { createP2PNode, type P2PNode } from '@codio/p2p'
+import { Download } from '../src/index.js'
+import { MapStore } from './helpers.js'
+
+type Node = P2PNode<{ exchange: ChunkExchange }>
+
+const cidOf = (bytes: Uint8Array): CID => CID.createV1(0x55, Digest.create(0x12, createHash('sha256').update(bytes).digest()))
+
+describe('hedged requests', () => {
+  const chunks = Array.from({ length: 80 }, () => randomBytes(16 * 1024))
+  const cids = chunks.map(cidOf)
+  let honest: Node
+  let hoarder: Node
+  let leecher: Node
+  let stalledAsks = 0
+
+  beforeAll(async () => {
+    const full = (): MapStore => {
+      const s = new MapStore()
+      chunks.forEach((c, j) => { s.blocks.set(cids[j].toString(), c) })
+      return s
+    }
+    const make = async (init: Parameters<typeof chunkExchange>[0]): Promise<Node> => {
+      const n = await createP2PNode<{ exchange: ChunkExchange }>({ privateKey: await generateKeyPair('Ed25519'), quic: false, services: { exchange: chunkExchange(init) } })
+      await n.start()
+      return n
+    }
+    // the honest peer serves a chunk every 50 ms: the whole content takes four seconds
+    honest = await make({ blocks: full(), beforeServe: async (_peer, _bytes, signal) => { await new Promise(resolve => setTimeout(resolve, 50)); signal?.throwIfAborted() } })
+    // the hoarder accepts every request and stalls it (until the requester cancels)
+    hoarder = await make({ blocks: full(), beforeServe: async (_peer, _bytes, signal) => { stalledAsks++; await new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason))) } })
+    leecher = await make({ blocks: new MapStore(), requestTimeout: 10_000 })
+    await leecher.dial(honest.getMultiaddrs()[0])
+    await leecher.dial(hoarder.getMultiaddrs()[0])
+  })
+
+  afterAll(async () => {
+    await Promise.all([honest, hoarder, leecher].map(async n => await n.stop()))
+  })
+
+  it('asks another holder for a chunk a stalling peer sits on, long before the endgame, and demotes that peer', async () => {
+    const sink = new MapStore()
+    const dl = new Download({ chunks: cids, fetcher: leecher.services.exchange, sink, perPeerInFlight: 4 })
+    dl.addPeer(hoarder.peerId)
+    dl.addPeer(honest.peerId)
+    dl.noMorePeers()
+    const t0 = performance.now()
+    await dl.start()
+    // the streaming window (chunks 0..7) is asked first, half of it of the hoarder
+    await Promise.all(Array.from({ length: 8 }, async (_, i) => await dl.chunk(i)))
+    const windowMs = performance.now() - t0
+    await dl.done
+    const totalMs = performance.now() - t0
+    console.log(`first 8 chunks after ${windowMs.toFixed(0)} ms, all 80 after ${totalMs.toFixed(0)} ms; ${stalledAsks} requests reached the hoarder`)
+    for (let i = 0; i < chunks.length; i++) expect(Buffer.compare(sink.blocks.get(cids[i].toString())!, chunks[i])).toBe(0)
+    expect(dl.progress().chunksByPeer[hoarder.peerId.toString()]).toBe(0)
+    // the endgame would have freed them only once every other chunk was asked (~4 s, the end)
+    expect(windowMs).toBeLessThan(0.5 * totalMs)
+    // demoted: one request at a time after the first hedge, not four after four
+    expect(stalledAsks).toBeLessThanOrEqual(6)
+  }, 30_000)
+})
