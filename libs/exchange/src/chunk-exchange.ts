@@ -468,7 +468,7 @@ export class ChunkExchange implements Startable {
  * one rejects with a fresh AbortError built on every call (per chunk here, and measurable in
  * profiles) instead of the caller's reason (a timeout, an endgame cancel).
  */
-async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
   signal.throwIfAborted()
   let onAbort: (() => void) | undefined
   try {

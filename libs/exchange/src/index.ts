@@ -13,5 +13,6 @@
 export * from './constants.js'
 export * from './errors.js'
 export { blockMatchesCid, blockIdProblem } from './verify.js'
+export { raceSignal } from './chunk-exchange.js'
 export { ChunkExchange, chunkExchange, type BlockSource, type ChunkExchangeComponents, type ChunkExchangeInit, type FetchOptions, type PeerTransferStats } from './chunk-exchange.js'
 export { SwarmSession, SwarmSessions, swarmSessions, type PexEntry, type SessionEvents, type SessionHost, type SwarmSessionsComponents, type SwarmSessionsInit } from './swarm-session.js'

@@ -1,3 +1,4 @@
+import { raceSignal } from '@codio/exchange'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -162,20 +163,6 @@ export class ProviderSearch {
     signal.throwIfAborted()
   }
 
-  /** `promise`, or a rejection the moment the lookup ends. */
-  private async bounded<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
-    signal.throwIfAborted()
-    let onAbort: (() => void) | undefined
-    try {
-      return await Promise.race([promise, new Promise<never>((_resolve, reject) => {
-        onAbort = () => { reject(signal.reason) }
-        signal.addEventListener('abort', onAbort, { once: true })
-      })])
-    } finally {
-      signal.removeEventListener('abort', onAbort!)
-    }
-  }
-
   private async run (signal: AbortSignal): Promise<void> {
     const seen = new Set<string>([this.node.peerId.toString()])
     const add = (id: PeerId, multiaddrs: Multiaddr[]): boolean => {
@@ -189,7 +176,7 @@ export class ProviderSearch {
       return true
     }
     try {
-      const selected = this.tracker == null ? undefined : await this.bounded(this.tracker.select(this.cid, signal).catch(() => undefined), signal)
+      const selected = this.tracker == null ? undefined : await raceSignal(this.tracker.select(this.cid, signal).catch(() => undefined), signal)
       let named = 0
       for (const peer of selected ?? []) {
         if (!add(peer.id, peer.multiaddrs)) continue
@@ -215,7 +202,7 @@ export class ProviderSearch {
         })()
         // the slot is held until the walk itself ends, even past this lookup's end
         void walk.catch(() => {}).finally(() => { slots.release() })
-        await this.bounded(walk, signal)
+        await raceSignal(walk, signal)
         if (fresh > 0) {
           await this.demand(signal)
           wait = LOOKUP_RETRY_MS
