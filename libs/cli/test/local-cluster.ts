@@ -134,3 +134,44 @@ export async function startLocalCluster (opts: LocalClusterOptions): Promise<Loc
     throw err
   }
 }
+
+/**
+ * The sum of a Prometheus metric's samples on `<baseUrl>/metrics` whose labels include every
+ * one of `labels` (`name{...} value` lines; 0 when none match).
+ */
+export async function metric (baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+  let sum = 0
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line)
+    if (m == null || m[1] !== name) continue
+    const have = m[2] ?? ''
+    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sum += Number(m[3])
+  }
+  return sum
+}
+
+/**
+ * Start a node of the cluster again from its own config (`<dataDir>/config.toml`: same ports,
+ * same peer key) after it died, and wait until it answers `/readyz` (default 30 s). The
+ * cluster does not own this process: the caller stops it (SIGTERM) before the cluster.
+ */
+export async function restartNode (p: ClusterProcess, stateDir: string, timeoutMs = 30_000): Promise<ChildProcess> {
+  const services = join(BIN, '..', '..', '..', '..', 'services')
+  const config = join(stateDir, p.name, 'config.toml')
+  const child = spawn(process.execPath, [join(services, p.role, 'dist', 'main.js'), '--config', config], { stdio: 'ignore' })
+  try {
+    await until(async () => {
+      if (child.exitCode != null) throw new Error(`${p.name} exited (${child.exitCode}) on restart`)
+      try {
+        return (await fetch(`${p.http}/readyz`, { signal: AbortSignal.timeout(1000) })).ok
+      } catch {
+        return false
+      }
+    }, timeoutMs, `${p.name} to be ready again`, 150)
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err
+  }
+  return child
+}

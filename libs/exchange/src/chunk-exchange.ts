@@ -5,6 +5,7 @@ import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, BLOCK_STREAM_OPTIONS } from './constants.js'
+import { peerLimits, readLimitReason, StreamCounter, type PeerLimits, type RefusalReason } from './limits.js'
 import { BlockRefusedError, BlockVerificationError, InvalidBlockIdError, PeerDeniedError, ProtocolError, RequestTimeoutError } from './errors.js'
 import { encodePiece, readMessage } from './wire.js'
 import { blockIdProblem, blockMatchesCid } from './verify.js'
@@ -46,6 +47,13 @@ export interface ChunkExchangeInit {
    * their streams are reset before a message is read. Default: nobody.
    */
   denied?(peer: PeerId): boolean
+  /**
+   * What one peer may cost us (streams open, requests queued, message and buffer bytes);
+   * unset fields take {@link DEFAULT_PEER_LIMITS}. Checked at construction (RangeError).
+   */
+  limits?: Partial<PeerLimits>
+  /** Called each time a peer is refused for passing a limit (for metrics). */
+  onRefused?(peer: PeerId, reason: RefusalReason): void
 }
 
 export interface ChunkExchangeComponents {
@@ -67,9 +75,6 @@ export interface PeerTransferStats {
 export interface FetchOptions {
   signal?: AbortSignal
 }
-
-/** Requests a peer may queue on one stream before we answer OVERLOADED. */
-const MAX_QUEUED_REQUESTS = 256
 
 interface Pending {
   resolve: (reply: Message) => void
@@ -172,12 +177,31 @@ export class ChunkExchange implements Startable {
   private readonly channels = new Map<string, Promise<RequestChannel>>()
   private nextId = 1n
   private started = false
+  private readonly limits: PeerLimits
+  private readonly streamOptions: { maxDataLength: number, maxBufferSize: number }
+  private readonly inboundStreams: StreamCounter
+  /** requests each peer has queued with us, across its streams */
+  private readonly queued = new Map<string, number>()
   /** Requests we could not serve because of our own failure (store error, write failure). */
   serveFailures = 0
 
   constructor (private readonly components: ChunkExchangeComponents, private readonly init: ChunkExchangeInit) {
     this.protocol = init.protocol ?? CHUNK_PROTOCOL
     this.log = components.logger.forComponent('codio:chunk-exchange')
+    this.limits = peerLimits(init.limits)
+    this.streamOptions = { maxDataLength: this.limits.maxMessageBytes, maxBufferSize: this.limits.maxBufferedBytes }
+    this.inboundStreams = new StreamCounter(this.limits.maxStreams)
+  }
+
+  private refused (peer: PeerId, reason: RefusalReason): void {
+    this.log('refused %p: %s limit', peer, reason)
+    this.init.onRefused?.(peer, reason)
+  }
+
+  private addQueued (peer: string, n: number): void {
+    const v = (this.queued.get(peer) ?? 0) + n
+    if (v <= 0) this.queued.delete(peer)
+    else this.queued.set(peer, v)
   }
 
   readonly [Symbol.toStringTag] = '@codio/chunk-exchange'
@@ -188,11 +212,21 @@ export class ChunkExchange implements Startable {
         stream.abort(new PeerDeniedError(`peer ${connection.remotePeer} is refused here`))
         return
       }
+      const key = connection.remotePeer.toString()
+      if (!this.inboundStreams.acquire(key)) {
+        this.refused(connection.remotePeer, 'streams')
+        stream.abort(new Error(`more than ${this.limits.maxStreams} block streams from one peer`))
+        return
+      }
       this.serve(stream, connection).catch(err => {
-        this.serveFailures++
-        this.log.error('serving %p failed - %e', connection.remotePeer, err)
+        const reason = readLimitReason(err)
+        if (reason != null) this.refused(connection.remotePeer, reason)
+        else {
+          this.serveFailures++
+          this.log.error('serving %p failed - %e', connection.remotePeer, err)
+        }
         stream.abort(err)
-      })
+      }).finally(() => { this.inboundStreams.release(key) })
     }, {
       maxInboundStreams: this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS,
       maxOutboundStreams: this.init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
@@ -357,11 +391,14 @@ export class ChunkExchange implements Startable {
    */
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
-    const lp = lpStream(stream, { ...BLOCK_STREAM_OPTIONS })
+    const key = peer.toString()
+    const lp = lpStream(stream, { ...this.streamOptions })
     const stats = this.statsFor(peer)
     const queue: Array<{ id: bigint, cid: Uint8Array }> = []
     let current: { id: bigint, cancel: AbortController } | undefined
     let ended = false
+    /** the serving loop is over: requests still read are not queued (nor counted) */
+    let stopped = false
     let readError: Error | undefined
     let wake: (() => void) | undefined
     const reading = (async () => {
@@ -371,8 +408,10 @@ export class ChunkExchange implements Startable {
           const { payload } = msg
           if (payload.case === 'cancel') {
             const at = queue.findIndex(r => r.id === payload.value.id)
-            if (at >= 0) queue.splice(at, 1)
-            else if (current?.id === payload.value.id) current.cancel.abort(new Error('cancelled by the peer'))
+            if (at >= 0) {
+              queue.splice(at, 1)
+              this.addQueued(key, -1)
+            } else if (current?.id === payload.value.id) current.cancel.abort(new Error('cancelled by the peer'))
             continue
           }
           if (payload.case !== 'request') {
@@ -384,11 +423,14 @@ export class ChunkExchange implements Startable {
             await lp.write(await this.presence(payload.value.id, payload.value.cid))
             continue
           }
-          if (queue.length >= MAX_QUEUED_REQUESTS) {
-            await lp.write(refusal(payload.value.id, RefusalCode.OVERLOADED, `more than ${MAX_QUEUED_REQUESTS} requests queued`))
+          if (stopped) continue
+          if ((this.queued.get(key) ?? 0) >= this.limits.maxRequestsInFlight) {
+            this.refused(peer, 'requests')
+            await lp.write(refusal(payload.value.id, RefusalCode.OVERLOADED, `more than ${this.limits.maxRequestsInFlight} requests queued`))
             continue
           }
           queue.push({ id: payload.value.id, cid: payload.value.cid })
+          this.addQueued(key, 1)
           wake?.()
         }
       } catch (err: any) {
@@ -399,63 +441,73 @@ export class ChunkExchange implements Startable {
         wake?.()
       }
     })()
-    while (true) {
-      const req = queue.shift()
-      if (req == null) {
-        if (ended) break
-        await new Promise<void>(resolve => { wake = resolve })
-        wake = undefined
-        continue
-      }
-      const { id } = req
-      const cid = parseBlockId(req.cid)
-      if (typeof cid === 'string') {
-        // malformed: refused before the store is asked, and not our failure
-        await lp.write(refusal(id, RefusalCode.BAD_REQUEST, cid))
-        continue
-      }
-      if (this.init.denied?.(peer) === true) {
-        // denied while its stream was open: nothing more leaves for it
-        stream.abort(new PeerDeniedError(`peer ${peer} is refused here`))
-        return
-      }
-      const refused = this.init.admit?.(peer, cid)
-      if (refused != null) {
-        await lp.write(refusal(id, refused, 'not admitted'))
-        continue
-      }
-      let data: Uint8Array | undefined
-      try {
-        data = await this.init.blocks.get(cid)
-      } catch (err: any) {
-        if (isInvalidArgument(err)) {
-          await lp.write(refusal(id, RefusalCode.BAD_REQUEST, err.message))
+    try {
+      while (true) {
+        // a reset stream takes nothing more: what it left queued is dropped, not served to nobody
+        if (stream.status === 'reset' || stream.status === 'aborted') break
+        const req = queue.shift()
+        if (req != null) this.addQueued(key, -1)
+        if (req == null) {
+          if (ended) break
+          await new Promise<void>(resolve => { wake = resolve })
+          wake = undefined
           continue
         }
-        this.log.error('reading %s failed - %e', cid, err)
-        this.serveFailures++
-        await lp.write(refusal(id, RefusalCode.INTERNAL, 'block store error'))
-        continue
+        const { id } = req
+        const cid = parseBlockId(req.cid)
+        if (typeof cid === 'string') {
+          // malformed: refused before the store is asked, and not our failure
+          await lp.write(refusal(id, RefusalCode.BAD_REQUEST, cid))
+          continue
+        }
+        if (this.init.denied?.(peer) === true) {
+          // denied while its stream was open: nothing more leaves for it
+          stream.abort(new PeerDeniedError(`peer ${peer} is refused here`))
+          return
+        }
+        const refused = this.init.admit?.(peer, cid)
+        if (refused != null) {
+          await lp.write(refusal(id, refused, 'not admitted'))
+          continue
+        }
+        let data: Uint8Array | undefined
+        try {
+          data = await this.init.blocks.get(cid)
+        } catch (err: any) {
+          if (isInvalidArgument(err)) {
+            await lp.write(refusal(id, RefusalCode.BAD_REQUEST, err.message))
+            continue
+          }
+          this.log.error('reading %s failed - %e', cid, err)
+          this.serveFailures++
+          await lp.write(refusal(id, RefusalCode.INTERNAL, 'block store error'))
+          continue
+        }
+        if (data == null) {
+          await lp.write(refusal(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
+          continue
+        }
+        current = { id, cancel: new AbortController() }
+        try {
+          await this.init.beforeServe?.(peer, data.byteLength, current.cancel.signal)
+        } catch (err) {
+          // cancelled while it waited for upload bandwidth: nothing was sent, nothing is owed
+          if (current.cancel.signal.aborted) continue
+          throw err
+        } finally {
+          current = undefined
+        }
+        // already length-prefixed, the chunk not copied: straight to the stream, as lp.write does
+        if (!stream.send(encodePiece(id, cid.bytes, data))) await stream.onDrain()
+        stats.chunksSent++
+        stats.bytesSent += data.byteLength
+        this.init.onServed?.(peer, data.byteLength)
       }
-      if (data == null) {
-        await lp.write(refusal(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
-        continue
-      }
-      current = { id, cancel: new AbortController() }
-      try {
-        await this.init.beforeServe?.(peer, data.byteLength, current.cancel.signal)
-      } catch (err) {
-        // cancelled while it waited for upload bandwidth: nothing was sent, nothing is owed
-        if (current.cancel.signal.aborted) continue
-        throw err
-      } finally {
-        current = undefined
-      }
-      // already length-prefixed, the chunk not copied: straight to the stream, as lp.write does
-      if (!stream.send(encodePiece(id, cid.bytes, data))) await stream.onDrain()
-      stats.chunksSent++
-      stats.bytesSent += data.byteLength
-      this.init.onServed?.(peer, data.byteLength)
+    } finally {
+      // what the peer left queued no longer counts against it
+      stopped = true
+      this.addQueued(key, -queue.length)
+      queue.length = 0
     }
     await reading
     if (readError != null) throw readError

@@ -12,6 +12,7 @@
  */
 export * from './constants.js'
 export * from './errors.js'
+export { DEFAULT_PEER_LIMITS, peerLimits, type PeerLimits, type RefusalReason } from './limits.js'
 export { blockMatchesCid, blockIdProblem } from './verify.js'
 export { raceSignal } from './chunk-exchange.js'
 export { ChunkExchange, chunkExchange, type BlockSource, type ChunkExchangeComponents, type ChunkExchangeInit, type FetchOptions, type PeerTransferStats } from './chunk-exchange.js'

@@ -7,6 +7,14 @@ import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_PEX_PEERS, MAX_SESSION_MESSAGE_BYTES, SWARM_PROTOCOL } from './constants.js'
 import { BlockRefusedError, PeerDeniedError, ProtocolError } from './errors.js'
 import { readMessage } from './wire.js'
+import { peerLimits, readLimitReason, StreamCounter, TokenBucket, type PeerLimits, type RefusalReason } from './limits.js'
+
+/** A session closed because the remote passed a limit ({@link PeerLimits}). */
+class LimitError extends ProtocolError {
+  constructor (message: string, readonly reason: RefusalReason) {
+    super(message)
+  }
+}
 
 /** What a session tells its owner as the remote peer speaks. */
 export interface SessionEvents {
@@ -55,10 +63,13 @@ export class SwarmSession {
   amInterested = false
   private events: SessionEvents = {}
   private closed = false
+  private readonly budget: TokenBucket
 
   constructor (readonly peer: PeerId, readonly contentId: CID, readonly outbound: boolean, remoteBitfield: Uint8Array,
-    private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly log: Logger) {
+    private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly log: Logger,
+    limits: Pick<PeerLimits, 'haveRatePerSecond' | 'haveBurst'> = peerLimits(), private readonly onRefused?: (reason: RefusalReason) => void) {
     this.remoteBitfield = remoteBitfield
+    this.budget = new TokenBucket(limits.haveRatePerSecond, limits.haveBurst)
   }
 
   /**
@@ -134,11 +145,15 @@ export class SwarmSession {
       while (!this.closed) {
         const msg = await readMessage(this.lp)
         const p = msg.payload
+        // every state message costs the session's budget, a `have` one token per index: a
+        // flood of them (even of chunks it may hold) ends the session, not our CPU
+        const cost = p.case === 'have' ? Math.max(1, p.value.indexes.length) : 1
+        if (!this.budget.take(cost)) throw new LimitError(`more swarm messages than the session's rate allows (${p.case ?? 'empty'} of ${cost})`, 'have_rate')
         switch (p.case) {
           case 'have': {
             const n = 8 * this.remoteBitfield.length
             const bad = p.value.indexes.find(i => i >= n)
-            if (bad !== undefined) throw new ProtocolError(`have ${bad} beyond the bitfield of ${n} bits`)
+            if (bad !== undefined) throw new LimitError(`have ${bad} beyond the bitfield of ${n} bits`, 'have_range')
             // before listen() the owner reads the bitfield, so a `have` that arrives between the
             // handshake and listen() (a super-seed reveals at once) must land in it, not vanish
             if (this.events.onHave == null) {
@@ -163,6 +178,8 @@ export class SwarmSession {
       }
     } catch (err: any) {
       if (!(err instanceof ProtocolError && err.message === 'stream ended')) this.log('session with %p ended - %s', this.peer, err.message)
+      const reason = err instanceof LimitError ? err.reason : readLimitReason(err)
+      if (reason != null) this.onRefused?.(reason)
       this.abort(err)
     }
   }
@@ -191,6 +208,13 @@ export interface SwarmSessionsInit {
    * their session streams are reset unanswered. Default: nobody.
    */
   denied?(peer: PeerId): boolean
+  /**
+   * What one peer may cost us: `maxSessions` open at once, `haveRatePerSecond` and
+   * `haveBurst` of state messages per session. Unset fields take {@link DEFAULT_PEER_LIMITS}.
+   */
+  limits?: Partial<PeerLimits>
+  /** Called each time a peer is refused for passing a limit (for metrics). */
+  onRefused?(peer: PeerId, reason: RefusalReason): void
 }
 
 export interface SwarmSessionsComponents {
@@ -209,11 +233,22 @@ export class SwarmSessions implements Startable {
   private readonly log: Logger
   private host?: SessionHost
   private started = false
+  private readonly limits: PeerLimits
+  private readonly inbound: StreamCounter
 
   constructor (private readonly components: SwarmSessionsComponents, private readonly init: SwarmSessionsInit) {
     this.protocol = init.protocol ?? SWARM_PROTOCOL
     this.log = components.logger.forComponent('codio:swarm-session')
     this.host = init.host
+    this.limits = peerLimits(init.limits)
+    this.inbound = new StreamCounter(this.limits.maxSessions)
+  }
+
+  private refuser (peer: PeerId): (reason: RefusalReason) => void {
+    return reason => {
+      this.log('refused %p: %s limit', peer, reason)
+      this.init.onRefused?.(peer, reason)
+    }
   }
 
   readonly [Symbol.toStringTag] = '@codio/swarm-sessions'
@@ -229,10 +264,18 @@ export class SwarmSessions implements Startable {
         stream.abort(new PeerDeniedError(`peer ${connection.remotePeer} is refused here`))
         return
       }
+      const key = connection.remotePeer.toString()
+      if (!this.inbound.acquire(key)) {
+        this.refuser(connection.remotePeer)('sessions')
+        stream.abort(new Error(`more than ${this.limits.maxSessions} swarm sessions from one peer`))
+        return
+      }
       this.accept(stream, connection).catch(err => {
+        const reason = readLimitReason(err)
+        if (reason != null) this.refuser(connection.remotePeer)(reason)
         this.log('session from %p failed - %e', connection.remotePeer, err)
         stream.abort(err)
-      })
+      }).finally(() => { this.inbound.release(key) })
     }, {
       maxInboundStreams: this.init.maxInboundStreams ?? 256,
       maxOutboundStreams: this.init.maxOutboundStreams ?? 256
@@ -268,7 +311,7 @@ export class SwarmSessions implements Startable {
       if (reply.case === 'refusal') throw new BlockRefusedError(`peer ${peer} has no session for ${contentId}: ${reply.value.reason}`, reply.value.code)
       if (reply.case !== 'bitfield') throw new ProtocolError(`peer ${peer} answered a session with ${reply.case ?? 'nothing'}`)
       if (reply.value.bits.length !== bitfield.length) throw new ProtocolError(`peer ${peer} sent a bitfield of ${reply.value.bits.length} bytes, expected ${bitfield.length}`)
-      const session = new SwarmSession(peer, contentId, true, reply.value.bits, stream, lp, this.log)
+      const session = new SwarmSession(peer, contentId, true, reply.value.bits, stream, lp, this.log, this.limits, this.refuser(peer))
       void session.run()
       return session
     } catch (err: any) {
@@ -296,7 +339,7 @@ export class SwarmSessions implements Startable {
     if (ours == null) return await refuse(RefusalCode.NOT_FOUND, `no chunk of ${contentId.toString()} here`)
     if (first.value.bits.length !== ours.length) return await refuse(RefusalCode.BAD_REQUEST, `bitfield of ${first.value.bits.length} bytes, expected ${ours.length}`)
     await lp.write(toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'bitfield', value: { contentId: contentId.bytes, bits: ours } } })))
-    const session = new SwarmSession(connection.remotePeer, contentId, false, first.value.bits, stream, lp, this.log)
+    const session = new SwarmSession(connection.remotePeer, contentId, false, first.value.bits, stream, lp, this.log, this.limits, this.refuser(connection.remotePeer))
     this.host?.onInboundSession(session)
     await session.run()
   }

@@ -98,6 +98,28 @@ export const swarmConfigSchema = z.strictObject({
   peerExchange: z.boolean().default(true)
 })
 
+/**
+ * What one remote peer may cost this node (`[limits]`, read at start): past each limit the
+ * peer is refused (a stream reset, a request answered OVERLOADED, a session closed), counted in
+ * `codio_<role>_exchange_refused_total{reason}`.
+ */
+export const limitsConfigSchema = z.strictObject({
+  /** Block streams (`/codio/chunk`) one peer may hold open to us at once. */
+  maxStreamsPerPeer: z.number().int().min(1).max(1024).default(8),
+  /** Swarm sessions (`/codio/swarm`, one per content) one peer may hold open to us at once. */
+  maxSessionsPerPeer: z.number().int().min(1).max(65_536).default(256),
+  /** Block requests one peer may have queued with us at once (more are answered OVERLOADED). */
+  maxRequestsPerPeer: z.number().int().min(1).max(65_536).default(256),
+  /** Largest block-stream message read from a peer; unset = the largest chunk or manifest plus framing (and never more). */
+  maxMessageBytes: byteSize.refine(n => Number.isInteger(n) && n >= 1024, 'must be at least 1 KiB').optional(),
+  /** Bytes a block stream's reader buffers per peer; unset = two messages. At least `maxMessageBytes`. */
+  maxBufferedBytesPerPeer: byteSize.refine(n => Number.isInteger(n) && n >= 1024, 'must be at least 1 KiB').optional(),
+  /** Swarm state messages (`have` indexes, choke and interest changes) one session may send per second. */
+  haveRatePerSecond: z.number().int().min(1).max(1_000_000).default(5000),
+  /** Burst of swarm state messages above that rate. */
+  haveBurst: z.number().int().min(1).max(10_000_000).default(20_000)
+})
+
 export const trackerConfigSchema = z.strictObject({
   /** TrackerService URL (e.g. http://127.0.0.1:7091), asked for providers before the DHT; "" = none. */
   url: z.string().default(''),
@@ -151,6 +173,7 @@ export function peerServiceConfig (role: string, httpPort: number, adminPort: nu
     trust: trustConfigSchema.default(trustConfigSchema.parse({})),
     fetch: fetchConfigSchema.default(fetchConfigSchema.parse({})),
     swarm: swarmConfigSchema.default(swarmConfigSchema.parse({})),
+    limits: limitsConfigSchema.default(limitsConfigSchema.parse({})),
     tracker: trackerConfigSchema.default(trackerConfigSchema.parse({})),
     /** Bearer tokens of the admin (and, at the origin, ingest) listeners, and when they are required (@codio/auth). */
     auth: authConfigSchema.prefault({})

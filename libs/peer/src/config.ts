@@ -8,7 +8,7 @@ export {
 } from '@codio/node-config'
 
 /** The {@link PeerInit} fields a service's parsed configuration determines. */
-export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' | 'fetch' | 'swarm' | 'tracker'>) {
+export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' | 'fetch' | 'swarm' | 'tracker'> & Partial<Pick<PeerServiceConfig, 'limits'>>) {
   return {
     dataDir: config.dataDir,
     ...config.p2p,
@@ -19,6 +19,17 @@ export function peerSettings (config: Pick<PeerServiceConfig, 'dataDir' | 'p2p' 
     strategy: config.fetch.strategy,
     streamingWindow: config.fetch.streamingWindow,
     swarm: config.swarm,
+    limits: config.limits == null
+      ? undefined
+      : {
+          maxStreams: config.limits.maxStreamsPerPeer,
+          maxSessions: config.limits.maxSessionsPerPeer,
+          maxRequestsInFlight: config.limits.maxRequestsPerPeer,
+          maxMessageBytes: config.limits.maxMessageBytes,
+          maxBufferedBytes: config.limits.maxBufferedBytesPerPeer,
+          haveRatePerSecond: config.limits.haveRatePerSecond,
+          haveBurst: config.limits.haveBurst
+        },
     tracker: {
       url: config.tracker.url,
       nats: config.tracker.nats,

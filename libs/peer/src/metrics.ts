@@ -11,6 +11,8 @@ export interface PeerMetrics {
   parityChunksReceived: Counter
   fecGroupsRepaired: Counter
   pexPeers: Counter
+  /** by `reason` (a {@link RefusalReason} of `@codio/exchange`): peers refused for passing a per-peer limit */
+  exchangeRefused: Counter<'reason'>
   connectedPeers: Gauge
   contents: Gauge
   dhtRoutingTablePeers: Gauge
@@ -31,6 +33,7 @@ export function createPeerMetrics (role: string, registry: Registry): PeerMetric
     parityChunksReceived: new Counter({ name: `${p}_parity_chunks_received_total`, help: 'Verified FEC parity chunks fetched from peers to rebuild data chunks', registers: [registry] }),
     fecGroupsRepaired: new Counter({ name: `${p}_fec_groups_repaired_total`, help: 'FEC groups whose missing data chunks were rebuilt', registers: [registry] }),
     pexPeers: new Counter({ name: `${p}_pex_peers_total`, help: 'Swarm peers named to us by peer exchange (BEP 11) while fetching, and dialled', registers: [registry] }),
+    exchangeRefused: new Counter({ name: `${p}_exchange_refused_total`, help: 'Peers refused for passing a per-peer limit ([limits]), by reason', labelNames: ['reason'] as const, registers: [registry] }),
     connectedPeers: new Gauge({ name: `${p}_connected_peers`, help: 'Open libp2p connections', registers: [registry] }),
     contents: new Gauge({ name: `${p}_contents`, help: 'Contents held completely and provided', registers: [registry] }),
     dhtRoutingTablePeers: new Gauge({ name: `${p}_dht_routing_table_peers`, help: 'Peers in the Kademlia routing table', registers: [registry] }),

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { decodeManifest, verifyManifest, type Manifest } from '@codio/content'
-import { chunkExchange, swarmSessions, type ChunkExchange, type SwarmSessions } from '@codio/exchange'
+import { chunkExchange, swarmSessions, type ChunkExchange, type PeerLimits, type RefusalReason, type SwarmSessions } from '@codio/exchange'
 import { createP2PNode, keepAlive, loadOrCreatePeerKey, releaseKeepAlive, type P2PNode } from '@codio/p2p'
 import { DhtManager } from '@codio/dht'
 import { fecPlan } from '@codio/fec'
@@ -100,6 +100,11 @@ export interface PeerInit {
    */
   swarm?: Partial<SwarmPolicy>
   /**
+   * What one remote peer may cost this node (config `[limits]`, read at start); each refusal
+   * counts in `codio_<role>_exchange_refused_total{reason}`. Default: `DEFAULT_PEER_LIMITS`.
+   */
+  limits?: Partial<PeerLimits>
+  /**
    * The tracker (config `[tracker]`): `url` of its TrackerService, asked for providers before
    * the DHT; `nats` servers this peer gossips its availability and metrics to.
    */
@@ -157,6 +162,12 @@ export interface ResolvedContent {
   local: boolean
   search?: ProviderSearch
 }
+
+/**
+ * Longest {@link CodioPeer.markComplete} waits for the DHT announcement before it returns and the
+ * announcement finishes in the background (ms).
+ */
+export const PROVIDE_WAIT_MS = 2000
 
 /**
  * One Codio peer: a durable block store, a libp2p node serving it over `/codio/chunk/1.0.0`,
@@ -256,6 +267,7 @@ export class CodioPeer {
     const bans = await BanList.open({ file: join(init.dataDir, 'bans.json'), self: peerIdFromPrivateKey(privateKey) })
     const denied = (peer: PeerId): boolean => bans.isBanned(peer)
     const metrics = createPeerMetrics(init.role, init.registry)
+    const onRefused = (_peer: PeerId, reason: RefusalReason): void => { metrics.exchangeRefused.inc({ reason }) }
     let host: SwarmHost | undefined
     const node = await createP2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({
       privateKey,
@@ -283,9 +295,11 @@ export class CodioPeer {
             host?.rates.recordUp(peer.toString(), bytes)
           },
           onVerificationFailure: () => metrics.verificationFailures.inc(),
-          denied
+          denied,
+          limits: init.limits,
+          onRefused
         }),
-        sessions: swarmSessions({ denied })
+        sessions: swarmSessions({ denied, limits: init.limits, onRefused })
       }
     })
     // an origin super-seeds (BEP 16) unless told otherwise: it is the initial seed of all it holds
@@ -468,8 +482,15 @@ export class CodioPeer {
     await this.store.addContent(contentId)
     this.gossip?.changed()
     this.metrics.contents.set((await this.store.listContents()).length)
-    // a download announces itself once it holds half the chunks; the same record stands for the whole
-    if (!this.announced.has(contentId.toString())) await this.provide(contentId)
+    // a download announces itself once it holds half the chunks; the same record stands for the whole.
+    // Waited for at most PROVIDE_WAIT_MS: a DHT peer that died keeps the put waiting on it for
+    // seconds (every publish took 5-10 s after one kill -9), and the announcement goes on anyway
+    if (!this.announced.has(contentId.toString())) {
+      const announcing = this.provide(contentId)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([announcing, new Promise<void>(resolve => { timer = setTimeout(resolve, PROVIDE_WAIT_MS) })])
+      clearTimeout(timer)
+    }
   }
 
   /**
