@@ -797,6 +797,11 @@ export class Download {
         // a download that already failed, or a request we cancelled (an endgame duplicate that
         // lost, a shard a rebuild no longer needs), says nothing about the peer
         if (this.failure != null) return
+        // our own store failed (disk full, read-only): the download cannot go on, and no peer is to blame
+        if (err.name === 'StoreIOError') {
+          this.fail(err)
+          return
+        }
         const others = [...(this.requesters.get(index)?.keys() ?? [])].some(k => k !== key)
         if (this.state[index] === BlockState.InFlight && !others) {
           this.state[index] = this.counted(index) || this.repairBlocks.has(index) ? BlockState.Missing : BlockState.Unwanted

@@ -46,6 +46,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
   const peer = await CodioPeer.create({ role: 'edge', ...peerSettings(config), trustedKeys: trusted, log, registry })
   const requests = new Counter({ name: 'codio_edge_http_requests_total', help: 'Content requests by method and status', labelNames: ['method', 'status'], registers: [registry] })
   const served = new Counter({ name: 'codio_edge_http_sent_bytes_total', help: 'Content bytes sent to HTTP clients', registers: [registry] })
+  const broken = new Counter({ name: 'codio_edge_http_responses_broken_total', help: 'Content responses cut off after their headers were sent (the client sees a short body, never a wrong byte), by the error that cut them', labelNames: ['reason'], registers: [registry] })
   const cache = new Counter({ name: 'codio_edge_cache_requests_total', help: 'Content requests answered from the local store (hit) or the swarm (miss)', labelNames: ['result'], registers: [registry] })
   const ttfb = new Histogram({ name: 'codio_edge_time_to_first_byte_seconds', help: 'From request to the first body byte', labelNames: ['cache'], registers: [registry], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] })
 
@@ -80,11 +81,17 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
       return b
     }
     return Readable.from((async function * () {
-      for (const part of ranges) {
-        if (part.header != null) yield count(Buffer.from(part.header))
-        for await (const b of readRange(manifest, peer.store, part, download)) yield count(b)
+      try {
+        for (const part of ranges) {
+          if (part.header != null) yield count(Buffer.from(part.header))
+          for await (const b of readRange(manifest, peer.store, part, download)) yield count(b)
+        }
+        if (trailer != null) yield count(Buffer.from(trailer))
+      } catch (err: any) {
+        broken.inc({ reason: err.name ?? 'Error' })
+        log.warn({ contentId: resolved.contentId.toString(), err: err.message, error: err.name }, 'content response cut off')
+        throw err
       }
-      if (trailer != null) yield count(Buffer.from(trailer))
     })() as AsyncGenerator<Uint8Array>, { objectMode: false })
   }
 
