@@ -42,6 +42,13 @@ export interface ChunkExchangeInit {
   /** Called when a block fetched from `peer` does not hash to the CID it was asked for. */
   onVerificationFailure?(peer: PeerId, cid: CID): void
   /**
+   * Called when a fetch from `peer` fails for a reason the peer is counted for (its stats'
+   * `failures`): `timeout`, `refused` (a refusal other than BAD_REQUEST), `verification`, or
+   * the error's name (a reset stream, a dial that failed: a provider gone). Not for requests
+   * the caller cancelled.
+   */
+  onFetchFailure?(peer: PeerId, reason: string): void
+  /**
    * Peers this node refuses to exchange with (a ban list), asked at every request and every
    * inbound stream: requests to them fail with PeerDeniedError before any stream opens, and
    * their streams are reset before a message is read. Default: nobody.
@@ -355,7 +362,10 @@ export class ChunkExchange implements Startable {
     } catch (err: any) {
       // a request its caller cancelled (an endgame duplicate) is not the peer's failure, nor
       // one it refused as malformed (our request was at fault)
-      if (options.signal?.aborted !== true && !(err instanceof BlockRefusedError && err.code === RefusalCode.BAD_REQUEST)) stats.failures++
+      if (options.signal?.aborted !== true && !(err instanceof BlockRefusedError && err.code === RefusalCode.BAD_REQUEST)) {
+        stats.failures++
+        this.init.onFetchFailure?.(peer, timedOut() ? 'timeout' : err instanceof BlockRefusedError ? 'refused' : err instanceof BlockVerificationError ? 'verification' : String(err?.name ?? 'Error'))
+      }
       if (timedOut()) throw new RequestTimeoutError(`request for ${cid} to ${peer} timed out`, { cause: err })
       throw err
     }

@@ -7,6 +7,8 @@ export interface PeerMetrics {
   chunksServed: Counter
   bytesServed: Counter
   verificationFailures: Counter
+  /** by `reason`: timeout, refused, verification, or the error's name (a provider gone) */
+  fetchFailures: Counter<'reason'>
   chunksRebuilt: Counter
   parityChunksReceived: Counter
   fecGroupsRepaired: Counter
@@ -28,6 +30,7 @@ export function createPeerMetrics (role: string, registry: Registry): PeerMetric
     bytesReceived: new Counter({ name: `${p}_received_bytes_total`, help: 'Verified chunk bytes fetched from peers', registers: [registry] }),
     chunksServed: new Counter({ name: `${p}_chunks_served_total`, help: 'Blocks served to peers over /codio/chunk', registers: [registry] }),
     bytesServed: new Counter({ name: `${p}_served_bytes_total`, help: 'Block bytes served to peers', registers: [registry] }),
+    fetchFailures: new Counter({ name: `${p}_chunk_fetch_failures_total`, help: 'Chunk requests to peers that failed, by reason (timeout, refused, verification, or the error: a provider gone shows as a reset or a failed dial)', labelNames: ['reason'] as const, registers: [registry] }),
     verificationFailures: new Counter({ name: `${p}_chunk_verification_failures_total`, help: 'Blocks from peers that did not match their CID', registers: [registry] }),
     chunksRebuilt: new Counter({ name: `${p}_chunks_rebuilt_total`, help: 'Data chunks rebuilt from FEC parity instead of fetched', registers: [registry] }),
     parityChunksReceived: new Counter({ name: `${p}_parity_chunks_received_total`, help: 'Verified FEC parity chunks fetched from peers to rebuild data chunks', registers: [registry] }),

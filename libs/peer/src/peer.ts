@@ -295,6 +295,7 @@ export class CodioPeer {
             host?.rates.recordUp(peer.toString(), bytes)
           },
           onVerificationFailure: () => metrics.verificationFailures.inc(),
+          onFetchFailure: (_peer, reason) => metrics.fetchFailures.inc({ reason }),
           denied,
           limits: init.limits,
           onRefused

@@ -99,12 +99,13 @@ describe('want-have is never choked', () => {
     const store = new MapStore()
     store.blocks.set(cid.toString(), chunk)
     const nodes: Node[] = []
+    const failures: string[] = []
     try {
       for (const blocks of [store, new MapStore()]) {
         const n = await createP2PNode<{ exchange: ChunkExchange }>({
           privateKey: await generateKeyPair('Ed25519'),
           quic: false,
-          services: { exchange: chunkExchange({ blocks, admit: () => RefusalCode.CHOKED }) }
+          services: { exchange: chunkExchange({ blocks, admit: () => RefusalCode.CHOKED, onFetchFailure: (_p, reason) => { failures.push(reason) } }) }
         })
         await n.start()
         nodes.push(n)
@@ -112,6 +113,7 @@ describe('want-have is never choked', () => {
       const [seed, leecher] = nodes
       await leecher.dial(seed.getMultiaddrs()[0])
       await expect(leecher.services.exchange.fetch(seed.peerId, cid)).rejects.toThrow(BlockRefusedError)
+      expect(failures).toEqual(['refused'])
       expect(await leecher.services.exchange.has(seed.peerId, cid)).toBe(true)
     } finally {
       await Promise.all(nodes.map(async n => n.stop()))
