@@ -27,8 +27,8 @@ RUN set -eu; cd /src; \
       [ -d "$d/dist" ] || { echo "$d/dist is missing: run \`npm run build\` first" >&2; exit 1; }; \
       mkdir -p "/out/$d" && cp "$d/package.json" "/out/$d/" && cp -r "$d/dist" "/out/$d/"; \
     done; \
-    mkdir -p /out/native /out/deploy && cp native/package.json native/index.js native/index.d.ts native/codio-native.*.node /out/native/ \
-    && cp deploy/package.json /out/deploy/ && cp package.json package-lock.json /out/ \
+    mkdir -p /out/native /out/deploy /out/fuzz && cp native/package.json native/index.js native/index.d.ts native/codio-native.*.node /out/native/ \
+    && cp deploy/package.json /out/deploy/ && cp fuzz/package.json /out/fuzz/ && cp package.json package-lock.json /out/ \
     && find /out -name '*.map' -delete
 
 # ---- production dependencies only, from the lockfile ----

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import * as controlErrors from '../src/control-errors.js'
 import { InvalidPublicKeyError, JobNotFoundError, VersionConflictError } from '../src/control-errors.js'
 import { jobState } from '../src/control-types.js'
@@ -16,7 +16,8 @@ let prefix: string
 let control: ControlStore
 
 const T0 = 1_700_000_000_000
-const key = (): string => randomBytes(32).toString('base64url')
+/** a real Ed25519 public key, base64url (random 32 bytes are a curve point only about half the time) */
+const key = (): string => generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!
 
 beforeEach(() => {
   clock = T0
@@ -102,6 +103,16 @@ describe('ControlStore: bans, keys, purge', () => {
     await expect(control.revokeKey(randomBytes(31).toString('base64url'))).rejects.toBeInstanceOf(InvalidPublicKeyError)
     expect(isPublicKey(key())).toBe(true)
     expect(isPublicKey(randomBytes(32).toString('base64'))).toBe(false)
+  })
+
+  // found by the fuzz target rpc.request-validators: canonical base64url of 32 bytes that are
+  // no Ed25519 point was accepted, then every node's TrustedKeys threw applying it
+  it('refuses 32 bytes that are not an Ed25519 point (fuzz regression)', async () => {
+    const notAPoint = 'a0---10a-AB-AaA12-11200A00-_3ZBa0aB2_-_aD0A'
+    expect(Buffer.from(notAPoint, 'base64url').toString('base64url')).toBe(notAPoint)
+    expect(isPublicKey(notAPoint)).toBe(false)
+    await expect(control.trustKey(notAPoint)).rejects.toBeInstanceOf(InvalidPublicKeyError)
+    await expect(control.revokeKey(notAPoint)).rejects.toBeInstanceOf(InvalidPublicKeyError)
   })
 
   it('purges a content from the availability of every holder and appends the command', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,7 +17,8 @@ const { later, defer } = sidecars
 const prefix = (): string => `c${randomBytes(4).toString('hex')}:`
 const codeOf = async (p: Promise<unknown>): Promise<Code | undefined> => p.then(() => undefined, (e: unknown) => ConnectError.from(e).code)
 const errorOf = async (p: Promise<unknown>): Promise<ConnectError> => p.then(() => { throw new Error('expected a failure') }, (e: unknown) => ConnectError.from(e))
-const publicKey = (): string => randomBytes(32).toString('base64url')
+/** a real Ed25519 public key, base64url (random 32 bytes are a curve point only about half the time) */
+const publicKey = (): string => generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!
 const { JobState } = control
 
 describe('ControlService: cluster configuration', () => {

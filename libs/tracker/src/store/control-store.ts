@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { JsonObject } from '@bufbuild/protobuf'
 import type { Redis } from 'ioredis'
+import { decodePublicKey } from '@codio/signing'
 import { DEFAULT_KEY_PREFIX } from '../constants.js'
 import { InvalidPublicKeyError, JobNotFoundError, VersionConflictError } from '../control-errors.js'
 import { jobState, type ClusterConfigDoc, type ClusterState, type ControlCommand, type ControlEvent, type FleetBan, type JobNodeProgress, type JobStateName, type PreheatJob, type StateChange } from '../control-types.js'
@@ -61,9 +62,18 @@ type ScriptFn = (...args: string[]) => Promise<unknown>
 const bad = (what: string, s: string): InvalidRequestError =>
   new InvalidRequestError(s === '' ? `${what} is empty` : `${JSON.stringify(s.slice(0, 80))} is not a ${what}`)
 
-/** Whether `s` is base64url (unpadded) of exactly 32 bytes: an Ed25519 public key. */
+/**
+ * Whether `s` is an Ed25519 public key: the canonical unpadded base64url of 32 bytes that are
+ * a point on the curve (RFC 8032 §5.1.3), as every node's `TrustedKeys` demands, so the fleet
+ * never trusts or revokes a key the nodes cannot apply. Never throws.
+ */
 export function isPublicKey (s: string): boolean {
-  return /^[A-Za-z0-9_-]{43}$/.test(s) && Buffer.from(s, 'base64url').toString('base64url') === s
+  try {
+    decodePublicKey(s)
+    return true
+  } catch {
+    return false
+  }
 }
 
 const count = (n: number, what: string): number => {
