@@ -1,9 +1,10 @@
 import { TrackerService } from '@codio/proto'
 import { availabilityEntryToProto, InvalidRequestError, peerCandidateToProto, peerMetricsToProto, type TrackerStore } from '@codio/tracker'
-import { Code, type ConnectRouter } from '@connectrpc/connect'
+import type { ConnectRouter } from '@connectrpc/connect'
 import type { Logger } from '@codio/telemetry'
 import { toConnectError } from './errors.js'
 import type { TrackerMetrics } from './metrics.js'
+import { rpcCall } from './rpc-call.js'
 
 /**
  * ConnectRPC routes of `codio.tracker.v1.TrackerService` over `store`. Handlers are thin:
@@ -11,21 +12,7 @@ import type { TrackerMetrics } from './metrics.js'
  * (InvalidArgument, NotFound, Unavailable when Redis is down, Internal).
  */
 export function trackerRoutes (store: TrackerStore, metrics: TrackerMetrics, log: Logger): (router: ConnectRouter) => void {
-  async function handle<T> (method: string, fn: () => Promise<T>): Promise<T> {
-    const end = metrics.rpcDuration.startTimer({ method })
-    try {
-      const out = await fn()
-      metrics.rpcRequests.inc({ method, code: 'ok' })
-      return out
-    } catch (err) {
-      const ce = toConnectError(err)
-      metrics.rpcRequests.inc({ method, code: Code[ce.code] })
-      if (ce.code === Code.Internal) log.error({ method, err: ce.message }, 'rpc failed')
-      throw ce
-    } finally {
-      end()
-    }
-  }
+  const handle = rpcCall(metrics, log, toConnectError)
 
   return (router) => {
     router.service(TrackerService, {

@@ -5,6 +5,7 @@ import {
 } from '@codio/tracker'
 import { Code, type ConnectRouter } from '@connectrpc/connect'
 import type { TrackerMetrics } from '../metrics.js'
+import { rpcCall } from '../rpc-call.js'
 import { isNodeRole, nextClusterDocument } from './cluster-check.js'
 import { controlError } from './errors.js'
 import type { EventHub } from './hub.js'
@@ -36,21 +37,7 @@ function knownRole (role: string): asserts role is 'edge' | 'relay' | 'origin' {
  */
 export function controlRoutes (init: ControlRoutesInit): (router: ConnectRouter) => void {
   const { store, hub, metrics, log } = init
-  async function handle<T> (method: string, fn: () => Promise<T>): Promise<T> {
-    const end = metrics.rpcDuration.startTimer({ method })
-    try {
-      const out = await fn()
-      metrics.rpcRequests.inc({ method, code: 'ok' })
-      return out
-    } catch (err) {
-      const ce = controlError(err)
-      metrics.rpcRequests.inc({ method, code: Code[ce.code] })
-      if (ce.code === Code.Internal) log.error({ method, err: ce.message }, 'rpc failed')
-      throw ce
-    } finally {
-      end()
-    }
-  }
+  const handle = rpcCall(metrics, log, controlError)
 
   return (router) => {
     router.service(ControlService, {
