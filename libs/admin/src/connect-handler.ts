@@ -22,6 +22,12 @@ export interface ConnectHandlerInit {
   maxRequestBytes?: number
   /** Largest response message, in bytes (default 64 MiB). */
   maxResponseBytes?: number
+  /**
+   * Runs on a call's request headers before any of its body is read (e.g. the credential check,
+   * `callCheck` of @codio/auth); a ConnectError it throws is the call's answer, and the body is
+   * dropped unread (the connection closed after the answer), as for a body over the limit.
+   */
+  precheck?: (header: Headers, typeName: string, method: string) => void
   /** A call that failed after its answer began (e.g. the client left while it was written). */
   onError?: (err: unknown, procedure: string) => void
 }
@@ -141,7 +147,12 @@ async function readBody (req: IncomingMessage, res: ServerResponse, limit: numbe
  * The request body as Connect reads it: whole, at most `limit` bytes, checked to decode. A
  * refusal thrown here becomes an ordinary error answer in the call's protocol.
  */
-async function * checkedBody (req: IncomingMessage, res: ServerResponse, header: Headers, schema: DescMessage, limit: number): AsyncGenerator<Uint8Array> {
+async function * checkedBody (req: IncomingMessage, res: ServerResponse, header: Headers, schema: DescMessage, limit: number, precheck: () => void): AsyncGenerator<Uint8Array> {
+  try {
+    precheck()
+  } catch (err) {
+    throw refuse(req, res, ConnectError.from(err))
+  }
   const body = await readBody(req, res, limit)
   await assertDecodable(body, header, schema, limit)
   yield body
@@ -184,7 +195,9 @@ export function connectHandler (init: ConnectHandlerInit): (req: IncomingMessage
     // the size check is readBody's, which refuses without leaving the rest unread (see refuse);
     // Connect would otherwise check Content-Length itself first
     uReq.header.delete('content-length')
-    const body = checkedBody(req, res, uReq.header, handler.method.input, limit)
+    const header = uReq.header
+    const precheck = (): void => init.precheck?.(header, handler.service.typeName, handler.method.name)
+    const body = checkedBody(req, res, header, handler.method.input, limit, precheck)
     handler({ ...uReq, body })
       .then(async (uRes) => await universalResponseToNodeResponse(uRes, res))
       .catch((err: unknown) => {

@@ -6,7 +6,7 @@ import type { JsonObject } from '@bufbuild/protobuf'
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect'
 import { connectHandler } from './connect-handler.js'
 import { toConnectError } from './errors.js'
-import { Auth, authInterceptor, loadTls, scopesOfRoutes, TokenSet, type TlsConfig } from '@codio/auth'
+import { Auth, authInterceptor, callCheck, loadTls, scopesOfRoutes, TokenSet, type TlsConfig } from '@codio/auth'
 import { createLogger, type Logger } from '@codio/telemetry'
 
 export interface StatusInfo {
@@ -198,6 +198,7 @@ export async function startAdminServer (init: AdminServerInit): Promise<AdminSer
   const handler = connectHandler({
     routes,
     interceptors: [authInterceptor(gate)],
+    precheck: callCheck(gate),
     maxRequestBytes: init.maxRequestBytes,
     onError: (err, procedure) => init.log?.debug({ procedure, err: (err as Error).message }, 'admin call failed while answering')
   })

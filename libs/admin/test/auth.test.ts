@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { request } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -66,6 +67,25 @@ describe('startAdminServer with credentials', () => {
     expect(text).toMatch(/codio_auth_failures_total\{endpoint="codio.admin.v1.AdminService\/Purge",reason="missing",role="edge"\} 1/)
     expect(text).toMatch(/codio_auth_failures_total\{endpoint="codio.admin.v1.AdminService\/Purge",reason="invalid",role="edge"\} 1/)
     expect(text).toMatch(/codio_auth_failures_total\{endpoint="codio.admin.v1.AdminService\/Purge",reason="forbidden",role="edge"\} 1/)
+  })
+
+  it('checks the token before reading the body: a stranger declaring 3 MiB and sending none is answered at once (unauthenticated), unread', async () => {
+    // a body that never comes: a server reading it before the check would wait for it
+    const answer = await new Promise<{ status: number, body: string, connection?: string }>((resolve, reject) => {
+      const req = request(`${server.url}/codio.admin.v1.AdminService/UpdateConfig`, {
+        method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(3 * 1024 * 1024) }
+      }, (res) => {
+        let body = ''
+        res.on('data', (d: Buffer) => { body += d.toString() })
+        res.on('end', () => { resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }); req.destroy() })
+      })
+      req.on('error', reject)
+      req.setTimeout(5000, () => { req.destroy(); reject(new Error('no answer within 5 s: the server waited for the body')) })
+      req.flushHeaders()
+    })
+    expect(answer.status).toBe(401)
+    expect(JSON.parse(answer.body)).toMatchObject({ code: 'unauthenticated' })
+    expect(answer.connection).toBe('close')
   })
 
   it('serves the right token: read calls with read, every call with either admin token of a two-line file', async () => {

@@ -18,7 +18,7 @@
  */
 export { Auth, Gate, isLoopback, AUTH_FAILURES_METRIC, BEARER_CHALLENGE, type AuthFailure, type AuthInit, type AuthOutcome, type ListenerInfo } from './auth.js'
 export { authConfigSchema, tlsConfigSchema, type AuthConfig, type TlsConfig } from './config.js'
-export { authInterceptor, bearerInterceptor, scopesOfRoutes, type ScopeOf } from './connect.js'
+export { authInterceptor, bearerInterceptor, callCheck, scopesOfRoutes, type CallCheck, type ScopeOf } from './connect.js'
 export { requireScope } from './fastify.js'
 export { AuthRequiredError, TlsConfigError, TokenFileError } from './errors.js'
 export { GRANTS, SCOPES, TOKEN_SETTING, scopeOfMethod, type Scope } from './scopes.js'

@@ -5,7 +5,7 @@ import { listen, registerHealthRoutes } from '@codio/service/health'
 import { createMetricsRegistry, type Logger, type Registry } from '@codio/telemetry'
 import { createTrackerRedis, keepNatsConnection, natsAuthOptions, redisReady, TrackerStore, type NatsKeeper } from '@codio/tracker'
 import { connectHandler } from '@codio/admin'
-import { Auth, authInterceptor, loadTls } from '@codio/auth'
+import { Auth, authInterceptor, callCheck, loadTls } from '@codio/auth'
 import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { TrackerConfig } from './config.js'
 import { createControlPlane, type ControlPlane } from './control/plane.js'
@@ -128,6 +128,7 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
       const handler = connectHandler({
         routes: (router) => { trackerRoutes(store, metrics, log)(router); control.routes(router) },
         interceptors: [authInterceptor(gate)],
+        precheck: callCheck(gate),
         maxRequestBytes: config.rpc.maxRequestBytes,
         onError: (err, procedure) => log.debug({ procedure, err: (err as Error).message }, 'rpc failed while answering')
       })
