@@ -343,8 +343,15 @@ export class BlockStore {
   async #ensureShard (key: string): Promise<string> {
     const shard = join(this.dir, BLOCKS_DIR, shardOf(key))
     if (this.#shards.has(shard)) return shard
-    const created = await mkdir(shard, { recursive: true })
-    if (created !== undefined) await syncDir(join(this.dir, BLOCKS_DIR))
+    // not `recursive`: its fallback reports a read-only disk (EROFS) as ENOENT; `blocks/` exists since open
+    let created = false
+    try {
+      await mkdir(shard)
+      created = true
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err
+    }
+    if (created) await syncDir(join(this.dir, BLOCKS_DIR))
     this.#shards.add(shard)
     return shard
   }
