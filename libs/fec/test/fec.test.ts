@@ -30,10 +30,22 @@ async function publish (size: number, k: number, m: number): Promise<{ manifest:
   }
 }
 
-function shuffled (n: number): number[] {
+/** A seeded PRNG (mulberry32): uniform integers in [0, n), the same sequence for the same seed. */
+function seeded (seed: number): (n: number) => number {
+  let t = seed >>> 0
+  return (n) => {
+    t = (t + 0x6d2b79f5) >>> 0
+    let r = Math.imul(t ^ (t >>> 15), 1 | t)
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
+    return Math.floor((((r ^ (r >>> 14)) >>> 0) / 4294967296) * n)
+  }
+}
+
+/** 0 … n−1 shuffled (Fisher–Yates) with `next`. */
+function shuffled (n: number, next: (n: number) => number = randomInt): number[] {
   const a = Array.from({ length: n }, (_, i) => i)
   for (let i = n - 1; i > 0; i--) {
-    const j = randomInt(i + 1)
+    const j = next(i + 1)
     ;[a[i], a[j]] = [a[j], a[i]]
   }
   return a
@@ -48,7 +60,9 @@ describe('FEC groups', () => {
     expect(() => fecGroupLayout(m, 10, 3)).toThrow(RangeError)
   })
 
-  it('rebuilds from any k of k+m shards, with random erasures of up to m in any position', async () => {
+  it('rebuilds from any k of k+m shards: 1 to m erasures in seeded random positions, and the first m (all data)', async () => {
+    const next = seeded(0xc0d10)
+    let rebuilds = 0
     for (const [k, m, size] of [[10, 4, 37 * CHUNK + 777], [4, 2, 9 * CHUNK], [1, 1, 100], [8, 3, 8 * CHUNK + 1]] as const) {
       const { manifest, data, parity } = await publish(size, k, m)
       const plan = fecPlan(manifest)!
@@ -57,13 +71,19 @@ describe('FEC groups', () => {
         const layout = plan.layout(g)
         const all = [...data.slice(layout.first, layout.last + 1), ...parity[g]]
         expect(parity[g].every(p => p.byteLength === layout.shardSize)).toBe(true)
-        const lost = randomInt(m + 1)
-        const holes = new Set(shuffled(all.length).slice(0, lost))
-        const rebuilt = await plan.rebuild(g, all.map((s, i) => holes.has(i) ? undefined : s))
-        expect(rebuilt.length).toBe(layout.dataCount)
-        rebuilt.forEach((c, i) => expect(Buffer.compare(c, data[layout.first + i])).toBe(0))
+        const patterns = [Array.from({ length: m }, (_, i) => i)]
+        for (let lost = 1; lost <= m; lost++) patterns.push(shuffled(all.length, next).slice(0, lost))
+        for (const pattern of patterns) {
+          const holes = new Set(pattern)
+          const rebuilt = await plan.rebuild(g, all.map((s, i) => holes.has(i) ? undefined : s))
+          expect(rebuilt.length).toBe(layout.dataCount)
+          rebuilt.forEach((c, i) => expect([pattern, Buffer.compare(c, data[layout.first + i])]).toEqual([pattern, 0]))
+          rebuilds++
+        }
       }
     }
+    // groups (m + 1 patterns each): 38 chunks at 10+4 → 4, 9 at 4+2 → 3, 1 at 1+1 → 1, 9 at 8+3 → 2
+    expect(rebuilds).toBe(4 * 5 + 3 * 3 + 1 * 2 + 2 * 4)
   })
 
   it('codes a one-chunk last group as a shortened code: its parity blocks are not copies of the chunk', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { connect, type Msg, type NatsConnection } from 'nats'
-import { startNats, type Sidecar } from '@codio/sidecars'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { findBinary, freePort, startNats, type Sidecar } from '@codio/sidecars'
 import { fullBitfield } from '../src/bitfield.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
@@ -46,6 +47,19 @@ afterAll(async () => {
   await sub.close()
   await nats.stop()
 })
+
+/** A client connection to `url`, retried until a server answers there (10 s at most). */
+async function retryConnect (url: string): Promise<NatsConnection> {
+  const end = Date.now() + 10_000
+  for (;;) {
+    try {
+      return await connect({ servers: url })
+    } catch (err) {
+      if (Date.now() > end) throw err
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  }
+}
 
 const metrics = { uptimeSeconds: 10, chunksServed: 3, chunksFailed: 1, bytesServed: 3000 }
 const from = (id: string, kind: Gossip['kind']): Gossip[] => received.filter(g => g.kind === kind && g.update.peerId === id)
@@ -148,12 +162,35 @@ describe('GossipPublisher over a real NATS', () => {
     }
   })
 
-  it('waits for a NATS that is not up yet, and stops cleanly while waiting', async () => {
-    const p = new GossipPublisher({ nats: 'nats://127.0.0.1:1', privateKey: (await keyed()).privateKey, availability: () => [], metrics: () => metrics })
+  it('waits for a NATS that is not up yet, publishes once it comes up, and stops cleanly while waiting', async () => {
+    // a publisher that never finds its NATS stops cleanly
+    const lone = new GossipPublisher({ nats: `nats://127.0.0.1:${await freePort()}`, privateKey: (await keyed()).privateKey, availability: () => [], metrics: () => metrics })
+    lone.start()
+    expect(lone.connected).toBe(false)
+    expect(await lone.publishNow()).toBe(false)
+    await lone.stop()
+    // one that starts first sends its first round as soon as a server appears at its address
+    const port = await freePort()
+    const { privateKey, id } = await keyed()
+    const p = new GossipPublisher({ nats: `nats://127.0.0.1:${port}`, privateKey, availability: () => [], metrics: () => metrics, intervalMs: 60_000 })
     p.start()
-    expect(p.connected).toBe(false)
-    expect(await p.publishNow()).toBe(false)
-    await p.stop()
+    let late: ChildProcess | undefined
+    let seen: NatsConnection | undefined
+    try {
+      await new Promise(resolve => setTimeout(resolve, 300))
+      expect(p.connected).toBe(false)
+      late = spawn(findBinary('nats-server')!, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
+      seen = await retryConnect(`nats://127.0.0.1:${port}`)
+      const got: string[] = []
+      seen.subscribe(gossipWildcard(), { callback: (_e, m) => got.push(decodeGossip(m.subject, m.data).update.peerId) })
+      await seen.flush()
+      // the 60 s interval is far off: only the connect-time round can deliver this in time
+      await until(() => p.connected && got.includes(id), 15_000, 'the publisher to connect and publish to the late server')
+    } finally {
+      await p.stop()
+      await seen?.close()
+      late?.kill('SIGTERM')
+    }
   })
   it('setIntervalMs changes the period of a running publisher at once', async () => {
     const { privateKey, id } = await keyed()

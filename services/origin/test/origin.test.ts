@@ -4,7 +4,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decodeManifest, parseContentId } from '@codio/content'
+import { decodeManifest, parseContentId, verifyManifest } from '@codio/content'
+import { loadPublicKey, TrustedKeys } from '@codio/signing'
 import { fecPlan } from '@codio/fec'
 import { createLogger } from '@codio/telemetry'
 import { createOrigin, type Origin } from '../src/origin.js'
@@ -56,14 +57,21 @@ describe('origin ingest over HTTP', () => {
     expect(manifest.fec).toMatchObject({ dataShards: 3, parityShards: 2 })
     const plan = fecPlan(manifest)!
     expect(plan.groupCount).toBe(3)
+    let patterns = 0
     for (let g = 0; g < plan.groupCount; g++) {
       const { first, last } = plan.layout(g)
       const data = await Promise.all(manifest.chunks.slice(first, last + 1).map(async c => (await origin.peer.store.get(c))!))
       const parity = await Promise.all(plan.parity(g).map(async c => (await origin.peer.store.get(c))!))
-      // lose the first two data chunks of every group: parity alone must bring them back
-      const rebuilt = await plan.rebuild(g, [undefined, undefined, ...data.slice(2), ...parity])
-      rebuilt.forEach((c, i) => expect(Buffer.compare(c, data[i])).toBe(0))
+      const shards = [...data, ...parity]
+      // every set of exactly m lost shards (data, parity or both): the k left rebuild the data
+      for (const lost of subsets(shards.length, parity.length)) {
+        const rebuilt = await plan.rebuild(g, shards.map((c, i) => lost.includes(i) ? undefined : c))
+        expect([g, lost, rebuilt.map(c => sha256(c))]).toEqual([g, lost, data.map(c => sha256(c))])
+        patterns++
+      }
     }
+    // C(5,2) for the two full groups, C(4,2) for the last (2 data + 2 parity)
+    expect(patterns).toBe(10 + 10 + 6)
   })
 
   it('uses the configured FEC code by default and none on request; refuses a bad one with 400', async () => {
@@ -135,18 +143,32 @@ describe('origin ingest over HTTP', () => {
 })
 
 describe('origin restart', () => {
-  it('keeps published content across a restart', async () => {
+  it('keeps published content across a restart: the same peer ID and publisher key, every chunk and parity chunk, byte-exact', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'codio-origin-'))
     try {
       let origin = await makeOrigin(dir)
       await origin.start()
-      const { json } = await put(origin.httpUrl, randomBytes(100_000))
+      const body = randomBytes(5 * 65536 + 77)
+      const { status, json } = await put(origin.httpUrl, body, {}, '?fec=2%2B1')
+      expect(status).toBe(201)
+      const peerId = origin.peer.peerId.toString()
       await origin.stop()
       origin = await makeOrigin(dir)
       await origin.start()
       try {
+        expect(origin.peer.peerId.toString()).toBe(peerId)
         expect((await origin.peer.store.listContents()).map(String)).toContain(json.cid)
-        expect(await origin.peer.store.get(parseContentId(json.cid))).toBeDefined()
+        const manifest = decodeManifest((await origin.peer.store.get(parseContentId(json.cid)))!)
+        // the manifest still verifies against the publisher key the restarted origin loaded
+        await verifyManifest(manifest, new TrustedKeys([await loadPublicKey(join(dir, 'publisher.jwk'))]))
+        const chunks = await Promise.all(manifest.chunks.map(async c => await origin.peer.store.get(c)))
+        expect(chunks.every(c => c !== undefined)).toBe(true)
+        expect(sha256(Buffer.concat(chunks as Uint8Array[]))).toBe(sha256(body))
+        const plan = fecPlan(manifest)!
+        for (let g = 0; g < plan.groupCount; g++) {
+          for (const c of plan.parity(g)) expect(await origin.peer.store.has(c)).toBe(true)
+        }
+        expect(await origin.peer.store.hasContent(parseContentId(json.cid))).toBe(true)
       } finally {
         await origin.stop()
       }
@@ -155,3 +177,15 @@ describe('origin restart', () => {
     }
   })
 })
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+/** Every `size`-element subset of 0 … n−1, in lexicographic order. */
+function subsets (n: number, size: number): number[][] {
+  if (size === 0) return [[]]
+  const out: number[][] = []
+  for (let first = 0; first <= n - size; first++) {
+    for (const rest of subsets(n - first - 1, size - 1)) out.push([first, ...rest.map(i => i + first + 1)])
+  }
+  return out
+}
