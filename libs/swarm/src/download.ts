@@ -346,6 +346,14 @@ export class Download {
     return this.last - this.first + 1 - this.remaining
   }
 
+  /**
+   * Peers banned from this download (peer ID strings): {@link DEFAULT_MAX_BAD_CHUNKS} chunks
+   * that failed SHA-256 verification, or too many failures in a row. Never asked again here.
+   */
+  bannedPeers (): string[] {
+    return [...this.banned]
+  }
+
   progress (): DownloadProgress {
     const chunksByPeer: Record<string, number> = {}
     for (const [k, p] of this.peers) chunksByPeer[k] = p.chunks

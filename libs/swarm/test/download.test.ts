@@ -25,6 +25,15 @@ class StallingStore extends MapStore {
   }
 }
 
+/** Answers `free` at once and every other block once `gate` resolves. */
+class GatedStore extends MapStore {
+  constructor (readonly free: string, readonly gate: Promise<void>) { super() }
+  override async get (cid: CID): Promise<Uint8Array | undefined> {
+    if (cid.toString() !== this.free) await this.gate
+    return await super.get(cid)
+  }
+}
+
 /** Serves garbage for every block it is asked for. */
 class LyingStore extends MapStore {
   override async get (cid: CID): Promise<Uint8Array | undefined> {
@@ -85,15 +94,32 @@ describe('swarm download over real libp2p connections', () => {
     expect(liarStats.verificationFailures).toBe(2)
   })
 
-  it('resolves a reader waiting on a chunk as soon as that chunk is stored', async () => {
+  it('resolves a reader waiting on a chunk as soon as that chunk is stored, while the rest is still held back', async () => {
+    // a seeder that answers chunk 0 at once and every other chunk only once the test lets it
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const held = new GatedStore(cids[0].toString(), gate)
+    chunks.forEach((c, j) => { held.blocks.set(cids[j].toString(), c) })
+    const slow = await node(held)
+    await leecher.dial(slow.getMultiaddrs()[0])
     const fresh = new MapStore()
-    const dl = new Download({ chunks: cids, fetcher: leecher.services.exchange, sink: fresh })
-    dl.addPeer(seeders[0].peerId)
+    const dl = new Download({ chunks: cids, fetcher: leecher.services.exchange, sink: fresh, perPeerInFlight: 40, maxInFlight: 40 })
+    dl.addPeer(slow.peerId)
     dl.noMorePeers()
-    await dl.start()
-    await dl.chunk(39)
-    expect(fresh.blocks.has(cids[39].toString())).toBe(true)
+    try {
+      await dl.start()
+      // a reader resolved only at the end of the download would wait for the gate: it never opens first
+      const first = await Promise.race([dl.chunk(0).then(() => 'chunk 0'), new Promise(resolve => setTimeout(() => resolve('timeout'), 10_000).unref())])
+      expect(first).toBe('chunk 0')
+      expect(fresh.blocks.has(cids[0].toString())).toBe(true)
+      expect(fresh.blocks.size).toBe(1)
+      expect(dl.progress().chunksDone).toBe(1)
+    } finally {
+      release()
+    }
     await dl.done
+    expect(fresh.blocks.size).toBe(40)
+    await slow.stop()
   })
 
   it('fetches only the chunks of a range', async () => {

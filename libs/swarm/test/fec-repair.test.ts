@@ -109,6 +109,8 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
     expectExact(sink, data.map((_, i) => i))
     expect(dl.progress().chunksRebuilt).toBe(2)
     expect(leecher.services.exchange.peerStats().get(liar.peerId.toString())?.verificationFailures).toBeGreaterThanOrEqual(2)
+    // banned after its second bad chunk, the honest origin alone
+    expect(dl.bannedPeers()).toEqual([liar.peerId.toString()])
   })
 
   it('repairs a range: fetches the group members outside it, stores exactly the range\'s chunk', async () => {
