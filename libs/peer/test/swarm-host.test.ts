@@ -14,7 +14,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { chunkCid } from '@codio/content'
-import { chunkExchange, swarmSessions, type ChunkExchange, type SwarmSessions } from '@codio/exchange'
+import { chunkExchange, swarmSessions, SWARM_PROTOCOL, type ChunkExchange, type SwarmSessions } from '@codio/exchange'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
 import { BlockStore } from '@codio/store'
 import { Download } from '@codio/swarm'
@@ -107,17 +107,31 @@ describe('SwarmHost over real libp2p connections', () => {
     expect(b.node.getConnections(c.node.peerId).length).toBeGreaterThan(0)
   })
 
-  it('keeps one session per peer pair when both open one at the same moment', async () => {
-    const d = await member([1])
-    const e = await member([2])
-    await d.node.dial(e.node.getMultiaddrs()[0])
-    await Promise.all([d.host.connect(e.node.peerId, contentId), e.host.connect(d.node.peerId, contentId)])
-    // the duplicate is closed by both sides; give the close a moment to travel
-    await new Promise(resolve => setTimeout(resolve, 300))
-    expect([d.host.sessionsOf(contentId), e.host.sessionsOf(contentId)]).toEqual([1, 1])
-    // the surviving session still carries `have`s: e hears of d's new chunk and becomes interested
-    const interested = (): boolean | undefined => d.host.peerStates().get(e.node.peerId.toString())?.interested
-    await until(() => interested() === true, 'e to be interested in d, which holds chunk 1')
+  it('keeps one session per peer pair when both open one at the same moment: the one the smaller peer ID opened', async () => {
+    /** Directions of the open swarm streams `from` holds to `to`. */
+    const swarmStreams = (from: Member, to: Member): string[] => from.node.getConnections(to.node.peerId)
+      .flatMap(c => c.streams).filter(s => s.protocol === SWARM_PROTOCOL && s.status === 'open').map(s => s.direction)
+    // pairs until the dialling side has been both the smaller and the larger ID
+    const seen = new Set<boolean>()
+    for (let pair = 0; pair < 12 && seen.size < 2; pair++) {
+      const d = await member([1])
+      const e = await member([2])
+      await d.node.dial(e.node.getMultiaddrs()[0])
+      // e opens its session over d's connection: wait until e's side of it is set up
+      await until(() => e.node.getConnections(d.node.peerId).length > 0, 'e to see the connection from d')
+      await Promise.all([d.host.connect(e.node.peerId, contentId), e.host.connect(d.node.peerId, contentId)])
+      // the duplicate is closed by both sides: one session and one swarm stream left on each
+      await until(() => d.host.sessionsOf(contentId) === 1 && e.host.sessionsOf(contentId) === 1 &&
+        swarmStreams(d, e).length === 1 && swarmStreams(e, d).length === 1, 'one session per side')
+      // both kept the session the peer with the smaller ID opened (IDs compared as strings)
+      const dSmaller = d.node.peerId.toString() < e.node.peerId.toString()
+      seen.add(dSmaller)
+      expect([pair, swarmStreams(d, e), swarmStreams(e, d)]).toEqual([pair, [dSmaller ? 'outbound' : 'inbound'], [dSmaller ? 'inbound' : 'outbound']])
+      // the surviving session still carries `have`s: e hears of d's chunk and becomes interested
+      const interested = (): boolean | undefined => d.host.peerStates().get(e.node.peerId.toString())?.interested
+      await until(() => interested() === true, 'e to be interested in d, which holds chunk 1')
+    }
+    expect(seen.size).toBe(2)
   })
 
   it('is interested in a peer exactly while it holds a chunk we lack (BEP 3)', async () => {
