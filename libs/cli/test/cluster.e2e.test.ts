@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createAdminClient } from '@codio/admin'
+import { parseByteSize } from '@codio/config'
+import { TrackerClient } from '@codio/tracker'
 import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
 import { alive, curl, sha256File, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
 
@@ -73,7 +75,9 @@ describe('local cluster end to end', () => {
     const edge1 = byName('edge-1')
     // edge-1 records the content once its download completes, then provides it
     await until(async () => (await createAdminClient(edge1.admin).listContent({})).contentIds.includes(cid), 30_000, 'edge-1 to hold the content')
-    await new Promise(resolve => setTimeout(resolve, 1500))
+    // … and gossips it: edge-2's lookup asks the tracker first, which then names edge-1
+    const tracker = new TrackerClient({ baseUrl: file.tracker!.rpc })
+    await until(async () => (await tracker.selectPeers(cid, 20)).some(p => p.peerId === edge1.peerId), 30_000, 'the tracker to name edge-1 as a holder')
     const out = join(dir, 'edge-2.bin')
     await curl(['-f', '-o', out, `${byName('edge-2').http}/content/${cid}`])
     expect(await sha256File(out)).toBe(expected)
@@ -85,12 +89,16 @@ describe('local cluster end to end', () => {
     // and edge-1's Prometheus metrics count what it received and what it served to edge-2
     const metrics = await (await fetch(`${edge1.http}/metrics`)).text()
     const value = (name: string): number => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0)
-    expect(value('codio_edge_chunks_received_total')).toBeGreaterThanOrEqual(121)
+    // every chunk of the sample, at the chunk size the origin runs with
+    const ingest = (await createAdminClient(byName('origin-1').admin).getConfig({})).config?.ingest as { chunkSize: number | string }
+    const chunkSize = typeof ingest.chunkSize === 'number' ? ingest.chunkSize : parseByteSize(ingest.chunkSize)
+    expect(value('codio_edge_chunks_received_total')).toBeGreaterThanOrEqual(Math.ceil(sampleSize / chunkSize))
     // at least: an endgame duplicate edge-1 wrote may have been cancelled by edge-2
     expect(value('codio_edge_chunks_served_total')).toBeGreaterThanOrEqual(sources.get(edge1.peerId)!)
   }, 120_000)
 
   it('returns exactly the bytes of a byte range (206)', async () => {
+    const stored0 = (await createAdminClient(byName('edge-3').admin).getStatus({})).storedBlocks
     const start = 5_000_123
     const end = 7_654_321
     const out = join(dir, 'range.bin')
@@ -100,9 +108,10 @@ describe('local cluster end to end', () => {
     const want = (await readFile(sample)).subarray(start, end + 1)
     expect(got.length).toBe(end - start + 1)
     expect(Buffer.compare(got, want)).toBe(0)
-    // a cold edge fetches only what the range needs: the manifest and chunks 4..7 (1 MiB chunks)
-    const fetched = [...(await chunksBySource(byName('edge-3'))).values()].reduce((a, b) => a + b, 0)
-    expect(fetched).toBe(1 + 4)
+    // a cold edge fetches only what the range needs: the manifest and chunks 4..7 (1 MiB chunks);
+    // it may receive one twice (a hedged request), it stores each once
+    const status = await createAdminClient(byName('edge-3').admin).getStatus({})
+    expect(Number(status.storedBlocks - stored0)).toBe(1 + 4)
   }, 60_000)
 
   it('answers 304 to If-None-Match with the content ID', async () => {
@@ -169,9 +178,12 @@ describe('local cluster end to end', () => {
     expect(await sha256File(out)).toBe(expected)
     const after = await chunksBySource(edge3)
     expect(after.get(origin.peerId) ?? 0).toBe(before.get(origin.peerId) ?? 0)
-    const fromHolders = [byName('edge-1').peerId, byName('edge-2').peerId, byName('relay-1').peerId]
-      .reduce((n, p) => n + (after.get(p) ?? 0) - (before.get(p) ?? 0), 0)
-    expect(fromHolders).toBeGreaterThan(0)
+    const served = (names: string[]): number => names.map(n => byName(n).peerId).reduce((n, p) => n + (after.get(p) ?? 0) - (before.get(p) ?? 0), 0)
+    // both kinds of holder took part: the edges that fetched it and the relay that prefetched it
+    const [fromEdges, fromRelay] = [served(['edge-1', 'edge-2']), served(['relay-1'])]
+    console.log(`without the origin, edge-3 got ${fromEdges} chunks from edges, ${fromRelay} from relay-1`)
+    expect(fromEdges).toBeGreaterThan(0)
+    expect(fromRelay).toBeGreaterThan(0)
   }, 120_000)
 
   it('drains an edge: the download in flight gets every byte, readiness and new requests get 503, then the edge exits 0', async () => {
