@@ -234,7 +234,7 @@ describe('PiecePicker', () => {
     expect(() => picker.pick('a', undefined as unknown as () => boolean)).toThrow(TypeError)
   })
 
-  it('stays fast at 20 000 pieces and 50 peers (10 000 picks)', () => {
+  it('keeps picking at 20 000 pieces and 50 peers: 10 000 picks, nearly every one served (its speed: npm run bench:picker)', () => {
     const random = seeded(1234)
     const pieces = 20_000
     const picker = new PiecePicker({ pieces, streamingWindow: 8, random })
@@ -245,7 +245,6 @@ describe('PiecePicker', () => {
     }
     const inFlight = new Set<number>()
     const eligible = (i: number): boolean => !inFlight.has(i)
-    const started = performance.now()
     let picked = 0
     for (let n = 0; n < 10_000; n++) {
       const peer = peers[Math.floor(random() * peers.length)]
@@ -260,9 +259,6 @@ describe('PiecePicker', () => {
       }
       if (n % 10 === 0) picker.have(peers[5 + (n % 45)], Math.floor(random() * pieces))
     }
-    const ms = performance.now() - started
-    console.log(`picker: ${picked} picks in ${ms.toFixed(1)} ms`)
     expect(picked).toBeGreaterThan(9000)
-    expect(ms).toBeLessThan(1000)
   })
 })

@@ -39,7 +39,7 @@ describe('swarm downloads over real libp2p connections', () => {
     await Promise.all([...nodes, leecher].map(async n => n.stop()))
   })
 
-  it('pulls from all 5 peers that hold everything, and beats one peer\'s upload limit', async () => {
+  it('pulls from all 5 rate-limited peers that hold everything in parallel: none serves more than half (the speed-up itself: npm run bench:swarm)', async () => {
     const CHUNK = 64 * 1024
     const chunks = Array.from({ length: 64 }, () => randomBytes(CHUNK)) // 4 MiB
     const cids = chunks.map(chunkCid)
@@ -55,15 +55,13 @@ describe('swarm downloads over real libp2p connections', () => {
     const dl = new Download({ chunks: cids, fetcher: leecher.services.exchange, sink, chunkSize: CHUNK, size: 64 * CHUNK })
     for (const p of peers) dl.addPeer(p.peerId)
     dl.noMorePeers()
-    const t0 = performance.now()
     await dl.start()
     await dl.done
-    const seconds = (performance.now() - t0) / 1000
     const { chunksByPeer } = dl.progress()
+    // requests went to every peer at once: with five equal 1 MB/s peers a download that drained
+    // them one after another (or mostly one) would take most chunks from one of them
     for (const p of peers) expect(chunksByPeer[p.peerId.toString()]).toBeGreaterThan(0)
-    // one peer alone needs ≥ (4 MiB − its 64 KiB burst) / 1 MB/s ≈ 4.1 s
-    const rate = 64 * CHUNK / seconds
-    expect(rate).toBeGreaterThan(1.5 * RATE)
+    expect(Math.max(...peers.map(p => chunksByPeer[p.peerId.toString()]))).toBeLessThanOrEqual(32)
     for (let i = 0; i < 64; i++) expect(Buffer.compare(sink.blocks.get(cids[i].toString())!, chunks[i])).toBe(0)
   }, 30_000)
 
