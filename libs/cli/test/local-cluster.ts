@@ -15,14 +15,7 @@ import { BIN } from './helpers.js'
 
 export const exec = promisify(execFile)
 
-/** Poll `check` every `everyMs` until it holds; throws `timed out waiting for <what>` after `ms`. */
-export async function until (check: () => Promise<boolean> | boolean, ms: number, what: string, everyMs = 100): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, everyMs))
-  }
-}
+export { until } from '@codio/testing'
 
 /** Whether a process with this PID exists (signal 0). */
 export function alive (pid: number): boolean {

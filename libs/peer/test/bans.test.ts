@@ -23,7 +23,7 @@ import { BanList } from '../src/bans.js'
 import { peerAdminBackend } from '../src/admin-backend.js'
 import type { CodioPeer } from '../src/peer.js'
 import { addrOf, makeContent, Peers, publish, randomChunks, type TestContent } from './content.js'
-import { until } from './helpers.js'
+import { until } from '@codio/testing'
 
 type Node = P2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>
 
@@ -41,7 +41,7 @@ async function refused (from: CodioPeer, to: CodioPeer): Promise<boolean> {
   to.node.addEventListener('connection:open', onOpen as any)
   try {
     const failed = await dial(from, to)
-    if (failed == null) await until(() => !connected(from, to), 'the refused connection to die', 3000)
+    if (failed == null) await until(() => !connected(from, to), 3000, 'the refused connection to die')
     return !opened && !connected(to, from)
   } finally {
     to.node.removeEventListener('connection:open', onOpen as any)
@@ -63,7 +63,7 @@ describe('peer bans', () => {
     b = await peers.start('b', { bootstrap: [addrOf(a)] })
     c = await peers.start('c', { bootstrap: [addrOf(a)] })
     await publish(a, content)
-    await until(() => connected(a, b) && connected(a, c), 'b and c to connect to a')
+    await until(() => connected(a, b) && connected(a, c), 15_000, 'b and c to connect to a')
     await serveAdmin()
   })
 
@@ -86,7 +86,7 @@ describe('peer bans', () => {
     const r = await client.banPeer({ peerId: b.peerId.toString(), reason: 'leeching', durationSeconds: 0 })
     expect(r.connectionsClosed).toBeGreaterThanOrEqual(1)
     expect(connected(a, b)).toBe(false)
-    await until(() => !connected(b, a), 'b to see the connection closed')
+    await until(() => !connected(b, a), 15_000, 'b to see the connection closed')
 
     // new connections are refused from either side (b keeps a alive: it redials on its own too)
     expect(await dial(a, b)).toBeInstanceOf(Error)
@@ -127,7 +127,7 @@ describe('peer bans', () => {
     expect(await refused(c, a)).toBe(true)
     const ban = a.bans.list()[0]
     expect(ban.expiresMs - ban.createdMs).toBe(1000)
-    await until(() => !a.bans.isBanned(c.peerId), 'the ban to expire', 3000)
+    await until(() => !a.bans.isBanned(c.peerId), 3000, 'the ban to expire')
     expect(a.bans.list()).toEqual([])
     expect(await dial(c, a)).toBeUndefined()
   })

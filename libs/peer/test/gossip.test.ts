@@ -14,7 +14,7 @@ import { TrustedKeys } from '@codio/signing'
 import { createLogger, createMetricsRegistry } from '@codio/telemetry'
 import { decodeGossip, GOSSIP_SIGNATURE_HEADER, gossipWildcard, verifyGossip } from '@codio/tracker'
 import { CodioPeer } from '../src/peer.js'
-import { until } from './helpers.js'
+import { until } from '@codio/testing'
 
 describe('gossip from a peer', () => {
   let dir: string
@@ -30,7 +30,7 @@ describe('gossip from a peer', () => {
     url = `nats://127.0.0.1:${port}`
     server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '--user', 'codio', '--pass', 'pw'], { stdio: 'ignore' })
     await writeFile(join(dir, 'password'), 'pw\n')
-    await until(async () => await connect({ servers: url, user: 'codio', pass: 'pw' }).then(c => { sub = c; return true }, () => false), 'the NATS server')
+    await until(async () => await connect({ servers: url, user: 'codio', pass: 'pw' }).then(c => { sub = c; return true }, () => false), 15_000, 'the NATS server')
     sub.subscribe(gossipWildcard(), {
       callback: (_err, m) => {
         const g = decodeGossip(m.subject, m.data)
@@ -66,7 +66,7 @@ describe('gossip from a peer', () => {
     const p = await peer('edge-1', join(dir, 'password'))
     await p.start()
     const id = p.peerId.toString()
-    await until(() => seen.filter(s => s.peerId === id).length >= 2, 'two gossip messages')
+    await until(() => seen.filter(s => s.peerId === id).length >= 2, 15_000, 'two gossip messages')
     expect(seen.filter(s => s.peerId === id).every(s => s.signed)).toBe(true)
   })
 

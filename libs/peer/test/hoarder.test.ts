@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { chunkCid, encodeManifest, manifestCid, signManifest } from '@codio/content'
 import type { CodioPeer } from '../src/peer.js'
 import { addrOf, Peers, publish, type TestContent } from './content.js'
-import { until } from './helpers.js'
+import { until } from '@codio/testing'
 
 const CHUNK = 256 * 1024
 const SIZE = 8 * 1024 * 1024
@@ -36,9 +36,9 @@ describe('a super-seed hoarder', () => {
     // the hoarder: fetches like anyone, uploads nothing
     const hoarder = await peers.start('hoarder', { bootstrap: [addrOf(origin)], swarm: { maxUploadRate: 1 } })
     const edge = await peers.start('edge', { bootstrap: [addrOf(origin)], requestTimeoutMs: 30_000 })
-    await until(() => hoarder.isReady() && edge.isReady(), 'both to join the DHT')
+    await until(() => hoarder.isReady() && edge.isReady(), 15_000, 'both to join the DHT')
     const hoarding = hoarder.download(await hoarder.resolve(content.contentId))
-    await until(() => hoarding.chunksDone >= 4, 'the hoarder to take its first chunks')
+    await until(() => hoarding.chunksDone >= 4, 15_000, 'the hoarder to take its first chunks')
     const t0 = performance.now()
     const dl = edge.download(await edge.resolve(content.contentId))
     await dl.done

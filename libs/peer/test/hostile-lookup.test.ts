@@ -18,7 +18,7 @@ import { ContentNotFoundError, ManifestUnavailableError } from '../src/errors.js
 import type { CodioPeer } from '../src/peer.js'
 import type { ProviderSource } from '../src/provider-search.js'
 import { addrOf, makeContent, Peers, publish, randomChunks } from './content.js'
-import { until } from './helpers.js'
+import { until } from '@codio/testing'
 
 const LOOKUP_MS = 3000
 
@@ -43,7 +43,7 @@ describe('lookups against hostile provider sources', () => {
       services: { exchange: chunkExchange({ blocks: { get: async () => await stalled, has: async () => true } }) }
     })
     await staller.start()
-    await until(() => edge.isReady(), 'the edge to join the DHT')
+    await until(() => edge.isReady(), 15_000, 'the edge to join the DHT')
   })
 
   afterAll(async () => {

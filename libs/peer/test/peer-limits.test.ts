@@ -11,7 +11,7 @@ import { roleConfigSchemas } from '@codio/node-config'
 import type { Registry } from '@codio/telemetry'
 import { peerSettings } from '../src/config.js'
 import { addrOf, Peers } from './content.js'
-import { until } from './helpers.js'
+import { until } from '@codio/testing'
 
 async function refused (registry: Registry, reason: string): Promise<number> {
   const metric = registry.getSingleMetric('codio_edge_exchange_refused_total')
@@ -38,7 +38,7 @@ describe('per-peer limits of a peer', () => {
     // a second block stream while the first is open
     const first = await other.node.dialProtocol(guarded.peerId, CHUNK_PROTOCOL)
     const second = await other.node.dialProtocol(guarded.peerId, CHUNK_PROTOCOL)
-    await until(async () => await refused(registry, 'streams') === 1, 'the second stream to be refused')
+    await until(async () => await refused(registry, 'streams') === 1, 15_000, 'the second stream to be refused')
     first.abort(new Error('done'))
     second.abort(new Error('done'))
     // the limit is per peer: another peer's stream is served meanwhile

@@ -13,7 +13,7 @@ import { DhtManager } from '@codio/dht'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
 import { ProviderSearch, type ConnectedPeers } from '../src/provider-search.js'
-import { until } from './helpers.js'
+import { until } from '@codio/testing'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -65,7 +65,7 @@ describe('ProviderSearch: connected peers first, then the DHT', () => {
     // holder — middle — seeker: the seeker is not connected to the holder
     await middle.dial(holder.getMultiaddrs()[0])
     await seeker.dial(middle.getMultiaddrs()[0])
-    await until(() => holder.services.dht.routingTable.size > 0 && middle.services.dht.routingTable.size > 1 && seeker.services.dht.routingTable.size > 0, 'routing tables')
+    await until(() => holder.services.dht.routingTable.size > 0 && middle.services.dht.routingTable.size > 1 && seeker.services.dht.routingTable.size > 0, 15_000, 'routing tables')
     await new DhtManager(holder).provide(cid)
   })
 

@@ -13,7 +13,7 @@ import { freePort, startNats, startRedis, type Sidecar } from '@codio/sidecars'
 import { TrackerClient } from '@codio/tracker'
 import type { CodioPeer } from '../src/peer.js'
 import { makeContent, Peers, publish, randomChunks } from './content.js'
-import { until } from './helpers.js'
+import { until } from '@codio/testing'
 
 const TRACKER_MAIN = fileURLToPath(new URL('../../../services/tracker/dist/main.js', import.meta.url))
 /** Far longer than the test: any gossip seen comes from a change, not from the timer. */
@@ -41,7 +41,7 @@ describe('purge: the tracker forgets the content at this node', () => {
     ].join('\n') + '\n')
     tracker = spawn(process.execPath, [TRACKER_MAIN, '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] })
     rpcUrl = `http://127.0.0.1:${rpc}`
-    await until(async () => await fetch(`http://127.0.0.1:${http}/readyz`).then(r => r.ok, () => false), 'the tracker to be ready')
+    await until(async () => await fetch(`http://127.0.0.1:${http}/readyz`).then(r => r.ok, () => false), 15_000, 'the tracker to be ready')
     client = new TrackerClient({ baseUrl: rpcUrl, timeoutMs: 2000 })
   })
 
@@ -64,14 +64,14 @@ describe('purge: the tracker forgets the content at this node', () => {
     const origin = await peers.start('origin', { role: 'origin', tracker: { url: rpcUrl, nats: [nats.url], gossipIntervalMs: GOSSIP_INTERVAL_MS } })
     await publish(origin, x)
     await publish(origin, y)
-    await until(async () => (await holdings(origin)).length === 2, 'the tracker to hear of both contents', 10_000)
+    await until(async () => (await holdings(origin)).length === 2, 10_000, 'the tracker to hear of both contents')
     expect((await client.selectPeers(x.contentId.toString(), 5)).map(p => p.peerId)).toEqual([origin.peerId.toString()])
 
     const t0 = performance.now()
     const r = await origin.purge(x.contentId)
     expect(r.held).toBe(true)
     // the gossip went out with purge(); the tracker applies it within moments, not an interval
-    await until(async () => (await holdings(origin)).length === 1, 'the tracker to forget x here', 3000)
+    await until(async () => (await holdings(origin)).length === 1, 3000, 'the tracker to forget x here')
     const ms = performance.now() - t0
     expect(await holdings(origin)).toEqual([y.contentId.toString()])
     expect(await client.selectPeers(x.contentId.toString(), 5)).toEqual([])

@@ -16,7 +16,7 @@ import { peerAdminBackend } from '../src/admin-backend.js'
 import type { CID } from 'multiformats/cid'
 import type { CodioPeer } from '../src/peer.js'
 import { addrOf, makeContent, Peers, publish, randomChunks, type TestContent } from './content.js'
-import { until } from './helpers.js'
+import { until } from '@codio/testing'
 
 /** The block file of `cid` in `peer`'s store (layout of @codio/store: blocks/<next-to-last two chars>/<CIDv1>). */
 const blockFile = (peer: CodioPeer, cid: CID): string => {
@@ -48,7 +48,7 @@ describe('CodioPeer.purge', () => {
     y = await makeContent(kp, ys)
     origin = await peers.start('origin', { role: 'origin' })
     edge = await peers.start('edge', { bootstrap: [addrOf(origin)] })
-    await until(() => edge.isReady() && origin.node.services.dht.routingTable.size > 0, 'the DHT to connect the two')
+    await until(() => edge.isReady() && origin.node.services.dht.routingTable.size > 0, 15_000, 'the DHT to connect the two')
     await publish(origin, x)
     await publish(origin, y)
   })
@@ -104,7 +104,7 @@ describe('CodioPeer.purge', () => {
     expect(received() - receivedBefore).toBe(3)
     for (const c of y.chunks) expect(await edge.store.get(chunkCid(c))).toEqual(c)
     expect(await edge.store.hasContent(y.contentId)).toBe(true)
-    await until(async () => ids(await edge.dht.localProviders(y.contentId)).includes(edge.peerId.toString()), 'the edge to provide y again')
+    await until(async () => ids(await edge.dht.localProviders(y.contentId)).includes(edge.peerId.toString()), 15_000, 'the edge to provide y again')
   })
 
   it('answers the admin Purge call over a real HTTP connection; a malformed content ID is InvalidArgument', async () => {
@@ -136,7 +136,7 @@ describe('CodioPeer.purge', () => {
     const resolved = await edge.resolve(big.contentId)
     const dl = edge.download(resolved)
     const failed = dl.done.then(() => undefined, (err: Error) => err)
-    await until(() => dl.progress().chunksDone >= 2, 'a few chunks to arrive')
+    await until(() => dl.progress().chunksDone >= 2, 15_000, 'a few chunks to arrive')
 
     const r = await edge.purge(big.contentId)
 

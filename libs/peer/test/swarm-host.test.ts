@@ -21,7 +21,7 @@ import { Download } from '@codio/swarm'
 import { createLogger } from '@codio/telemetry'
 import { DEFAULT_SWARM_POLICY } from '../src/peer.js'
 import { listenAddresses, SwarmHost } from '../src/swarm-host.js'
-import { until } from './helpers.js'
+import { until } from '@codio/testing'
 
 type Node = P2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>
 
@@ -97,12 +97,12 @@ describe('SwarmHost over real libp2p connections', () => {
       await m.host.connect(hub.node.peerId, contentId)
     }
     // the hub names the first leecher to the second as soon as it knows where it listens
-    await until(() => c.learned.some(p => p.id.equals(b.node.peerId)), 'the second leecher to hear of the first')
+    await until(() => c.learned.some(p => p.id.equals(b.node.peerId)), 15_000, 'the second leecher to hear of the first')
     const named = c.learned.find(p => p.id.equals(b.node.peerId))!
     expect(named.multiaddrs.map(a => a.toString())).toEqual(expect.arrayContaining(b.node.getMultiaddrs().map(a => a.decapsulateCode(421).toString())))
     expect(c.learned.some(p => p.id.equals(c.node.peerId))).toBe(false)
     // and the second leecher opens a session with the first: all three trade with each other
-    await until(() => b.host.sessionsOf(contentId) === 2 && c.host.sessionsOf(contentId) === 2, 'a session between the leechers')
+    await until(() => b.host.sessionsOf(contentId) === 2 && c.host.sessionsOf(contentId) === 2, 15_000, 'a session between the leechers')
     expect(hub.host.sessionsOf(contentId)).toBe(2)
     expect(b.node.getConnections(c.node.peerId).length).toBeGreaterThan(0)
   })
@@ -118,18 +118,18 @@ describe('SwarmHost over real libp2p connections', () => {
       const e = await member([2])
       await d.node.dial(e.node.getMultiaddrs()[0])
       // e opens its session over d's connection: wait until e's side of it is set up
-      await until(() => e.node.getConnections(d.node.peerId).length > 0, 'e to see the connection from d')
+      await until(() => e.node.getConnections(d.node.peerId).length > 0, 15_000, 'e to see the connection from d')
       await Promise.all([d.host.connect(e.node.peerId, contentId), e.host.connect(d.node.peerId, contentId)])
       // the duplicate is closed by both sides: one session and one swarm stream left on each
       await until(() => d.host.sessionsOf(contentId) === 1 && e.host.sessionsOf(contentId) === 1 &&
-        swarmStreams(d, e).length === 1 && swarmStreams(e, d).length === 1, 'one session per side')
+        swarmStreams(d, e).length === 1 && swarmStreams(e, d).length === 1, 15_000, 'one session per side')
       // both kept the session the peer with the smaller ID opened (IDs compared as strings)
       const dSmaller = d.node.peerId.toString() < e.node.peerId.toString()
       seen.add(dSmaller)
       expect([pair, swarmStreams(d, e), swarmStreams(e, d)]).toEqual([pair, [dSmaller ? 'outbound' : 'inbound'], [dSmaller ? 'inbound' : 'outbound']])
       // the surviving session still carries `have`s: e hears of d's chunk and becomes interested
       const interested = (): boolean | undefined => d.host.peerStates().get(e.node.peerId.toString())?.interested
-      await until(() => interested() === true, 'e to be interested in d, which holds chunk 1')
+      await until(() => interested() === true, 15_000, 'e to be interested in d, which holds chunk 1')
     }
     expect(seen.size).toBe(2)
   })
@@ -140,11 +140,11 @@ describe('SwarmHost over real libp2p connections', () => {
     await leecher.node.dial(seed.node.getMultiaddrs()[0])
     await leecher.host.connect(seed.node.peerId, contentId)
     const seen = (): boolean | undefined => seed.host.peerStates().get(leecher.node.peerId.toString())?.interested
-    await until(() => seen() === true, 'the leecher to be interested in the seed')
+    await until(() => seen() === true, 15_000, 'the leecher to be interested in the seed')
     // the leecher now holds chunk 5 too: the seed has nothing more for it
     await leecher.store.put(cids[5], chunks[5])
     leecher.host.chunkStored(contentId, 5)
-    await until(() => seen() === false, 'the leecher to lose interest')
+    await until(() => seen() === false, 15_000, 'the leecher to lose interest')
     // and the seed is not interested in the leecher, which holds nothing it lacks
     expect(leecher.host.peerStates().get(seed.node.peerId.toString())?.interested).toBe(false)
   })

@@ -6,6 +6,7 @@ import * as Digest from 'multiformats/hashes/digest'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
 import { Download, ChunkUnavailableError } from '../src/index.js'
+import { until } from '@codio/testing'
 import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
@@ -149,7 +150,8 @@ describe('swarm download over real libp2p connections', () => {
       const dl = new Download({ chunks: cids.slice(0, 8), fetcher, sink: new MapStore(), perPeerInFlight: 1, maxInFlight: 1 })
       dl.addPeer(slow.peerId)
       await dl.start()
-      await new Promise(resolve => setTimeout(resolve, 300))
+      await until(() => asked >= 1, 15_000, 'the first request')
+      await new Promise(resolve => setImmediate(resolve))
       expect(asked).toBe(1)
       expect(() => dl.reconfigure({ maxInFlight: 0 })).toThrow(RangeError)
       expect(() => dl.reconfigure({ perPeerInFlight: 2, strategy: 'nope' as any })).toThrow(RangeError)

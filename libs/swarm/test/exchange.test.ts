@@ -7,6 +7,7 @@ import { chunkCid } from '@codio/content'
 import { BlockRefusedError, chunkExchange, CHUNK_PROTOCOL, type ChunkExchange } from '@codio/exchange'
 import { RefusalCode } from '@codio/proto'
 import { createP2PNode, type P2PNode } from '@codio/p2p'
+import { until } from '@codio/testing'
 import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
@@ -19,6 +20,8 @@ describe('block exchange: pipelined requests on one stream per peer', () => {
   const chunks = Array.from({ length: 6 }, () => randomBytes(MiB))
   let cids: CID[]
   const served: string[] = []
+  /** Requests that reached the seed's upload queue (one at a time per stream). */
+  let waiting = 0
 
   beforeAll(async () => {
     cids = chunks.map(c => chunkCid(c))
@@ -32,7 +35,10 @@ describe('block exchange: pipelined requests on one stream per peer', () => {
       services: {
         exchange: chunkExchange({
           blocks: store,
-          beforeServe: async (peer, bytes, signal) => { await upload.take(peer.toString(), bytes, signal) },
+          beforeServe: async (peer, bytes, signal) => {
+            waiting++
+            await upload.take(peer.toString(), bytes, signal)
+          },
           onServed: () => { served.push('x') }
         })
       }
@@ -60,16 +66,18 @@ describe('block exchange: pipelined requests on one stream per peer', () => {
 
   it('does not send a request cancelled while it waits for upload bandwidth', async () => {
     served.length = 0
+    waiting = 0
     const cancel = new AbortController()
     const kept = leecher.services.exchange.fetch(seed.peerId, cids[3])
     const dropped = [4, 5].map(async i => await leecher.services.exchange.fetch(seed.peerId, cids[i], { signal: cancel.signal }))
-    await new Promise(resolve => setTimeout(resolve, 100))
+    // the first is being served (1 MiB at 2 MiB/s), the two behind it wait when they are cancelled
+    await until(() => waiting === 1, 15_000, 'the first request to reach the seed\'s upload queue')
     cancel.abort(new Error('endgame: another peer delivered it'))
     for (const d of dropped) await expect(d).rejects.toThrow('endgame: another peer delivered it')
     expect(Buffer.compare(await kept, chunks[3])).toBe(0)
-    // time for the cancelled two to go out, had they not been dropped (2 MiB at 2 MiB/s)
-    await new Promise(resolve => setTimeout(resolve, 1500))
-    expect(served).toHaveLength(1)
+    // the stream answers in order: had the cancelled two gone out, they would come before this one
+    expect(Buffer.compare(await leecher.services.exchange.fetch(seed.peerId, cids[0]), chunks[0])).toBe(0)
+    expect(served).toHaveLength(2)
     expect(leecher.services.exchange.peerStats().get(seed.peerId.toString())?.failures).toBe(0)
   })
 

@@ -19,11 +19,4 @@ export const complete = (contentId: string, chunkCount: number): Holding =>
 
 export const HOUR = 3600
 
-/** Poll `check` every 20 ms until it holds, or fail after `ms`. */
-export async function until (check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
+export { until } from '@codio/testing'

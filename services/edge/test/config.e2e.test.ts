@@ -12,6 +12,7 @@ import { freePort } from '@codio/sidecars'
 import { encodePublicKey, generateKeyPair, TrustedKeys, type PublisherKeyPair } from '@codio/signing'
 import { createLogger, createMetricsRegistry } from '@codio/telemetry'
 import { Code, ConnectError } from '@connectrpc/connect'
+import { until } from '@codio/testing'
 
 // Node configuration through the admin API, against a real edge process (dist/main.js) that
 // fetches from a real seeding peer over libp2p: live UpdateConfig, refusals, sources,
@@ -35,15 +36,6 @@ async function publish (peer: CodioPeer, publisher: PublisherKeyPair, bytes: Uin
   await peer.store.put(contentId, encoded)
   await peer.markComplete(contentId)
   return contentId
-}
-
-async function until (check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await Promise.resolve().then(check).catch(() => false)) return
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
 }
 
 async function rejection (p: Promise<unknown>): Promise<ConnectError> {
@@ -105,7 +97,7 @@ describe('edge configuration through ConnectRPC (a real edge process)', () => {
     edge = child
     const exited = new Promise<never>((_resolve, reject) => child.once('exit', code => reject(new Error(`edge exited with ${code}; see ${join(dir, 'edge.log')}`))))
     exited.catch(() => {})
-    await Promise.race([exited, until(async () => (await fetch(`${httpUrl}/readyz`)).status === 200, 30_000, 'the edge to be ready')])
+    await Promise.race([exited, until(async () => await fetch(`${httpUrl}/readyz`).then(r => r.status === 200, () => false), 30_000, 'the edge to be ready')])
   }
 
   async function stopEdge (): Promise<void> {
@@ -232,7 +224,7 @@ describe('edge configuration through ConnectRPC (a real edge process)', () => {
     const keyA = encodePublicKey(publisherA.publicKey)
     const keyB = encodePublicKey(publisherB.publicKey)
     expect((await fetch(`${httpUrl}/content/${contentB}`)).status).toBe(200)
-    await until(async () => (await admin.listContent({})).contentIds.includes(contentB.toString()), 10_000, 'content B held whole')
+    await until(async () => await admin.listContent({}).then(r => r.contentIds.includes(contentB.toString()), () => false), 10_000, 'content B held whole')
 
     const bad = await rejection(admin.trustKey({ publicKey: 'not-a-key' }))
     expect(bad.code).toBe(Code.InvalidArgument)

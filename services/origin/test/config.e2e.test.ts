@@ -9,20 +9,12 @@ import { createAdminClient } from '@codio/admin'
 import { freePort } from '@codio/sidecars'
 import { loadPublicKey, encodePublicKey } from '@codio/signing'
 import { Code, ConnectError } from '@connectrpc/connect'
+import { until } from '@codio/testing'
 
 // The origin's live settings through the admin API of a real origin process: its default FEC
 // code and chunk size change for the next upload, no restart; its own publisher key is listed.
 
 const MAIN = new URL('../dist/main.js', import.meta.url).pathname
-
-async function until (check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-}
 
 describe('origin configuration through ConnectRPC (a real origin process)', () => {
   let dir: string
@@ -48,7 +40,7 @@ describe('origin configuration through ConnectRPC (a real origin process)', () =
     origin = spawn(process.execPath, [MAIN, '--config', toml], { stdio: ['ignore', 'pipe', 'pipe'] })
     origin.stdout!.pipe(out)
     origin.stderr!.pipe(out)
-    await until(async () => (await fetch(`${httpUrl}/readyz`)).status === 200, 30_000, 'the origin to be ready')
+    await until(async () => await fetch(`${httpUrl}/readyz`).then(r => r.status === 200, () => false), 30_000, 'the origin to be ready')
   }, 60_000)
 
   afterAll(async () => {

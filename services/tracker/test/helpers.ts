@@ -66,13 +66,7 @@ export function node (natsUrl: string, id: string, contents: string[], counters:
   return p
 }
 
-export async function until (check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+export { until } from '@codio/testing'
 
 /** The value of a counter series in Prometheus text, summed over label sets matching `labels`. */
 export function counter (text: string, name: string, labels = ''): number {
