@@ -4,14 +4,15 @@
  * The sample is the Node.js binary running the tests (> 64 MiB, written by nobody here).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createAdminClient } from '@codio/admin'
 import { parseByteSize } from '@codio/config'
 import { TrackerClient } from '@codio/tracker'
 import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
-import { alive, curl, sha256File, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
+import { BIN } from './helpers.js'
+import { alive, curl, exec, sha256File, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
 
 const sample = process.execPath
 
@@ -58,6 +59,21 @@ describe('local cluster end to end', () => {
     const out = join(dir, 'edge-1.bin')
     await curl(['-f', '-o', out, `${byName('edge-1').http}/content/${cid}`])
     expect(await sha256File(out)).toBe(expected)
+  }, 120_000)
+
+  it('`codio get` fetches it byte-exact from a real edge (the first edge of cluster.json), and exits 1 with the edge\'s reason for an unknown content', async () => {
+    const out = join(dir, 'codio-get.bin')
+    const got = await exec(process.execPath, [BIN, 'get', cid, '-o', out, '--quiet'], { cwd: dir })
+    expect(got.stdout).toBe('')
+    expect(await sha256File(out)).toBe(expected)
+    // to stdout, from an edge named on the command line
+    const piped = await exec(process.execPath, [BIN, 'get', cid, '--quiet', '--edge', byName('edge-1').http], { cwd: dir, encoding: 'buffer', maxBuffer: 2 * sampleSize })
+    expect(createHash('sha256').update(piped.stdout).digest('hex')).toBe(expected)
+    const unknown = 'bafyreiaxnnnb7qz2focittuqq3ya25q7rcv3bqynnczfzao3hlpxv4s6ty'
+    const failed = await exec(process.execPath, [BIN, 'get', unknown, '-o', join(dir, 'unknown.bin'), '--quiet'], { cwd: dir }).then(() => undefined, (e: { code: number, stderr: string }) => e)
+    expect(failed?.code).toBe(1)
+    expect(failed?.stderr).toMatch(/404|not found|no provider/i)
+    await expect(stat(join(dir, 'unknown.bin'))).rejects.toThrow()
   }, 120_000)
 
   it('answers HEAD with the content headers', async () => {

@@ -12,10 +12,11 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
 import { BIN } from './helpers.js'
+import { until } from '@codio/testing'
 
 export const exec = promisify(execFile)
 
-export { until } from '@codio/testing'
+export { until }
 
 /** Whether a process with this PID exists (signal 0). */
 export function alive (pid: number): boolean {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Holding } from '../src/types.js'
+import { until } from '@codio/testing'
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567'
@@ -19,4 +20,4 @@ export const complete = (contentId: string, chunkCount: number): Holding =>
 
 export const HOUR = 3600
 
-export { until } from '@codio/testing'
+export { until }

@@ -5,6 +5,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLogger } from '@codio/telemetry'
 import { fullBitfield, GossipPublisher, type GossipPublisherInit, type NodeMetrics } from '@codio/tracker'
 import { createTracker, trackerConfigSchema, type Tracker, type TrackerConfig } from '../src/index.js'
+import { until } from '@codio/testing'
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567'
@@ -66,7 +67,7 @@ export function node (natsUrl: string, id: string, contents: string[], counters:
   return p
 }
 
-export { until } from '@codio/testing'
+export { until }
 
 /** The value of a counter series in Prometheus text, summed over label sets matching `labels`. */
 export function counter (text: string, name: string, labels = ''): number {
