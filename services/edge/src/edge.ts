@@ -16,6 +16,9 @@ export type Edge = PeerService
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 
+/** The headers a content answer carries that an error answer must not. */
+const CONTENT_HEADERS = ['etag', 'cache-control', 'accept-ranges', 'content-type', 'last-modified', 'content-range', 'content-length']
+
 /** HTTP status and error code for each failure a content request can meet. */
 function failureStatus (name: string): number {
   switch (name) {
@@ -60,11 +63,18 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     const status = failureStatus(err.name)
     requests.inc({ method, status })
     if (status >= 500) log.warn({ err: err.message }, 'content request failed')
-    return reply.code(status).send({ error: err.name, message: err.message })
+    // an error is no content: none of the content's headers, and no cache may keep it (a
+    // shared cache would otherwise serve it for a year under the content's ETag)
+    for (const h of CONTENT_HEADERS) reply.removeHeader(h)
+    return reply.code(status).header('cache-control', 'no-store').send({ error: err.name, message: err.message })
   }
 
-  /** Stream `ranges` of the content to the reply; one range plain, several as multipart. */
-  function body (resolved: ResolvedContent, ranges: ByteRange[], trailer: string | undefined, t0: number, hit: boolean): Readable {
+  /**
+   * Stream `ranges` of the content to the reply; one range plain, several as multipart.
+   * Resolves once the first bytes are at hand, and rejects when they cannot be had: the
+   * headers are not sent yet then, so the failure gets its own status (see `fail`).
+   */
+  async function body (resolved: ResolvedContent, ranges: ByteRange[], trailer: string | undefined, t0: number, hit: boolean): Promise<Readable> {
     const { manifest } = resolved
     const download = resolved.local
       ? undefined
@@ -80,7 +90,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
       served.inc(b.byteLength)
       return b
     }
-    return Readable.from((async function * () {
+    const parts = (async function * () {
       try {
         for (const part of ranges) {
           if (part.header != null) yield count(Buffer.from(part.header))
@@ -88,11 +98,19 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
         }
         if (trailer != null) yield count(Buffer.from(trailer))
       } catch (err: any) {
-        broken.inc({ reason: err.name ?? 'Error' })
-        log.warn({ contentId: resolved.contentId.toString(), err: err.message, error: err.name }, 'content response cut off')
+        // before the first bytes the caller answers with the error instead
+        if (!first) {
+          broken.inc({ reason: err.name ?? 'Error' })
+          log.warn({ contentId: resolved.contentId.toString(), err: err.message, error: err.name }, 'content response cut off')
+        }
         throw err
       }
-    })() as AsyncGenerator<Uint8Array>, { objectMode: false })
+    })()
+    const head = await parts.next()
+    return Readable.from((async function * () {
+      if (head.done !== true) yield head.value
+      yield * parts
+    })(), { objectMode: false })
   }
 
   async function serveContent (request: FastifyRequest<{ Params: { cid: string } }>, reply: FastifyReply): Promise<FastifyReply> {
@@ -152,10 +170,18 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
         reply.header('content-type', `multipart/byteranges; boundary=${boundary}`)
       }
     }
-    reply.code(status).header('content-length', length)
+    if (method === 'HEAD' || manifest.size === 0) {
+      requests.inc({ method, status })
+      return reply.code(status).header('content-length', length).send()
+    }
+    let stream: Readable
+    try {
+      stream = await body(resolved, ranges, trailer, t0, resolved.local)
+    } catch (err: any) {
+      return fail(reply, method, err)
+    }
     requests.inc({ method, status })
-    if (method === 'HEAD' || manifest.size === 0) return reply.send()
-    return reply.send(body(resolved, ranges, trailer, t0, resolved.local))
+    return reply.code(status).header('content-length', length).send(stream)
   }
 
   app.route({ method: ['GET', 'HEAD'], url: '/content/:cid', handler: serveContent })

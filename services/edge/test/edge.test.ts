@@ -16,10 +16,15 @@ const log = createLogger({ name: 'edge-test', level: 'silent' })
 async function seed (dir: string, publisher: PublisherKeyPair, bytes: Uint8Array): Promise<{ peer: CodioPeer, contentId: CID }> {
   const peer = await CodioPeer.create({ role: 'origin', dataDir: dir, quic: false, trustedKeys: new TrustedKeys([publisher.publicKey]), log, registry: createMetricsRegistry({ role: 'origin', processMetrics: false }) })
   await peer.start()
+  return { peer, contentId: await addContent(peer, publisher, bytes) }
+}
+
+/** Store a signed content at `peer` and provide it; without its chunk `missing` (then nobody can serve that one). */
+async function addContent (peer: CodioPeer, publisher: PublisherKeyPair, bytes: Uint8Array, missing?: number): Promise<CID> {
   const chunks: CID[] = []
   for await (const c of chunkStream((async function * () { yield bytes })(), 65536)) {
     const cid = chunkCid(c)
-    await peer.store.put(cid, c)
+    if (chunks.length !== missing) await peer.store.put(cid, c)
     chunks.push(cid)
   }
   const manifest = await signManifest({ version: 1, size: bytes.length, mediaType: 'application/octet-stream', chunkSize: 65536, chunks, createdAt: Date.now(), publisher: publisher.publicKey }, publisher)
@@ -27,7 +32,7 @@ async function seed (dir: string, publisher: PublisherKeyPair, bytes: Uint8Array
   const contentId = manifestCid(encoded)
   await peer.store.put(contentId, encoded)
   await peer.markComplete(contentId)
-  return { peer, contentId }
+  return contentId
 }
 
 describe('edge against a seeding peer', () => {
@@ -36,11 +41,12 @@ describe('edge against a seeding peer', () => {
   let contentId: CID
   let trusting: Edge
   let untrusting: Edge
+  let publisher: PublisherKeyPair
   const bytes = randomBytes(500_000)
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'codio-edge-'))
-    const publisher = await generateKeyPair()
+    publisher = await generateKeyPair()
     ;({ peer: seeder, contentId } = await seed(join(dir, 'seed'), publisher, bytes))
     const bootstrap = [`${seeder.node.getMultiaddrs()[0].toString()}`]
     const make = async (name: string, key: string): Promise<Edge> => {
@@ -78,9 +84,27 @@ describe('edge against a seeding peer', () => {
     const body = await res.json()
     expect(body.error).toBe('UntrustedPublisherError')
     expect(body.message).toMatch(/not trusted|untrusted/i)
+    // an error is not the content: no cache may keep it under the content's ETag
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('etag')).toBeNull()
     expect(await untrusting.peer.store.get(contentId)).toBeUndefined()
     expect((await untrusting.peer.store.stats()).blocks).toBe(0)
   })
+
+  it('answers 502 with the reason, not a cacheable 500, when the first chunk cannot be had (issue 19)', async () => {
+    const broken = randomBytes(200_000)
+    const missing = await addContent(seeder, publisher, broken, 0)
+    const res = await fetch(`${trusting.httpUrl}/content/${missing}`)
+    const body = await res.json()
+    expect(res.status).toBe(502)
+    expect(body.error).toBe('ChunkUnavailableError')
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('etag')).toBeNull()
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+    // the edge still serves what it can
+    const ok = await fetch(`${trusting.httpUrl}/content/${contentId}`)
+    expect(Buffer.compare(Buffer.from(await ok.arrayBuffer()), bytes)).toBe(0)
+  }, 30_000)
 
   it('serves several byte ranges as multipart/byteranges', async () => {
     const res = await fetch(`${trusting.httpUrl}/content/${contentId}`, { headers: { range: 'bytes=0-9,200000-200009' } })
