@@ -329,10 +329,13 @@ describe('faults with a download or an ingest in progress, on a local cluster', 
     expect((await fetch(`${http}/readyz`)).ok).toBe(true)
   }, 90_000)
 
-  it('the origin killed (-9) mid-ingest, then started again: the publish fails visibly, no node holds anything new, and the restarted origin cleans up and publishes again', async () => {
+  it('the origin killed (-9) mid-ingest, then started again: the publish fails visibly, no node holds anything new, and the restarted origin cleans up, serves what it held and publishes again', async () => {
     const live = ['edge-1', 'edge-4', 'relay-1', 'relay-2'].filter(n => n !== 'relay-2' || restarted.length > 0)
     const heldBefore = new Map<string, string[]>()
     for (const n of live) heldBefore.set(n, (await admin(n).listContent({})).contentIds.sort())
+    // a content only the origin holds: after the restart it must come back from the origin's
+    // store and its announcements (tracker gossip, DHT provider record), not from an edge
+    const only = await publish('origin-only.bin', 2 * MiB)
     const originBefore = await admin('origin-1').getStatus({})
     const path = join(cluster.dir, 'ingest.bin')
     const size = 96 * MiB
@@ -374,6 +377,9 @@ describe('faults with a download or an ingest in progress, on a local cluster', 
     console.log(`fault 3: origin-1 restarted: ${after.contents} contents, ${after.storedBlocks} blocks (before the ingest ${originBefore.contents}, ${originBefore.storedBlocks})`)
     expect(leftovers()).toEqual([])
     expect([after.contents, after.storedBlocks, after.storedBytes]).toEqual([originBefore.contents, originBefore.storedBlocks, originBefore.storedBytes])
+    // it serves what it held: the content only it has, fetched cold through an edge
+    for (const n of live) expect((await admin(n).listContent({})).contentIds).not.toContain(only.cid)
+    expectExact(await download(`${node('edge-1').http}/content/${only.cid}`).done, only.data, 'a content only the restarted origin held')
     // and it publishes again: a new content fetched cold through an edge, byte-exact
     await until(async () => await metric(node('edge-1').http, 'codio_edge_connected_peers') >= 1, 20_000, 'edge-1 to be connected after the origin restart')
     const fresh = await publish('after-origin-restart.bin', 3 * MiB)
