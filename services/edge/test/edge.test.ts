@@ -7,6 +7,7 @@ import { chunkCid, chunkStream, encodeManifest, manifestCid, signManifest, type 
 import { CodioPeer } from '@codio/peer'
 import { encodePublicKey, generateKeyPair, TrustedKeys, type PublisherKeyPair } from '@codio/signing'
 import { createLogger, createMetricsRegistry } from '@codio/telemetry'
+import { until } from '@codio/testing'
 import { createEdge, type Edge } from '../src/edge.js'
 import { edgeConfigSchema } from '../src/config.js'
 
@@ -60,11 +61,8 @@ describe('edge against a seeding peer', () => {
     }
     trusting = await make('trusting', encodePublicKey(publisher.publicKey))
     untrusting = await make('untrusting', encodePublicKey((await generateKeyPair()).publicKey))
-    const deadline = Date.now() + 10_000
     // ready edges, and the seeder's record announced now that it has DHT peers to hold it
-    while (!(trusting.peer.isReady() && untrusting.peer.isReady() && seeder.pendingAnnouncements() === 0) && Date.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
+    await until(() => trusting.peer.isReady() && untrusting.peer.isReady() && seeder.pendingAnnouncements() === 0, 10_000, 'both edges ready and the seeder\'s record announced')
   })
 
   afterAll(async () => {

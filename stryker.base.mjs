@@ -1,0 +1,30 @@
+/**
+ * StrykerJS settings shared by every package's stryker.config.mjs (`npm run test:mutation`):
+ * the jest runner over the package's tests with the repository's one jest preset, Node's ESM
+ * loader, and a JSON report per package under reports/mutation/. Not part of `npm test`: a
+ * run re-runs the tests once per mutant.
+ *
+ * @param {string} name the report's file name (reports/mutation/<name>.json)
+ * @param {string[]} mutate the source files to mutate, relative to the package
+ */
+import preset from './jest.preset.js'
+
+export function strykerConfig (name, mutate) {
+  return {
+    testRunner: 'jest',
+    jest: { projectType: 'custom', config: { ...preset }, enableFindRelatedTests: false },
+    testRunnerNodeArgs: ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning'],
+    mutate,
+    coverageAnalysis: 'perTest',
+    reporters: ['clear-text', 'progress', 'json'],
+    jsonReporter: { fileName: `../../reports/mutation/${name}.json` },
+    tempDirName: '.stryker-tmp',
+    // the package's jest.config.js imports ../../jest.preset.js, which the sandbox copy cannot reach: the preset comes in above
+    ignorePatterns: ['jest.config.js', 'dist'],
+    concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
+    timeoutMS: 20_000,
+    ignoreStatic: true,
+    cleanTempDir: 'always',
+    thresholds: { high: 85, low: 75, break: null }
+  }
+}
