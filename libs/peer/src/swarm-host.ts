@@ -96,6 +96,12 @@ export interface SwarmPolicy {
    */
   superSeedCopies: number
   /**
+   * How long a peer gets nothing from anyone else before a super-seed feeds it like a plain
+   * seed (SuperSeeder `isolationMs`, ms; default DEFAULT_SUPER_SEED_ISOLATION_MS). Not a
+   * configuration key: a tuning and test hook.
+   */
+  superSeedIsolationMs?: number
+  /**
    * Peer exchange (BEP 11): name each session peer the other peers of the content's swarm, and
    * open sessions with the peers they name while fetching it.
    */
@@ -412,7 +418,7 @@ export class SwarmHost implements SessionHost {
     let swarm = this.contents.get(key)
     if (swarm == null) {
       swarm = { contentId, have, sessions: new Set(), remote: new Map(), told: new Map(), pexChanged: false }
-      if (this.policy.superSeeding && have.isFull() && have.size > 0) swarm.seeder = new SuperSeeder(have.size, { maxCopies: this.policy.superSeedCopies })
+      if (this.policy.superSeeding && have.isFull() && have.size > 0) swarm.seeder = new SuperSeeder(have.size, { maxCopies: this.policy.superSeedCopies, isolationMs: this.policy.superSeedIsolationMs })
       this.contents.set(key, swarm)
     } else if (have.count() > swarm.have.count()) {
       swarm.have = have

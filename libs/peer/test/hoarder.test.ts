@@ -24,7 +24,9 @@ describe('a super-seed hoarder', () => {
     const manifest = await signManifest({ version: 1, size: SIZE, mediaType: 'application/octet-stream', chunkSize: CHUNK, chunks: chunks.map(chunkCid), createdAt: Date.now(), publisher: kp.publicKey }, kp)
     const manifestBytes = encodeManifest(manifest)
     content = { contentId: manifestCid(manifestBytes), manifest, manifestBytes, chunks, parity: [] }
-    origin = await peers.start('origin', { role: 'origin', requestTimeoutMs: 30_000 })
+    // the super-seed's isolation fallback (feed a peer nobody else feeds) set far beyond this
+    // test's time limit: the edge must get its chunks without it
+    origin = await peers.start('origin', { role: 'origin', requestTimeoutMs: 30_000, swarm: { superSeedIsolationMs: 120_000 } })
     await publish(origin, content)
   })
 
@@ -39,13 +41,11 @@ describe('a super-seed hoarder', () => {
     await until(() => hoarder.isReady() && edge.isReady(), 15_000, 'both to join the DHT')
     const hoarding = hoarder.download(await hoarder.resolve(content.contentId))
     await until(() => hoarding.chunksDone >= 4, 15_000, 'the hoarder to take its first chunks')
-    const t0 = performance.now()
     const dl = edge.download(await edge.resolve(content.contentId))
     await dl.done
-    const ms = performance.now() - t0
-    console.log(`cold 8 MiB fetch beside a hoarder: ${ms.toFixed(0)} ms (hoarder holds ${hoarding.chunksDone} of ${content.chunks.length} chunks)`)
+    console.log(`cold 8 MiB fetch beside a hoarder done (hoarder holds ${hoarding.chunksDone} of ${content.chunks.length} chunks)`)
     for (let i = 0; i < content.chunks.length; i++) expect(Buffer.compare((await edge.store.get(chunkCid(content.chunks[i])))!, content.chunks[i])).toBe(0)
-    // 0.3–0.6 s beside an honest peer; 5.8 s before the fix (the seed fed the edge only once it was isolated, 5 s)
-    expect(ms).toBeLessThan(3500)
-  }, 60_000)
+    // before the fix the seed fed the edge only once it counted as isolated: 120 s here, past
+    // the test's limit (5.8 s at the default 5 s isolation); how fast it is: bench:swarm
+  }, 40_000)
 })
