@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { types } from 'node:util'
+import { corpusDir, crashDir, readInputs, storeInput, type StoredInput } from './corpus.js'
 
 /** One fuzz target: a property over hostile input for one parser at a trust boundary. */
 export interface Target {
@@ -7,6 +8,34 @@ export interface Target {
   name: string
   /** the property (fast-check `property` / `asyncProperty`), built once its fixtures are ready */
   property: () => fc.IRawProperty<any, boolean> | Promise<fc.IRawProperty<any, boolean>>
+  /**
+   * Hand-picked inputs (the property's arguments, as a tuple): valid messages and edge cases.
+   * `npm run fuzz:seed` writes them to `corpus/<name>/seed-*.json`.
+   */
+  seeds?: () => Seed[] | Promise<Seed[]>
+  /** Inputs that failed before runs kept their crashes: `npm run fuzz:seed` writes them to `crashes/<name>/`. */
+  kept?: () => Seed[]
+}
+
+/** One hand-picked input of a target and why it is there. */
+export interface Seed { note: string, input: unknown[] }
+
+/**
+ * What the current input did, as labels (`parse` adds `<what>:ok` or `<what>:<error>`, a target
+ * may add its own with {@link note}): its behaviour's signature. `npm run fuzz` keeps in the
+ * corpus the first input of every signature not seen before.
+ */
+const labels = new Set<string>()
+
+/** Add `label` to the current input's signature. */
+export function note (label: string): void {
+  labels.add(label)
+}
+
+/** An error as a label: its name and message, numbers and long tokens (IDs, keys) blanked. */
+export const errorLabel = (err: unknown): string => {
+  const e = err as Error | undefined
+  return `${e?.name ?? typeof err}:${String(e?.message ?? '').replace(/[A-Za-z0-9+/_=-]{20,}/g, '…').replace(/\d+/g, '#').slice(0, 80)}`
 }
 
 /** Longest one input may take (ms) before the target fails as a hang. */
@@ -27,9 +56,12 @@ export function assertTyped (err: unknown, allowed: readonly ErrorClass[], what:
 export function parse<T> (what: string, allowed: readonly ErrorClass[], fn: () => T): T | undefined {
   const started = performance.now()
   try {
-    return fn()
+    const r = fn()
+    note(`${what}:ok`)
+    return r
   } catch (err) {
     assertTyped(err, allowed, what)
+    note(`${what}:${errorLabel(err)}`)
     return undefined
   } finally {
     const ms = performance.now() - started
@@ -41,9 +73,12 @@ export function parse<T> (what: string, allowed: readonly ErrorClass[], fn: () =
 export async function parseAsync<T> (what: string, allowed: readonly ErrorClass[], fn: () => Promise<T>): Promise<T | undefined> {
   const started = performance.now()
   try {
-    return await fn()
+    const r = await fn()
+    note(`${what}:ok`)
+    return r
   } catch (err) {
     assertTyped(err, allowed, what)
+    note(`${what}:${errorLabel(err)}`)
     return undefined
   } finally {
     const ms = performance.now() - started
@@ -98,14 +133,96 @@ export function fuzzParameters (numRuns: number): fc.Parameters<unknown> {
   return { numRuns, ...(seed == null ? {} : { seed }), ...(path == null ? {} : { path }) }
 }
 
+type Property = fc.IRawProperty<any, boolean>
+
+/** The signature of what the current input did (see {@link note}); clears it. */
+function takeSignature (): string {
+  const sig = [...labels].sort().join('|')
+  labels.clear()
+  return sig
+}
+
+/** `property`, calling `seen(value, signature)` after each input it passes. */
+function observed (property: Property, seen: (value: unknown, signature: string) => void): Property {
+  const after = (v: unknown, r: unknown): unknown => {
+    const sig = takeSignature()
+    if (r == null) seen(v, sig)
+    return r
+  }
+  return {
+    isAsync: () => property.isAsync(),
+    generate: (mrng, runId) => property.generate(mrng, runId),
+    shrink: (value) => property.shrink(value),
+    run: (v: any) => {
+      labels.clear()
+      const r: any = property.run(v)
+      return (property.isAsync() ? Promise.resolve(r).then(res => after(v, res)) : after(v, r)) as any
+    },
+    runBeforeEach: () => property.runBeforeEach(),
+    runAfterEach: () => property.runAfterEach()
+  } as Property
+}
+
 /**
- * Run `target` for `numRuns` inputs. On failure fast-check's error names the seed and path
- * (`FUZZ_SEED=… FUZZ_PATH=…` replays it) and the shrunk counterexample.
+ * Run one stored input through `property`; throws naming `file` if it fails.
+ * @returns the input's signature
  */
-export async function runTarget (target: Target, numRuns: number): Promise<{ runs: number, ms: number, perSecond: number }> {
+export async function replay (property: Property, stored: StoredInput): Promise<string> {
+  labels.clear()
+  const r = await property.run(stored.input as any)
+  const sig = takeSignature()
+  if (r == null) return sig
+  const failure = r as { error?: unknown }
+  const cause = failure.error instanceof Error ? failure.error.message : String(failure.error ?? 'precondition failed')
+  throw new Error(`${stored.file} fails${stored.note === undefined ? '' : ` (${stored.note})`}: ${cause}`, { cause: failure.error })
+}
+
+export interface RunOptions {
+  /** keep the first input of each new signature in `corpus/<target>/` (default false) */
+  growCorpus?: boolean
+  /** at most this many inputs added to the corpus per run (default 25) */
+  maxNew?: number
+}
+
+export interface RunResult {
+  runs: number
+  ms: number
+  perSecond: number
+  /** stored inputs replayed first (corpus and crashes) */
+  replayed: number
+  /** inputs added to the corpus */
+  added: string[]
+}
+
+/**
+ * Run `target`: first every stored input (its corpus and kept crashes), then `numRuns`
+ * generated ones. A failing generated input is shrunk and saved in `crashes/<target>/` (the
+ * error names the file, and fast-check's seed and path: `FUZZ_SEED=… FUZZ_PATH=…` replays it).
+ */
+export async function runTarget (target: Target, numRuns: number, options: RunOptions = {}): Promise<RunResult> {
   const started = performance.now()
-  const property = await target.property()
-  await fc.assert(property as any, fuzzParameters(numRuns))
+  const property = await target.property() as Property
+  const stored = [...readInputs(corpusDir(target.name)), ...readInputs(crashDir(target.name))]
+  const known = new Set<string>()
+  for (const s of stored) known.add(await replay(property, s))
+  const added: string[] = []
+  const maxNew = options.maxNew ?? 25
+  const watched = options.growCorpus === true
+    ? observed(property, (value, sig) => {
+      if (known.has(sig) || added.length >= maxNew) return
+      known.add(sig)
+      added.push(storeInput(corpusDir(target.name), 'found', value, `new behaviour: ${sig.slice(0, 300)}`))
+    })
+    : property
+  const details = await fc.check(watched as any, fuzzParameters(numRuns))
+  if (details.failed) {
+    const file = details.counterexample == null
+      ? undefined
+      : storeInput(crashDir(target.name), 'crash', details.counterexample, `found by seed ${details.seed}, path ${details.counterexamplePath ?? ''}: ${String((details.errorInstance as Error | undefined)?.message ?? details.errorInstance).slice(0, 300)}`)
+    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)
+    throw new Error(`${target.name} failed after ${details.numRuns} inputs (FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath ?? ''}); ` +
+      `the input is kept in ${file ?? '(none)'}: ${cause}`, { cause: details.errorInstance })
+  }
   const ms = performance.now() - started
-  return { runs: numRuns, ms, perSecond: numRuns / (ms / 1000) }
+  return { runs: numRuns, ms, perSecond: numRuns / (ms / 1000), replayed: stored.length, added }
 }

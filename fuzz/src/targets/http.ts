@@ -101,3 +101,29 @@ export const ingestQueryTarget: Target = {
     return true
   })
 }
+
+rangeHeaderTarget.seeds = () => [
+  ['bytes=0-99', 1000], ['bytes=-500', 1000], ['bytes=900-', 1000], ['bytes=0-0,-1', 1000], ['bytes=0-10,5-20,30-40', 1000],
+  ['bytes=1000-', 1000], ['bytes=0-99', 0], ['bytes=5-1', 100], ['bytes= 0-1 , 3-4 ', 100], ['Bytes=0-1', 100], ['items=0-1', 100],
+  ['bytes=' + '0-1,'.repeat(200) + '0-1', 2 ** 53 - 1], ['bytes=0-99999999999999999999', 100], ['bytes=-0', 100], ['bytes=', 100], [undefined, 100], ['', 100]
+].map(input => ({ note: `Range ${String(input[0]).slice(0, 40)} of ${input[1]} bytes`, input }))
+
+chunkRangeTarget.seeds = () => [
+  [0, MIN_CHUNK_SIZE, 0, 0], [1000, MIN_CHUNK_SIZE, 0, 999], [2 ** 40, MAX_CHUNK_SIZE, 2 ** 40 - 1, 2 ** 40 - 1], [1000, MIN_CHUNK_SIZE, 999, 0],
+  [1000, MIN_CHUNK_SIZE, -1, 5], [1000, MIN_CHUNK_SIZE, NaN, 5], [1000, MIN_CHUNK_SIZE, 0.5, 5], [1000, MIN_CHUNK_SIZE, 0, Infinity], [1000, MIN_CHUNK_SIZE, 1000, 1000], [1000, MIN_CHUNK_SIZE, 2 ** 53 + 2, 5]
+].map(input => ({ note: `size ${input[0]}, chunk ${input[1]}, bytes ${input[2]}-${input[3]}`, input }))
+
+contentIdTarget.seeds = () => {
+  const c = manifestCid(new Uint8Array([1]))
+  const k = chunkCid(new Uint8Array([1]))
+  return [
+    [c.toString(), k.bytes], [k.toString(), c.bytes], [c.toString().toUpperCase(), new Uint8Array(0)], [c.toV1().toString().slice(0, -1), k.bytes.subarray(0, 10)],
+    ['QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG', new Uint8Array(36)], ['zb2rhe5P4gXftAwvA4eXQ5HJwsER2owDyS9sKaQRRVQPn93bA', Uint8Array.of(1, 0x55, 0x12, 0x20)],
+    ['b' + 'a'.repeat(500), new Uint8Array(300).fill(1)], ['', new Uint8Array(0)], ['../../etc/passwd', Uint8Array.of(0)], ['bafy%00', Uint8Array.of(0xff)]
+  ].map(input => ({ note: `content/chunk id ${String(input[0]).slice(0, 40)}`, input }))
+}
+
+ingestQueryTarget.seeds = () => [
+  ['10+4', '1048576'], ['none', ''], ['10 4', '1048576'], ['1+255', '16384'], ['2+254', '8388608'], ['0+1', '1'], ['64+0', '1e6'], ['33+32', '0x100000'],
+  ['99999999999999999999+1', '-1'], ['+', 'abc'], ['1++1', ' 1 '], ['NONE', '4194304']
+].map(input => ({ note: `fec=${input[0]} chunkSize=${input[1]}`, input }))

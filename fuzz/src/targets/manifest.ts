@@ -107,3 +107,25 @@ export const mediaTypeTarget: Target = {
     })
   }
 }
+
+manifestTarget.seeds = async () => {
+  const f = await signedFixture()
+  const valid = f.bytes
+  const cut = (n: number): Uint8Array => valid.subarray(0, n)
+  return [
+    { note: 'a valid signed manifest (its key is not trusted in another run: verify refuses it)', input: [valid] },
+    { note: 'the manifest cut in half', input: [cut(valid.byteLength >> 1)] },
+    { note: 'its last byte changed', input: [Uint8Array.from(valid, (b, i) => i === valid.byteLength - 1 ? b ^ 1 : b)] },
+    { note: 'empty', input: [new Uint8Array(0)] },
+    { note: 'CBOR null', input: [Uint8Array.of(0xf6)] },
+    { note: 'a CBOR array header claiming 2^32 items', input: [Uint8Array.of(0x9a, 0xff, 0xff, 0xff, 0xff)] },
+    { note: 'a CBOR byte string header claiming 2^64 - 1 bytes', input: [Uint8Array.of(0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)] },
+    { note: 'a map of the manifest keys with a wrong type', input: [dagCbor.encode({ v: 1, size: 'x', type: 'video/mp4', chunkSize: MIN_CHUNK_SIZE, chunks: [], created: 0, publisher: new Uint8Array(32), sig: new Uint8Array(64) })] },
+    { note: 'FEC groups of 255 parity chunks', input: [dagCbor.encode({ v: 1, size: 10, type: 'a/b', chunkSize: MIN_CHUNK_SIZE, chunks: [chunkCid(new Uint8Array([1]))], created: 0, publisher: new Uint8Array(32), sig: new Uint8Array(64), fec: { k: 1, m: 255, groups: [{ parity: Array.from({ length: 255 }, (_, i) => chunkCid(Uint8Array.of(i))) }] } })] }
+  ]
+}
+
+mediaTypeTarget.seeds = () => [
+  ['video/mp4', MIN_CHUNK_SIZE], ['text/plain; charset=utf-8', MIN_CHUNK_SIZE], ['a'.repeat(250) + '/b', MIN_CHUNK_SIZE], ['a'.repeat(260) + '/b', MIN_CHUNK_SIZE],
+  ['/', MIN_CHUNK_SIZE], ['a/b\r\nX-Injected: 1', MIN_CHUNK_SIZE], ['video/mp4', 0], ['video/mp4', -1], ['video/mp4', 2 ** 31]
+].map(input => ({ note: `type ${String(input[0]).slice(0, 30)}, chunk size ${input[1]}`, input }))

@@ -95,3 +95,23 @@ export const tomlConfigTarget: Target = {
     })
   }
 }
+
+configUpdateTarget.seeds = () => [
+  [{ logLevel: 'debug' }, ['logLevel'], true], [{ swarm: { maxUploadRate: '10MB' } }, ['swarm.maxUploadRate'], true], [{ http: { port: 1 } }, ['http.port'], true],
+  [{ http: { port: 1 } }, ['http.port'], false], ...hostileJson.map(p => [p, [], true]), [{ __proto__: 1 }, ['__proto__'], true], [{}, ['constructor.prototype'], true], [null, ['logLevel'], true]
+].map(input => ({ note: `UpdateConfig ${JSON.stringify(input[0]) ?? 'undefined'} mask ${JSON.stringify(input[1])}`, input }))
+
+requestValidatorTarget.seeds = () => [
+  ['A'.repeat(43), { contentId, count: 5, exclude: [] }], ['', { contentId: '', count: 0, exclude: [] }], ['x', { contentId, count: -1, exclude: ['a'] }],
+  ['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { contentId, count: 1.5, exclude: [] }], ['/'.repeat(43), { contentId: 'bafy', count: 2 ** 31, exclude: [] }]
+].map(input => ({ note: `key ${String(input[0]).slice(0, 20)}, SelectPeers ${JSON.stringify(input[1]).slice(0, 60)}`, input }))
+
+tomlConfigTarget.seeds = () => [
+  [['log_level = "debug"', '[http]', 'port = 8080'], {}], [['[swarm]', 'max_upload_rate = "10MB"'], { CODIO_HTTP__PORT: '9000' }], [['__proto__.polluted = 1'], {}],
+  [['[constructor.prototype]', 'polluted = 1'], { CODIO___PROTO____POLLUTED: '1' }], [['port = 1e999', 'x = [[', '"""'], {}], [['a.b.c = inf'], { CODIO_: '' }], [[], { CODIO_HTTP__PORT: '99999999999999999999' }]
+].map(input => ({ note: `TOML ${JSON.stringify(input[0]).slice(0, 50)} env ${JSON.stringify(input[1]).slice(0, 40)}`, input }))
+
+requestValidatorTarget.kept = () => FOUND.map(s => ({
+  note: '32 bytes that are no Ed25519 point: isPublicKey said yes (fixed in libs/tracker control-store)',
+  input: [s, { contentId, count: 5, exclude: [] }]
+}))

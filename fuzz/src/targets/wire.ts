@@ -135,3 +135,29 @@ export const gossipTarget: Target = {
     })
   }
 }
+
+exchangeMessageTarget.seeds = () => [
+  ...validMessages().map((m, i) => ({ note: `valid message ${i}`, input: [m] })),
+  { note: 'empty (a message with no payload)', input: [new Uint8Array(0)] },
+  { note: 'a request whose CID has a 300-byte digest', input: [toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'request', value: { id: 1n, cid: Uint8Array.of(1, 0x55, 0x12, 0xac, 0x02, ...new Uint8Array(300)) } } }))] },
+  { note: 'a length-delimited field claiming 2^32 bytes', input: [Uint8Array.of(0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f)] },
+  { note: 'a varint of 11 bytes', input: [Uint8Array.of(0x08, ...new Uint8Array(10).fill(0xff), 0x01)] },
+  { note: 'an unknown field number 2^29 - 1', input: [Uint8Array.of(0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01)] },
+  { note: 'group start wire type (deprecated)', input: [Uint8Array.of(0x0b)] }
+]
+
+gossipTarget.seeds = () => {
+  const content = manifestCid(new Uint8Array([4])).toString()
+  const p = '12D3KooWEe2DHPFqwUDCSbKSQpgufmxh9dRASkdPpyuzVyECtQ3T'
+  const avail = (a: object): Uint8Array => toBinary(AvailabilitySchema, create(AvailabilitySchema, a))
+  const base = { peerId: p, multiaddrs: ['/ip4/127.0.0.1/tcp/4001'], roles: ['edge'], contents: [{ contentId: content, chunkCount: 10, bitfield: new Uint8Array([0xff, 0xc0]) }], sequence: 3n, timestampMs: 1_700_000_000_000n }
+  return [
+    { note: 'a valid availability message (unsigned)', input: [{ subject: availabilitySubject(p), bytes: avail(base), sig: undefined }] },
+    { note: 'sequence and timestamp 2^53 - 1 (hid a peer for good, issue 19)', input: [{ subject: availabilitySubject(p), bytes: avail({ ...base, sequence: 2n ** 53n - 1n, timestampMs: 2n ** 53n - 1n }), sig: undefined }] },
+    { note: 'an entry with 0 chunks (sank the whole message, issue 19)', input: [{ subject: availabilitySubject(p), bytes: avail({ ...base, contents: [{ contentId: content, chunkCount: 0, bitfield: new Uint8Array(0) }] }), sig: undefined }] },
+    { note: 'the sender is not the subject', input: [{ subject: availabilitySubject(p), bytes: avail({ ...base, peerId: 'x' }), sig: undefined }] },
+    { note: 'a metrics report with 10^15 failures (issue 19)', input: [{ subject: metricsSubject(p), bytes: toBinary(MetricsReportSchema, create(MetricsReportSchema, { peerId: p, uptimeSeconds: 1e9, chunksServed: 10n ** 12n, chunksFailed: 10n ** 15n, bytesServed: 1n, observations: [{ peerId: p, bytesPerSecond: NaN, failures: 10n ** 15n, successes: 0n }], sequence: 1n, timestampMs: 1n })), sig: undefined }] },
+    { note: 'junk bytes and a junk signature', input: [{ subject: 'codio.availability.', bytes: Uint8Array.of(0xff, 0xff), sig: '!!' }] },
+    { note: 'a subject with a trailing token', input: [{ subject: `codio.availability.${p}.x`, bytes: new Uint8Array(0), sig: undefined }] }
+  ]
+}

@@ -1,13 +1,13 @@
 import { create, toBinary } from '@bufbuild/protobuf'
 import { MessageSchema, RefusalCode, type Message } from '@codio/proto'
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import type { LengthPrefixedStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, BLOCK_STREAM_OPTIONS } from './constants.js'
 import { peerLimits, readLimitReason, StreamCounter, type PeerLimits, type RefusalReason } from './limits.js'
 import { BlockRefusedError, BlockVerificationError, InvalidBlockIdError, PeerDeniedError, ProtocolError, RequestTimeoutError } from './errors.js'
-import { encodePiece, readMessage } from './wire.js'
+import { encodePiece, messageStream, readMessage } from './wire.js'
 import { blockIdProblem, blockMatchesCid } from './verify.js'
 
 /** Where served blocks come from: a block store, looked up by CID. */
@@ -259,7 +259,7 @@ export class ChunkExchange implements Startable {
         // not the caller's signal: other requests share this open
         const signal = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
         const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-        return new RequestChannel(stream, lpStream(stream, { ...BLOCK_STREAM_OPTIONS }), forget)
+        return new RequestChannel(stream, messageStream(stream, { ...BLOCK_STREAM_OPTIONS }), forget)
       })()
       this.channels.set(key, opening)
       // a failed open is not cached: the next request dials again
@@ -402,7 +402,7 @@ export class ChunkExchange implements Startable {
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
     const key = peer.toString()
-    const lp = lpStream(stream, { ...this.streamOptions })
+    const lp = messageStream(stream, { ...this.streamOptions })
     const stats = this.statsFor(peer)
     const queue: Array<{ id: bigint, cid: Uint8Array }> = []
     let current: { id: bigint, cancel: AbortController } | undefined

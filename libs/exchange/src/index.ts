@@ -13,7 +13,9 @@
 export * from './constants.js'
 export * from './errors.js'
 export { DEFAULT_PEER_LIMITS, peerLimits, type PeerLimits, type RefusalReason } from './limits.js'
-export { blockMatchesCid, blockIdProblem } from './verify.js'
+export { blockMatchesCid, blockIdProblem, contentIdProblem } from './verify.js'
+/** @internal the frame reader of block and session streams, exported for the fuzz targets */
+export { frameLengthDecoder, lengthLength, messageStream, readMessage } from './wire.js'
 export { raceSignal } from './chunk-exchange.js'
 export { ChunkExchange, chunkExchange, type BlockSource, type ChunkExchangeComponents, type ChunkExchangeInit, type FetchOptions, type PeerTransferStats } from './chunk-exchange.js'
 export { SwarmSession, SwarmSessions, swarmSessions, type PexEntry, type SessionEvents, type SessionHost, type SwarmSessionsComponents, type SwarmSessionsInit } from './swarm-session.js'

@@ -1,12 +1,13 @@
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf'
 import { MessageSchema, RefusalCode } from '@codio/proto'
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import type { LengthPrefixedStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { MAX_PEX_PEERS, MAX_SESSION_MESSAGE_BYTES, SWARM_PROTOCOL } from './constants.js'
 import { BlockRefusedError, PeerDeniedError, ProtocolError } from './errors.js'
-import { readMessage } from './wire.js'
+import { messageStream, readMessage } from './wire.js'
+import { contentIdProblem } from './verify.js'
 import { peerLimits, readLimitReason, StreamCounter, TokenBucket, type PeerLimits, type RefusalReason } from './limits.js'
 
 /** A session closed because the remote passed a limit ({@link PeerLimits}). */
@@ -305,7 +306,7 @@ export class SwarmSessions implements Startable {
     const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
     const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_SESSION_MESSAGE_BYTES })
+      const lp = messageStream(stream, { maxDataLength: MAX_SESSION_MESSAGE_BYTES })
       await lp.write(toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'bitfield', value: { contentId: contentId.bytes, bits: bitfield } } })), { signal })
       const reply = (await readMessage(lp, signal)).payload
       if (reply.case === 'refusal') throw new BlockRefusedError(`peer ${peer} has no session for ${contentId}: ${reply.value.reason}`, reply.value.code)
@@ -321,7 +322,7 @@ export class SwarmSessions implements Startable {
   }
 
   private async accept (stream: Stream, connection: Connection): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: MAX_SESSION_MESSAGE_BYTES })
+    const lp = messageStream(stream, { maxDataLength: MAX_SESSION_MESSAGE_BYTES })
     const signal = AbortSignal.timeout(this.init.handshakeTimeout ?? 10_000)
     const first = (await readMessage(lp, signal)).payload
     const refuse = async (code: RefusalCode, reason: string): Promise<void> => {
@@ -335,6 +336,10 @@ export class SwarmSessions implements Startable {
     } catch {
       return await refuse(RefusalCode.BAD_REQUEST, 'bitfield carries no valid content ID')
     }
+    // before the host (and its store) is asked: a 300-byte digest or a foreign codec is refused
+    // as the peer's error, never a disk lookup (ENAMETOOLONG reset the stream unanswered)
+    const problem = contentIdProblem(contentId)
+    if (problem !== undefined) return await refuse(RefusalCode.BAD_REQUEST, `bitfield carries no content ID: ${problem}`)
     const ours = await this.host?.bitfield(contentId)
     if (ours == null) return await refuse(RefusalCode.NOT_FOUND, `no chunk of ${contentId.toString()} here`)
     if (first.value.bits.length !== ours.length) return await refuse(RefusalCode.BAD_REQUEST, `bitfield of ${first.value.bits.length} bytes, expected ${ours.length}`)

@@ -4,6 +4,7 @@ import type { CID } from 'multiformats/cid'
 const SHA2_256 = 0x12
 /** Multicodec `raw` (chunks) and `dag-cbor` (manifests): the only block codecs exchanged. */
 const BLOCK_CODECS: ReadonlySet<number> = new Set([0x55, 0x71])
+const DAG_CBOR = 0x71
 
 /**
  * Why `cid` is not a block ID the exchange carries (a CIDv1, raw or dag-cbor codec, sha2-256
@@ -16,6 +17,15 @@ export function blockIdProblem (cid: CID): string | undefined {
   if (cid.multihash.code !== SHA2_256) return `multihash 0x${cid.multihash.code.toString(16)}, not sha2-256 (0x12)`
   if (cid.multihash.digest.byteLength !== 32) return `a ${cid.multihash.digest.byteLength}-byte digest, not 32`
   return undefined
+}
+
+/**
+ * Why `cid` is not a content ID (the CID of a manifest: a {@link blockIdProblem}-valid CID with
+ * the dag-cbor codec), or `undefined` when it is one. The swarm session handshake checks it
+ * before asking its host (and so the store) about the content.
+ */
+export function contentIdProblem (cid: CID): string | undefined {
+  return blockIdProblem(cid) ?? (cid.code === DAG_CBOR ? undefined : `codec 0x${cid.code.toString(16)}, not dag-cbor (0x71): a content ID names a manifest`)
 }
 
 /**

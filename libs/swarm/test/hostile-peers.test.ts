@@ -201,7 +201,8 @@ describe('a peer flooding have messages', () => {
   const refusals: Array<{ peer: string, reason: RefusalReason }> = []
   const sessions: SwarmSession[] = []
   let havesDelivered = 0
-  const contentId = cidOf(randomBytes(32))
+  // a content ID names a manifest (dag-cbor); the handshake refuses any other
+  const contentId = CID.createV1(0x71, cidOf(randomBytes(32)).multihash)
 
   beforeAll(async () => {
     const make = async (sessionsInit: Parameters<typeof swarmSessions>[0]): Promise<P2PNode<{ sessions: SwarmSessions }>> => {

@@ -27,7 +27,8 @@ describe('swarm sessions over real libp2p connections', () => {
   let contentId: CID
 
   beforeAll(async () => {
-    contentId = CID.createV1(0x55, await sha256.digest(new TextEncoder().encode('session test')))
+    // a content ID names a manifest (dag-cbor); the handshake refuses any other
+    contentId = CID.createV1(0x71, await sha256.digest(new TextEncoder().encode('session test')))
     seed = await node()
     leecher = await node()
     // like a super-seed: an empty bitfield at the handshake, then chunks revealed as `have`s
