@@ -6,13 +6,16 @@
  *
  * @param {string} name the report's file name (reports/mutation/<name>.json)
  * @param {string[]} mutate the source files to mutate, relative to the package
+ * @param {string[]} [tests] the test files to run (default: every test of the package);
+ *   a module with fast unit tests need not re-run the network tests for each mutant
  */
 import preset from './jest.preset.js'
 
-export function strykerConfig (name, mutate) {
+export function strykerConfig (name, mutate, tests) {
+  const testMatch = tests == null ? preset.testMatch : tests.map(t => `<rootDir>/${t}`)
   return {
     testRunner: 'jest',
-    jest: { projectType: 'custom', config: { ...preset }, enableFindRelatedTests: false },
+    jest: { projectType: 'custom', config: { ...preset, testMatch }, enableFindRelatedTests: false },
     testRunnerNodeArgs: ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning'],
     mutate,
     coverageAnalysis: 'perTest',

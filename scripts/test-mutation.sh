@@ -7,7 +7,9 @@ set -eu
 cd "$(dirname "$0")/.."
 packages=${*:-libs/swarm libs/choker libs/fec libs/content libs/signing}
 for p in $packages; do
-  echo "== $p"
-  (cd "$p" && npx stryker run)
+  for config in "$p"/stryker*.config.mjs; do
+    echo "== $config"
+    (cd "$p" && npx stryker run "$(basename "$config")")
+  done
 done
 node scripts/mutation-summary.mjs

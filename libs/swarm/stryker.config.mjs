@@ -1,3 +1,3 @@
 import { strykerConfig } from '../../stryker.base.mjs'
-// the swarm engine: rarest-first picking, the download (endgame, hedging, bans, FEC repair), super-seeding, bitfields
-export default strykerConfig('swarm', ['src/picker.ts', 'src/download.ts', 'src/super-seed.ts', 'src/bitfield.ts'])
+// the download (endgame, hedging, bans, FEC repair), against every swarm test (real libp2p: slow)
+export default strykerConfig('swarm-download', ['src/download.ts'])
