@@ -303,6 +303,17 @@ export class SwarmHost implements SessionHost {
     if (swarm == null || swarm.download !== download) return
     swarm.download = undefined
     for (const s of swarm.sessions) s.setInterested(false)
+    for (const [s, remote] of swarm.remote) this.closeIfDone(swarm, s, remote)
+  }
+
+  /**
+   * Close a session once both ends hold the whole content and we fetch nothing: two seeds
+   * have nothing to trade (BitTorrent clients drop seed-to-seed connections). Without this a
+   * node keeps one session per content per peer forever, and past the peer's session limit
+   * (`[limits] maxSessionsPerPeer`, 256) it refuses the next content's session.
+   */
+  private closeIfDone (swarm: ContentSwarm, session: SwarmSession, remote: RemoteState): void {
+    if (swarm.download == null && swarm.have.isFull() && remote.chunks.isFull()) session.close()
   }
 
   /**
@@ -459,6 +470,7 @@ export class SwarmHost implements SessionHost {
           swarm.download?.have(session.peer, i)
           if (swarm.seeder != null) this.reveal(swarm.seeder.have(session, i))
         }
+        this.closeIfDone(swarm, session, remote)
       },
       onChoke: choked => swarm.download?.setChoked(session.peer, choked),
       onInterest: () => this.rechoke(),
