@@ -6,14 +6,20 @@
  * or `{ id, ok: false, error }`. Timestamps are absolute ms (`performance.timeOrigin +
  * performance.now()`), so figures from different workers share one clock on this machine.
  *
- *   start   { first, count, seeds }         create + start `count` nodes (global indexes from
+ *   start   { first, count, seeds, refresh? }   create + start `count` nodes (global indexes from
  *                                           `first`); node i bootstraps to seeds[i % seeds.length]
- *                                           (full multiaddrs); with no seeds it is the first seed
+ *                                           (full multiaddrs); with no seeds it is the first seed;
+ *                                           `refresh`: start the managers' refresh timers at once
+ *   startRefresh {}                         start every manager's refresh timer (every
+ *                                           BENCH_DHT_CHURN_REFRESH_S ± 10 %)
+ *   kill    { indexes }                     stop these nodes (churn) and forget them
  *   warm    { concurrency, only? }          each node (or those in `only`) joins: a closest-peers
  *                                           lookup of its own key (Kademlia §2.3) — with the
  *                                           manager, its refresh(): own key, then a random key
  *   idle    { ms, tag? }                    this worker's CPU and event-loop delay while idle
- *   stats   {}                              routing-table sizes, open connections per node
+ *   stats   { dead? }                       routing-table sizes, open connections, connections
+ *                                           pruned / peak per node; with `dead` (peer IDs), how
+ *                                           many table entries are dead peers
  *   mem     {}                              rss / heapUsed (after a GC), minus the baseline
  *   provide { node, cid }                   one node provides `cid`; returns start/end times
  *   holders { cid }                         nodes here whose local provider store holds `cid`,
@@ -49,6 +55,8 @@ const PATHS = process.env.BENCH_DHT_PATHS == null ? undefined : Number(process.e
 // createP2PNode options, unset = the node's defaults (what a Codio node runs with)
 const MAX_CONNECTIONS = process.env.BENCH_DHT_MAX_CONNECTIONS == null ? undefined : Number(process.env.BENCH_DHT_MAX_CONNECTIONS)
 const PING_INTERVAL_MS = process.env.BENCH_DHT_PING_INTERVAL_MS == null ? undefined : Number(process.env.BENCH_DHT_PING_INTERVAL_MS)
+// the managers' refresh interval; their timers run only from the churn phase on (startRefresh)
+const REFRESH_MS = Number(process.env.BENCH_DHT_CHURN_REFRESH_S ?? 30) * 1000
 
 const PROFILE_DIR = process.env.BENCH_DHT_PROFILE_DIR
 
@@ -127,7 +135,7 @@ function watchProviderStore (entry) {
   }
 }
 
-async function start ({ first, count, seeds = [] }) {
+async function start ({ first, count, seeds = [], refresh = false }) {
   await loadBackend()
   const out = []
   for (let k = 0; k < count; k++) {
@@ -145,13 +153,39 @@ async function start ({ first, count, seeds = [] }) {
     watchProviderStore(entry)
     if (ALPHA != null) entry.dht.queryManager.alpha = ALPHA
     if (PATHS != null) entry.dht.queryManager.disjointPaths = PATHS
-    if (backend === 'manager') entry.manager = new DhtManager(node, { queryTimeoutMs: QUERY_TIMEOUT_MS })
+    if (backend === 'manager') {
+      entry.manager = new DhtManager(node, { queryTimeoutMs: QUERY_TIMEOUT_MS, refreshIntervalMs: REFRESH_MS })
+      if (refresh) entry.manager.start()
+    }
     out.push({ index: entry.index, peerId: node.peerId.toString(), addr: node.getMultiaddrs().find(a => a.toString().includes('/tcp/')).toString() })
     // a whole worker's nodes dialling the seed in one tick is a burst, not a join
     if (seeds.length > 0) await new Promise(resolve => setTimeout(resolve, 20))
   }
   const qm = nodes[0]?.dht.queryManager
-  return { backend, alpha: qm?.alpha ?? null, disjointPaths: qm?.disjointPaths ?? null, nodes: out, maxConnections: nodes[0]?.node.components?.connectionManager?.getMaxConnections?.() ?? null }
+  const limit = nodes[0]?.node.services.peers.connectionLimit?.()
+  return {
+    backend,
+    alpha: qm?.alpha ?? null,
+    disjointPaths: qm?.disjointPaths ?? null,
+    nodes: out,
+    maxConnections: limit?.maxConnections ?? nodes[0]?.node.components?.connectionManager?.getMaxConnections?.() ?? null,
+    hardMaxConnections: nodes[0]?.node.components?.connectionManager?.getMaxConnections?.() ?? null
+  }
+}
+
+function startRefresh () {
+  for (const e of nodes) e.manager?.start()
+  return { started: nodes.filter(e => e.manager != null).length }
+}
+
+async function kill ({ indexes }) {
+  const victims = nodes.filter(e => indexes.includes(e.index))
+  await Promise.allSettled(victims.map(async e => {
+    e.manager?.stop()
+    await e.node.stop()
+  }))
+  for (const e of victims) nodes.splice(nodes.indexOf(e), 1)
+  return { killed: victims.map(e => e.index) }
 }
 
 async function pool (items, concurrency, fn) {
@@ -194,8 +228,24 @@ async function idle ({ ms, tag = '' }) {
   return { cpuShare: (cpu.user + cpu.system) / 1000 / (now() - t0), loopDelayP50Ms: loopDelay.percentile(50) / 1e6, loopDelayP99Ms: loopDelay.percentile(99) / 1e6 }
 }
 
-function stats () {
-  return nodes.map(e => ({ index: e.index, rt: e.dht.routingTable.size, conns: e.node.getConnections().length }))
+function stats ({ dead } = {}) {
+  const deadSet = new Set(dead ?? [])
+  return nodes.map(e => {
+    const limit = e.node.services.peers.connectionLimit?.()
+    let deadInRt = 0
+    if (deadSet.size > 0) for (const p of e.dht.routingTable.kb.toIterable()) if (deadSet.has(p.peerId.toString())) deadInRt++
+    return {
+      index: e.index,
+      rt: e.dht.routingTable.size,
+      deadInRt,
+      conns: e.node.getConnections().length,
+      pruned: limit?.pruned ?? null,
+      peak: limit?.peak ?? null,
+      evicted: e.manager?.stats().evicted ?? null,
+      refreshes: e.manager?.stats().refreshes ?? null,
+      refreshErrors: e.manager?.stats().refreshErrors ?? null
+    }
+  })
 }
 
 function mem () {
@@ -411,7 +461,7 @@ async function stop () {
   return { stopped: nodes.length }
 }
 
-const handlers = { start, warm, idle, stats, mem, provide, holders, lookups, stop }
+const handlers = { start, startRefresh, kill, warm, idle, stats, mem, provide, holders, lookups, stop }
 
 process.on('message', async (msg) => {
   const { id, cmd, ...args } = msg

@@ -5,8 +5,9 @@
  * Noise, Yamux, kad-dht on /codio/kad/1.0.0 with K = 20, default maxConnections), managed by
  * @codio/dht's DhtManager when built. Node 0 is the first seed; S = ⌈(N−1)/40⌉ seeds in all (the
  * first node of each worker in turn, BENCH_DHT_SEEDS overrides): node i joins through seed
- * i mod S, because libp2p refuses inbound connections past maxConnections = 50 and one seed for
- * 100 nodes leaves about half of them with no connection at all (BENCH_DHT_SEEDS=1 shows it).
+ * i mod S: every node keeps its seed connected (a bootstrap peer), and one seed for 100 nodes
+ * would hold more kept-alive connections than its maxConnections = 50 (BENCH_DHT_SEEDS=1 shows
+ * what that does).
  * Then each node runs the join lookup (own key, Kademlia §2.3, Maymounkov & Mazières 2002; with
  * the manager its refresh(): own key + a random key) until routing tables stop growing.
  *
@@ -34,11 +35,22 @@
  *   BENCH_DHT_MAX_CONNECTIONS=50 BENCH_DHT_PING_INTERVAL_MS=10000 (createP2PNode options; unset =
  *   the node defaults) and BENCH_DHT_ALPHA / BENCH_DHT_PATHS (kad-dht query fan-out override):
  *   experiments, not what a Codio node runs
+ *   BENCH_DHT_CHURN=0.1 BENCH_DHT_CHURN_REFRESH_S=30 BENCH_DHT_HEAL_TIMEOUT_S=180
  *   BENCH_DHT_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/dht-prof' (extra node flags for workers)
  *   BENCH_DHT_PROFILE_DIR=/tmp/dht-prof (CPU profiles of each worker's idle and lookup windows)
  *
+ *  - churn (BENCH_DHT_CHURN, default 0.1; 0 turns it off; needs the manager backend): the managers'
+ *    refresh timers start (every BENCH_DHT_CHURN_REFRESH_S = 30 s ± 10 %), then 10 % of the
+ *    nodes (never a seed) are stopped and as many new ones join through the seeds; while
+ *    ⌈R/2⌉ provides and L lookups per live node run, the routing tables are watched every second
+ *    until no table holds a dead peer and every table holds ≥ min(K, live − 1) live peers (the
+ *    heal time, at most BENCH_DHT_HEAL_TIMEOUT_S = 180 s after the churn);
+ *  - the connection limit: connections each node closed to make room, peak open connections.
+ *
  * Targets (N = 100): findProviders p50 ≤ 50 ms, p99 ≤ 250 ms; a provide reaches 20 holders
- * within 2 s. Prints a table per N, then one JSON line of every figure.
+ * within 2 s; issue 20 (default maxConnections 50): no failed lookup, no provide below 20
+ * holders, no routing table below 20 peers after warm-up; after the churn no failed lookup or
+ * provide below 20 holders, and the tables heal. Prints a table per N, then one JSON line of every figure.
  */
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -62,15 +74,24 @@ const SEEDS = process.env.BENCH_DHT_SEEDS ?? 'auto'
 const SEED_FANIN = 40
 // one full connection-monitor ping interval (10 s), so the window sees one wave of keep-alive pings
 const IDLE_MS = 10_000
+// churn phase: share of the nodes killed (and as many new ones started) after the lookups; 0 = off
+const CHURN = Number(process.env.BENCH_DHT_CHURN ?? 0.1)
+const REFRESH_S = Number(process.env.BENCH_DHT_CHURN_REFRESH_S ?? 30)
+const HEAL_TIMEOUT_MS = Number(process.env.BENCH_DHT_HEAL_TIMEOUT_S ?? 180) * 1000
 const TARGETS = { n: 100, findP50Ms: 50, findP99Ms: 250, provideToKHoldersMs: 2000, holders: K }
 
 for (const [name, v] of [['BENCH_DHT_PROCS', P], ['BENCH_DHT_PROVIDES', R], ['BENCH_DHT_LOOKUPS', L], ['BENCH_DHT_LOOKUP_CONCURRENCY', LOOKUP_CONCURRENCY]]) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer`)
 }
+if (!(CHURN >= 0 && CHURN < 1)) throw new Error('BENCH_DHT_CHURN must be a share in [0, 1)')
+if (!(REFRESH_S >= 1)) throw new Error('BENCH_DHT_CHURN_REFRESH_S must be ≥ 1')
 if (SEEDS !== 'auto' && !(Number.isInteger(Number(SEEDS)) && Number(SEEDS) >= 1)) throw new Error('BENCH_DHT_SEEDS must be "auto" or a positive integer')
 for (const n of Ns) if (!Number.isInteger(n) || n < P || n < 2) throw new Error(`BENCH_DHT_N: ${n} must be an integer ≥ 2 and ≥ BENCH_DHT_PROCS (${P})`)
 
 const now = () => performance.timeOrigin + performance.now()
+const benchStart = Date.now()
+/** A phase's figures on stderr as soon as they exist (a run cut by the time limit still leaves them). */
+const progress = (line) => console.error(`  [${Math.round((Date.now() - benchStart) / 1000)} s] ${line}`)
 const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms))
 const sorted = (xs) => [...xs].sort((a, b) => a - b)
 const q = (xs, p) => { const s = sorted(xs); return s.length === 0 ? null : s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] }
@@ -203,8 +224,8 @@ async function run (n) {
     const cpuWarm = await cpuWindow(workers)
     const tStart = now()
     // seeds: the first node of each worker in turn (node 0 first); the others join through
-    // seeds[i mod S]. One seed takes at most SEED_FANIN joins: libp2p refuses inbound
-    // connections past maxConnections (50), so one seed for 100 nodes locks half of them out
+    // seeds[i mod S]. One seed takes at most SEED_FANIN joins: each joiner keeps its seed
+    // connected, and a seed holds maxConnections (50)
     const S = SEEDS === 'auto' ? Math.ceil((n - 1) / SEED_FANIN) : Math.min(Number(SEEDS), n)
     const seedIdx = []
     for (let row = 0; seedIdx.length < S; row++) {
@@ -242,7 +263,7 @@ async function run (n) {
     let warmErrors = 0
     while (warmRounds < WARM_ROUNDS) {
       warmRounds++
-      const w = await Promise.all(workers.map(x => x.request('warm', { concurrency: 4, only }, 180_000)))
+      const w = await Promise.all(workers.map(x => x.request('warm', { concurrency: 4, only }, 600_000)))
       warmErrors += w.reduce((a, r) => a + r.errors.length, 0)
       stats = await getStats()
       const short = stats.filter(s => s.rt < rtTarget).map(s => s.index)
@@ -265,6 +286,7 @@ async function run (n) {
     if (isolated > 0) console.error(`  warning: ${isolated} of ${n} nodes have an empty routing table after warm-up (refused by their seed?)`)
     const cpuWarmUp = await cpuWarm.end()
     const rts = stats.map(s => s.rt)
+    progress(`warm-up ${r1(warmMs)} ms: routing table min / p50 / max ${Math.min(...rts)} / ${q(rts, 0.5)} / ${Math.max(...rts)}, ${rts.filter(x => x < rtTarget).length} below ${rtTarget}; connections p50 / max ${q(stats.map(s => s.conns), 0.5)} / ${Math.max(...stats.map(s => s.conns))}`)
     const conns = stats.map(s => s.conns)
     const memWarm = await Promise.all(workers.map(x => x.request('mem')))
     const idle = await Promise.all(workers.map(x => x.request('idle', { ms: IDLE_MS, tag: `-n${n}` })))
@@ -272,12 +294,12 @@ async function run (n) {
     // provides, one at a time
     const cpuProv = await cpuWindow(workers)
     const provides = []
-    for (let k = 0; k < R; k++) {
-      const node = Math.floor(Math.random() * n)
+    // one provide by `node`, then wait (≤ 3 s) until min(K, live − 1) other nodes hold the record
+    const provideOnce = async (node, workerAt, peerIdOf, live) => {
       const cid = await freshCid()
-      const x = workerOf(node)
+      const x = workerAt(node)
       const p = await x.request('provide', { node, cid }, 60_000)
-      const wantHolders = Math.min(K, n - 1)
+      const wantHolders = Math.min(K, live - 1)
       let holders = []
       const until = now() + 3_000
       while (true) {
@@ -286,10 +308,10 @@ async function run (n) {
         await sleep(50)
       }
       const times = sorted(holders.map(h => h.t - p.t0))
-      provides.push({
+      return {
         node,
         cid,
-        provider: peers[node].peerId,
+        provider: peerIdOf(node),
         callMs: p.t1 - p.t0,
         error: p.error,
         acks: p.acks,
@@ -301,10 +323,12 @@ async function run (n) {
         toKMs: times.length >= wantHolders ? times[wantHolders - 1] : null,
         toFirstMs: times[0] ?? null,
         cpuMs: p.cpuMs
-      })
+      }
     }
+    for (let k = 0; k < R; k++) provides.push(await provideOnce(Math.floor(Math.random() * n), workerOf, (i) => peers[i].peerId, n))
 
     const cpuProvides = await cpuProv.end()
+    progress(`provides: holders min / p50 ${Math.min(...provides.map(p => p.holders))} / ${q(provides.map(p => p.holders), 0.5)}, ${provides.filter(p => p.holders < Math.min(K, n - 1)).length} of ${R} below ${Math.min(K, n - 1)}`)
 
     // lookups: every node looks up L provided CIDs other than its own
     const tasksByWorker = workers.map(() => [])
@@ -322,6 +346,7 @@ async function run (n) {
     const lookupsWallMs = now() - tLookups
     const cpuLookups = await cpuLook.end()
     const lookups = lookupRuns.flatMap(r => r.results)
+    progress(`lookups: ${lookups.length}, ${lookups.filter(l => !l.found).length} failed, p50 / p99 ${r1(q(lookups.filter(l => l.found).map(l => l.ms), 0.5))} / ${r1(q(lookups.filter(l => l.found).map(l => l.ms), 0.99))} ms, ${r1(lookupRuns.reduce((a, r) => a + r.cpuMs, 0) / Math.max(1, lookups.length))} ms CPU each`)
 
     // serial: one lookup in flight in the whole system, one per node (the unloaded latency)
     const serial = []
@@ -333,7 +358,116 @@ async function run (n) {
       serial.push(...r.results)
     }
     const cpuSerial = await cpuSer.end()
+    progress(`serial lookups: ${serial.length}, ${serial.filter(l => !l.found).length} failed`)
     const memAfter = await Promise.all(workers.map(x => x.request('mem')))
+    const limitAfter = await getStats()
+
+    // churn: kill CHURN·n nodes (not seeds), start as many new ones, run lookups and provides
+    // while the routing tables heal; the managers' refresh timers run from here on
+    let churn = null
+    const churnCount = backend === 'manager' ? Math.round(n * CHURN) : 0
+    if (churnCount > 0) churn = await churnPhase(churnCount)
+
+    async function churnPhase (m) {
+      await Promise.all(workers.map(x => x.request('startRefresh')))
+      const pool = peers.filter(p => !seedIdx.includes(p.index)).map(p => p.index)
+      for (let j = pool.length - 1; j > 0; j--) {
+        const r = Math.floor(Math.random() * (j + 1))
+        ;[pool[j], pool[r]] = [pool[r], pool[j]]
+      }
+      const victims = pool.slice(0, m)
+      const dead = victims.map(i => peers[i].peerId)
+      const home = new Map()
+      for (let i = 0; i < n; i++) home.set(i, workerOf(i))
+      const idOf = new Map(peers.map(p => [p.index, p.peerId]))
+      const cpuCh = await cpuWindow(workers)
+      const tChurn = now()
+      await Promise.all(workers.map(x => x.request('kill', { indexes: victims.filter(i => home.get(i) === x) })))
+      for (const i of victims) home.delete(i)
+      // newcomers: indexes n … n+m−1, spread over the workers, joining through the seeds
+      const fresh = Array.from({ length: m }, (_, k) => n + k)
+      const startedFresh = await Promise.all(workers.map(async (x, w) => {
+        const mine = fresh.filter((_, k) => k % P === w)
+        const out = []
+        // one start call per node: the worker derives the seed from the node's index
+        for (const i of mine) out.push(...(await x.request('start', { first: i, count: 1, seeds: seedAddrs, refresh: true }, 180_000)).nodes)
+        return { w, out }
+      }))
+      for (const { w, out } of startedFresh) for (const p of out) { home.set(p.index, workers[w]); idOf.set(p.index, p.peerId) }
+      const joinMs = now() - tChurn
+      progress(`churn: ${m} killed, ${m} started in ${r1(joinMs)} ms`)
+      // newcomers run the join lookup (refresh: own key + a random key), as in the warm-up
+      await Promise.all(workers.map(x => x.request('warm', { concurrency: 4, only: fresh }, 600_000)))
+      const live = [...home.keys()]
+      const liveCount = live.length
+      const rtTargetNow = Math.min(K, liveCount - 1)
+
+      // healing monitor, concurrently with the lookups and provides below
+      const heal = { noDeadMs: null, allAtTargetMs: null, healedMs: null, samples: 0 }
+      let monitoring = true
+      const monitor = (async () => {
+        const until = tChurn + HEAL_TIMEOUT_MS
+        while (monitoring || heal.healedMs == null) {
+          const st = (await Promise.all(workers.map(x => x.request('stats', { dead })))).flat()
+          heal.samples++
+          const t = now() - tChurn
+          const noDead = st.every(x => x.deadInRt === 0)
+          const atTarget = st.every(x => x.rt - x.deadInRt >= rtTargetNow)
+          if (noDead && heal.noDeadMs == null) heal.noDeadMs = t
+          if (atTarget && heal.allAtTargetMs == null) heal.allAtTargetMs = t
+          if (noDead && atTarget) { heal.healedMs ??= t; heal.last = st; if (!monitoring) break }
+          heal.last = st
+          if (now() > until) break
+          await sleep(1000)
+        }
+      })()
+
+      // provides after the churn, by random live nodes (newcomers included)
+      const churnProvides = []
+      for (let k = 0; k < Math.max(1, Math.ceil(R / 2)); k++) {
+        const node = live[Math.floor(Math.random() * live.length)]
+        churnProvides.push(await provideOnce(node, (i) => home.get(i), (i) => idOf.get(i), liveCount))
+      }
+      // lookups: every live node looks up L CIDs (from before and after the churn; providers may be dead: their records live on)
+      const all = [...provides, ...churnProvides]
+      const tasks = workers.map(() => [])
+      for (const i of live) {
+        const choices = all.filter(p => p.node !== i)
+        for (let j = choices.length - 1; j > 0; j--) {
+          const r = Math.floor(Math.random() * (j + 1))
+          ;[choices[j], choices[r]] = [choices[r], choices[j]]
+        }
+        for (const p of choices.slice(0, L)) tasks[workers.indexOf(home.get(i))].push({ node: i, cid: p.cid, expect: p.provider })
+      }
+      const runs = await Promise.all(workers.map((x, w) => x.request('lookups', { tasks: tasks[w], concurrency: LOOKUP_CONCURRENCY }, TIMEOUT_MS)))
+      progress(`churn lookups: ${runs.reduce((a, r) => a + r.results.length, 0)}, ${runs.reduce((a, r) => a + r.results.filter(l => !l.found).length, 0)} failed; provides below K ${churnProvides.filter(p => p.holders < Math.min(K, liveCount - 1)).length} of ${churnProvides.length}`)
+      monitoring = false
+      await monitor
+      progress(`churn heal: no dead entries ${r1(heal.noDeadMs)} ms, all tables at target ${r1(heal.allAtTargetMs)} ms`)
+      const cpu = await cpuCh.end()
+      const res = runs.flatMap(r => r.results)
+      const ok = res.filter(l => l.found)
+      const last = heal.last ?? []
+      const errorKinds = {}
+      for (const x of [...res, ...churnProvides]) {
+        for (const [k, c] of Object.entries(x.errorKinds ?? {})) errorKinds[k] = (errorKinds[k] ?? 0) + c
+      }
+      const wantHolders = Math.min(K, liveCount - 1)
+      return {
+        killed: m,
+        started: m,
+        refreshIntervalS: REFRESH_S,
+        joinMs: r1(joinMs),
+        heal: { noDeadMs: r1(heal.noDeadMs), allAtTargetMs: r1(heal.allAtTargetMs), healedMs: r1(heal.healedMs), timeoutMs: HEAL_TIMEOUT_MS },
+        routingTable: { target: rtTargetNow, min: Math.min(...last.map(x => x.rt - x.deadInRt)), p50: q(last.map(x => x.rt - x.deadInRt), 0.5), deadEntries: last.reduce((a, x) => a + x.deadInRt, 0), belowTarget: last.filter(x => x.rt - x.deadInRt < rtTargetNow).length },
+        evicted: last.reduce((a, x) => a + (x.evicted ?? 0), 0),
+        refreshErrors: last.reduce((a, x) => a + (x.refreshErrors ?? 0), 0),
+        provides: { runs: churnProvides.length, holdersMin: Math.min(...churnProvides.map(p => p.holders)), belowK: churnProvides.filter(p => p.holders < wantHolders).length, toKP50Ms: r1(q(churnProvides.map(p => p.toKMs).filter(x => x != null), 0.5)) },
+        lookups: { count: res.length, failed: res.length - ok.length, timedOut: res.filter(l => !l.found && l.timedOut).length, p50: r1(q(ok.map(l => l.ms), 0.5)), p99: r1(q(ok.map(l => l.ms), 0.99)), cpuMsPerLookup: r1(runs.reduce((a, r) => a + r.cpuMs, 0) / Math.max(1, res.length)) },
+        cpu,
+        rpcErrors: errorKinds
+      }
+    }
 
     const perNode = (ms, field) => q(ms.map(m => (m[field] - m[`baseline${field[0].toUpperCase()}${field.slice(1)}`]) / m.nodes), 0.5)
     const found = lookups.filter(l => l.found)
@@ -377,6 +511,15 @@ async function run (n) {
       overrides: ['BENCH_DHT_MAX_CONNECTIONS', 'BENCH_DHT_PING_INTERVAL_MS', 'BENCH_DHT_ALPHA', 'BENCH_DHT_PATHS'].filter(k => process.env[k] != null).map(k => `${k}=${process.env[k]}`),
       routingTable: { target: rtTarget, isolated: rts.filter(x => x === 0).length, min: Math.min(...rts), p50: q(rts, 0.5), max: Math.max(...rts), belowTarget: rts.filter(x => x < rtTarget).length },
       connections: { p50: q(conns, 0.5), max: Math.max(...conns) },
+      hardMaxConnections: seed.hardMaxConnections,
+      connectionLimit: {
+        prunedTotal: limitAfter.reduce((a, x) => a + (x.pruned ?? 0), 0),
+        peakP50: q(limitAfter.map(x => x.peak ?? 0), 0.5),
+        peakMax: Math.max(...limitAfter.map(x => x.peak ?? 0)),
+        connsP50: q(limitAfter.map(x => x.conns), 0.5),
+        connsMax: Math.max(...limitAfter.map(x => x.conns))
+      },
+      churn,
       provide: {
         runs: R,
         toKHolders: { p50: r1(q(toK.filter(x => x != null), 0.5)), p95: r1(q(toK.filter(x => x != null), 0.95)), max: r1(max(toK.filter(x => x != null))), missed: toK.filter(x => x == null).length },
@@ -430,7 +573,8 @@ function printTable (r) {
     ['join (all nodes started)', `${r.joinMs} ms, through ${r.seeds} seed(s)`],
     ['warm-up (routing tables settled)', `${r.warmupMs} ms (${r.warmRounds} join-lookup round(s), ${r.warmErrors} failed)`],
     ['routing table min / p50 / max', `${r.routingTable.min} / ${r.routingTable.p50} / ${r.routingTable.max} (target ${r.routingTable.target}, ${r.routingTable.belowTarget} below, ${r.routingTable.isolated} empty)`],
-    ['connections per node p50 / max', `${r.connections.p50} / ${r.connections.max}`],
+    ['connections per node p50 / max', `${r.connections.p50} / ${r.connections.max} after warm-up; ${r.connectionLimit.connsP50} / ${r.connectionLimit.connsMax} after lookups`],
+    ['connection limit: pruned (all nodes) / peak p50 / max', `${r.connectionLimit.prunedTotal} / ${r.connectionLimit.peakP50} / ${r.connectionLimit.peakMax} (limit ${r.maxConnections}, libp2p refuses beyond ${r.hardMaxConnections})`],
     [`background (idle ${IDLE_MS / 1000} s): CPU cores / loop delay p99`, `${r.idleBefore.cpuCores} / ${r.idleBefore.loopDelayP99MaxMs} ms`],
     [`provide → ${K} holders p50 / p95 / max`, `${r.provide.toKHolders.p50} / ${r.provide.toKHolders.p95} / ${r.provide.toKHolders.max} ms (${r.provide.toKHolders.missed}/${r.provide.runs} never reached ${K}; holders min / p50 ${r.provide.holders.min} / ${r.provide.holders.p50})`],
     ['provide call p50 / p95', `${r.provide.callMs.p50} / ${r.provide.callMs.p95} ms, first holder p50 ${r.provide.toFirstHolderP50Ms} ms`],
@@ -451,6 +595,21 @@ function printTable (r) {
   for (const [k, v] of rows) console.log(`  ${k.padEnd(56)} ${v}`)
   const errs = Object.entries(r.rpcErrors).sort((a, b) => b[1] - a[1])
   if (errs.length > 0) console.log(`  failed DHT RPCs (provides + lookups): ${errs.slice(0, 5).map(([k, c]) => `${c}× ${k}`).join('; ')}`)
+  const c = r.churn
+  if (c != null) {
+    console.log(`\n  churn: ${c.killed} nodes killed and ${c.started} started at once (refresh every ${c.refreshIntervalS} s ± 10 %)`)
+    const crows = [
+      ['newcomers started + joined', `${c.joinMs} ms`],
+      ['healed: no dead table entries / all tables ≥ target / both', `${c.heal.noDeadMs ?? `> ${c.heal.timeoutMs}`} / ${c.heal.allAtTargetMs ?? `> ${c.heal.timeoutMs}`} / ${c.heal.healedMs ?? `> ${c.heal.timeoutMs}`} ms after the churn`],
+      ['routing table (live peers) min / p50 at the end', `${c.routingTable.min} / ${c.routingTable.p50} (target ${c.routingTable.target}, ${c.routingTable.belowTarget} below, ${c.routingTable.deadEntries} dead entries left; ${c.evicted} dropped by liveness checks)`],
+      ['provides after churn: holders min / below K / to K p50', `${c.provides.holdersMin} / ${c.provides.belowK} of ${c.provides.runs} / ${c.provides.toKP50Ms} ms`],
+      ['lookups during healing p50 / p99', `${c.lookups.p50} / ${c.lookups.p99} ms (${c.lookups.count} lookups, ${c.lookups.failed} failed, ${c.lookups.timedOut} timed out), CPU ${c.lookups.cpuMsPerLookup} ms per lookup`],
+      ['machine CPU cores busy: all / this bench / others', `${c.cpu?.machineCores} / ${c.cpu?.benchCores} / ${c.cpu?.otherCores}`]
+    ]
+    for (const [k, v] of crows) console.log(`  ${k.padEnd(56)} ${v}`)
+    const cerrs = Object.entries(c.rpcErrors).sort((a, b) => b[1] - a[1])
+    if (cerrs.length > 0) console.log(`  failed DHT RPCs during churn: ${cerrs.slice(0, 4).map(([k, n]) => `${n}× ${k}`).join('; ')}`)
+  }
 }
 
 // ---- main -------------------------------------------------------------------------------------
@@ -482,7 +641,18 @@ const met = atTarget == null
       findP99Network: atTarget.findProviders.network.p99 != null && atTarget.findProviders.network.p99 <= TARGETS.findP99Ms,
       findP50Serial: atTarget.findProviders.serialNetwork.p50 != null && atTarget.findProviders.serialNetwork.p50 <= TARGETS.findP50Ms,
       findP99Serial: atTarget.findProviders.serialNetwork.p99 != null && atTarget.findProviders.serialNetwork.p99 <= TARGETS.findP99Ms,
-      provideToKHolders: atTarget.provide.toKHolders.missed === 0 && atTarget.provide.toKHolders.max <= TARGETS.provideToKHoldersMs
+      provideToKHolders: atTarget.provide.toKHolders.missed === 0 && atTarget.provide.toKHolders.max <= TARGETS.provideToKHoldersMs,
+      // issue 20, at the default maxConnections
+      noFailedLookups: atTarget.findProviders.failed === 0 && atTarget.findProviders.serialNetwork.failed === 0,
+      noProvideBelowK: atTarget.provide.holders.min >= Math.min(K, TARGETS.n - 1),
+      noRoutingTableBelowK: atTarget.routingTable.belowTarget === 0,
+      ...(atTarget.churn == null
+        ? {}
+        : {
+            churnNoFailedLookups: atTarget.churn.lookups.failed === 0,
+            churnNoProvideBelowK: atTarget.churn.provides.belowK === 0,
+            churnHealed: atTarget.churn.heal.healedMs != null
+          })
     }
 if (met != null) console.log(`\nTargets at N = ${TARGETS.n}: ${Object.entries(met).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}`)
 clearTimeout(hardTimeout)

@@ -3,7 +3,8 @@
  * The DHT manager every Codio service uses, over the node's kad-dht (`/codio/kad/1.0.0`, K = 20):
  * provide / stopProviding, streaming findProviders, findPeer and closestPeers (XOR-sorted), each
  * bounded by a per-query time limit (≤ 60 s) and counted in {@link DhtManager.stats}; a periodic
- * routing-table refresh (self lookup + random walk); and {@link DhtManager.findProvidersTraced},
+ * routing-table refresh (liveness pings that drop dead peers, self lookup + random walk; a table
+ * peer whose RPC fails is checked at once); and {@link DhtManager.findProvidersTraced},
  * which reports a lookup's latency to the first provider, its hops and the peers it contacted.
  *
  * @example

@@ -19,13 +19,32 @@ interface ProvidersStore {
 interface RoutingTableInternals {
   size?: number
   remove?: (peer: PeerId, options?: AbortOptions) => Promise<void>
-  kb?: { toIterable?: () => Iterable<{ peerId: PeerId }> }
+  pingContact?: (contact: { peerId: PeerId, kadId: Uint8Array, lastPing: number }, options?: AbortOptions) => Promise<boolean>
+  kb?: { toIterable?: () => Iterable<{ peerId: PeerId, kadId?: Uint8Array, lastPing?: number }> }
   closestPeers?: (kadId: Uint8Array, options?: { count?: number }) => PeerId[]
 }
 
 interface KadDhtInternals {
   providers?: ProvidersStore
-  routingTable?: RoutingTableInternals
+  routingTable?: RoutingTableInternals & { add?: (peer: PeerId, options?: AbortOptions) => Promise<void> }
+  protocol?: string
+}
+
+/** The DHT's protocol id (kad-dht's public `protocol` field), or undefined. */
+export function dhtProtocol (dht: KadDHT): string | undefined {
+  const p = internals(dht).protocol
+  return typeof p === 'string' ? p : undefined
+}
+
+/**
+ * Offers `peer` to the routing table as kad-dht does when identify shows a peer speaking the
+ * DHT protocol: pinged, then added if its bucket has room. False when the table cannot be written.
+ */
+export async function addToRoutingTable (dht: KadDHT, peer: PeerId, options?: AbortOptions): Promise<boolean> {
+  const table = internals(dht).routingTable
+  if (table?.add == null) return false
+  await table.add.call(table, peer, options)
+  return true
 }
 
 function internals (dht: KadDHT): KadDhtInternals {
@@ -43,6 +62,20 @@ export function routingTablePeers (dht: KadDHT): PeerId[] | undefined {
   const kb = internals(dht).routingTable?.kb
   if (kb?.toIterable == null) return undefined
   return [...kb.toIterable()].map(p => p.peerId)
+}
+
+/** One routing-table entry: the peer, its Kademlia ID, when kad-dht last pinged it (ms since the epoch, 0 if never). */
+export interface RoutingTableEntry {
+  peerId: PeerId
+  kadId: Uint8Array
+  lastPing: number
+}
+
+/** Entries of the routing table (excluding this node), or undefined when not readable. */
+export function routingTableEntries (dht: KadDHT): RoutingTableEntry[] | undefined {
+  const kb = internals(dht).routingTable?.kb
+  if (kb?.toIterable == null) return undefined
+  return [...kb.toIterable()].map(p => ({ peerId: p.peerId, kadId: p.kadId ?? new Uint8Array(), lastPing: p.lastPing ?? 0 }))
 }
 
 /** The `count` routing-table peers closest to a Kademlia ID: a query's starting peers. */
@@ -86,4 +119,15 @@ export async function removeFromRoutingTable (dht: KadDHT, peer: PeerId): Promis
   if (table?.remove == null) return false
   await table.remove.call(table, peer)
   return true
+}
+
+/**
+ * Pings `peer` the way the routing table checks a contact (kad-dht's `pingContact`: the node's
+ * ping service, dialling the peer if it is not connected). True when it answered, false when it
+ * did not, undefined when the table cannot ping.
+ */
+export async function pingRoutingTablePeer (dht: KadDHT, peer: PeerId, kadId: Uint8Array, options?: AbortOptions): Promise<boolean | undefined> {
+  const table = internals(dht).routingTable
+  if (table?.pingContact == null) return undefined
+  return table.pingContact.call(table, { peerId: peer, kadId, lastPing: 0 }, options)
 }

@@ -3,14 +3,15 @@ import { isPeerId } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
 import {
-  DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_REFRESH_INTERVAL_MS, MAX_QUERY_TIMEOUT_MS, MIN_REFRESH_INTERVAL_MS
+  DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_REFRESH_INTERVAL_MS, LIVENESS_CHECK_CONCURRENCY, LIVENESS_CHECK_TIMEOUT_MS,
+  MAX_QUERY_TIMEOUT_MS, MIN_REFRESH_INTERVAL_MS, REFRESH_JITTER
 } from './constants.js'
 import {
   DhtNotRunningError, DhtQueryTimeoutError, InvalidDhtOptionsError, PeerNotFoundError, type DhtOperation
 } from './errors.js'
 import {
-  addLocalProvider, countProviderRecords, localProviders, removeFromRoutingTable, routingTableClosest, routingTablePeers,
-  routingTableSize
+  addLocalProvider, addToRoutingTable, countProviderRecords, dhtProtocol, localProviders, pingRoutingTablePeer,
+  removeFromRoutingTable, routingTableClosest, routingTableEntries, routingTablePeers, routingTableSize
 } from './internals.js'
 import { LookupTracer, type LookupTrace, type ProviderInfo } from './trace.js'
 import { kadId, sortByDistance } from './xor.js'
@@ -21,8 +22,10 @@ export interface DhtManagerInit {
   /** Per-query time limit, ms; default 60_000, at most 60_000 (larger values throw InvalidDhtOptionsError). */
   queryTimeoutMs?: number
   /**
-   * How often the manager refreshes the routing table, ms: a lookup of this node's own ID (fills
-   * the buckets near us) and one of a random key (a random walk that reaches far buckets).
+   * How often the manager refreshes the routing table, ms (each round waits this ± 10 %, so
+   * nodes started together do not refresh in step): a liveness check of table peers not heard
+   * from since the last round, then a lookup of this node's own ID (fills the buckets near us)
+   * and one of a random key (a random walk that reaches far buckets).
    * Default 600_000 (10 min), at least 100.
    */
   refreshIntervalMs?: number
@@ -32,7 +35,7 @@ export interface DhtManagerInit {
  * The parts of a libp2p node the manager uses: a `dht` service (kad-dht's `KadDHT`, typically a
  * `SingleKadDHT` from `@codio/p2p`'s `createP2PNode`), the node's id, status and connections.
  */
-export type DhtNode = Pick<Libp2p<{ dht: KadDHT }>, 'peerId' | 'services' | 'status' | 'getConnections' | 'logger'>
+export type DhtNode = Pick<Libp2p<{ dht: KadDHT }>, 'peerId' | 'services' | 'status' | 'getConnections' | 'logger' | 'peerStore'>
 
 export interface DhtQueryOptions {
   /** Aborts the query; combined with the manager's `queryTimeoutMs`. */
@@ -73,6 +76,8 @@ export interface DhtStats {
   refreshes: number
   /** Refresh rounds that failed (logged, then the timer carries on). */
   refreshErrors: number
+  /** Routing-table peers dropped as unreachable (two liveness checks failed in a row). */
+  evicted: number
 }
 
 export interface RefreshResult {
@@ -82,6 +87,12 @@ export interface RefreshResult {
   routingTableSize: number
   /** CIDs announced again because their first announcement reached no peer. */
   reannounced: number
+  /** Routing-table peers pinged because nothing was heard from them since the last round. */
+  checked: number
+  /** Of those, peers found unreachable and dropped from the routing table. */
+  evicted: number
+  /** Connected DHT peers added to a table that held fewer than K (see {@link DhtManager.refresh}). */
+  adopted: number
 }
 
 interface Providing {
@@ -158,6 +169,13 @@ export class DhtManager {
   private pending = 0
   private refreshes = 0
   private refreshErrors = 0
+  private evicted = 0
+  /** Last time each peer answered an RPC of ours or a ping, ms since the epoch. */
+  private readonly heardFrom = new Map<string, number>()
+  /** Peers being pinged after a failed RPC. */
+  private readonly checking = new Set<string>()
+  /** Table peers whose last liveness check failed. */
+  private readonly strikes = new Set<string>()
   private providerRecords = -1
   private counting = false
   private countAgain = false
@@ -289,6 +307,7 @@ export class DhtManager {
     return this.run('findPeer', opts, async (signal) => {
       try {
         for await (const event of this.dht.findPeer(peerId, { signal })) {
+          this.observe(event)
           opts.onQueryEvent?.(event)
           if (event.name === 'FINAL_PEER' && event.peer.id.equals(peerId)) {
             return { id: event.peer.id, multiaddrs: uniqueAddrs(event.peer.multiaddrs) }
@@ -317,6 +336,7 @@ export class DhtManager {
     return this.run('closestPeers', opts, async (signal) => {
       const peers = new Map<string, PeerId>()
       for await (const event of this.dht.getClosestPeers(key, { signal })) {
+        this.observe(event)
         opts.onQueryEvent?.(event)
         if (event.name === 'FINAL_PEER' && !event.peer.id.equals(this.node.peerId)) {
           peers.set(event.peer.id.toString(), event.peer.id)
@@ -367,25 +387,35 @@ export class DhtManager {
       pendingQueries: this.pending,
       queries: { ...this.counts },
       refreshes: this.refreshes,
-      refreshErrors: this.refreshErrors
+      refreshErrors: this.refreshErrors,
+      evicted: this.evicted
     }
   }
 
   /**
-   * One refresh round, as the timer runs it: a lookup of this node's own ID, then of a random
-   * 32-byte key (both FIND_NODE; responders join the routing table), then a new announcement of
-   * provided CIDs whose last announcement reached nobody. A lookup cut by `queryTimeoutMs` keeps
-   * what it learned.
+   * One refresh round, as the timer runs it: first a liveness check — every routing-table peer
+   * that is not connected and that nothing was heard from within `refreshIntervalMs` (no answer to
+   * an RPC of ours, no ping; kad-dht itself never drops a contact that stops answering unless its
+   * bucket is full) is pinged, and dropped from the table when it failed two checks in a row
+   * (go-libp2p-kad-dht's routing-table refresh does the same); a table holding fewer than K peers is offered the
+   * connected peers that speak the DHT protocol (kad-dht offers a peer only once, at identify) —
+   * then a lookup of this node's own ID and one of a
+   * random 32-byte key (both FIND_NODE; responders join the routing table, refilling what was
+   * dropped), then a new announcement of provided CIDs whose last announcement reached nobody. A
+   * lookup cut by `queryTimeoutMs` keeps what it learned.
    */
   async refresh (opts: { signal?: AbortSignal } = {}): Promise<RefreshResult> {
     checkQueryOptions(opts)
     this.assertRunning()
+    const { checked, evicted } = await this.checkLiveness(opts.signal)
+    const adopted = await this.adoptConnected(opts.signal)
     const keys = [this.node.peerId.toMultihash().bytes, crypto.getRandomValues(new Uint8Array(32))]
     const found = new Set<string>()
     for (const key of keys) {
       const { signal, timedOut } = this.querySignal(opts.signal)
       try {
         for await (const event of this.dht.getClosestPeers(key, { signal })) {
+          this.observe(event)
           if (event.name === 'FINAL_PEER') found.add(event.peer.id.toString())
         }
       } catch (err) {
@@ -407,7 +437,120 @@ export class DhtManager {
     }
     await this.countProviderRecords()
     this.refreshes++
-    return { peersFound: found.size, routingTableSize: routingTableSize(this.dht) ?? 0, reannounced }
+    return { peersFound: found.size, routingTableSize: routingTableSize(this.dht) ?? 0, reannounced, checked, evicted, adopted }
+  }
+
+  /**
+   * A table below K gets the connected peers that speak the DHT protocol and are not in it yet.
+   * kad-dht offers a peer to its table once, when identify shows the protocol; if that ping
+   * timed out (a busy node, a connection pruned meanwhile) the peer is never offered again, and a
+   * node whose only contact was its bootstrap peer keeps an empty table and cannot look anything up.
+   */
+  private async adoptConnected (user?: AbortSignal): Promise<number> {
+    const protocol = dhtProtocol(this.dht)
+    const entries = routingTableEntries(this.dht)
+    if (protocol == null || entries == null || entries.length >= this.dht.k) return 0
+    const inTable = new Set(entries.map(e => e.peerId.toString()))
+    const candidates = new Map<string, PeerId>()
+    for (const c of this.node.getConnections()) {
+      const key = c.remotePeer.toString()
+      if (!inTable.has(key) && !candidates.has(key) && !c.remotePeer.equals(this.node.peerId)) candidates.set(key, c.remotePeer)
+    }
+    // one ping round for all of them (kad-dht pings new contacts 20 at a time), bounded as a whole
+    const { signal: query } = this.querySignal(user)
+    const signal = AbortSignal.any([query, AbortSignal.timeout(LIVENESS_CHECK_TIMEOUT_MS)])
+    setMaxListeners(Infinity, signal)
+    const added = await Promise.all([...candidates.values()].map(async peer => {
+      try {
+        const { protocols } = await this.node.peerStore.get(peer, { signal })
+        if (!protocols.includes(protocol)) return false
+        await addToRoutingTable(this.dht, peer, { signal })
+        return routingTableEntries(this.dht)?.some(e => e.peerId.equals(peer)) === true
+      } catch {
+        return false
+      }
+    }))
+    return added.filter(Boolean).length
+  }
+
+  /** The liveness check of {@link refresh}: pings stale, unconnected table peers and drops those that do not answer. */
+  private async checkLiveness (user?: AbortSignal): Promise<{ checked: number, evicted: number }> {
+    const entries = routingTableEntries(this.dht)
+    if (entries == null) return { checked: 0, evicted: 0 }
+    // only table peers need a record of when they last answered
+    const inTable = new Set(entries.map(e => e.peerId.toString()))
+    for (const key of this.heardFrom.keys()) if (!inTable.has(key)) this.heardFrom.delete(key)
+    for (const key of this.strikes) if (!inTable.has(key)) this.strikes.delete(key)
+    const since = Date.now() - this.refreshIntervalMs
+    const stale = entries.filter(e => this.node.getConnections(e.peerId).length === 0 &&
+      Math.max(e.lastPing, this.heardFrom.get(e.peerId.toString()) ?? 0) < since)
+    const { signal } = this.querySignal(user)
+    let evicted = 0
+    let next = 0
+    await Promise.all(Array.from({ length: Math.min(LIVENESS_CHECK_CONCURRENCY, stale.length) }, async () => {
+      while (next < stale.length && !signal.aborted) {
+        const e = stale[next++]
+        if (await this.check(e.peerId, e.kadId, signal) === 'dropped') evicted++
+      }
+    }))
+    return { checked: stale.length, evicted }
+  }
+
+  /**
+   * Pings a table peer (at most {@link LIVENESS_CHECK_TIMEOUT_MS}) and drops it when it failed
+   * two checks in a row (the second at the next refresh or failed RPC): one failure is a
+   * strike, not a verdict — on a busy node a live peer's dial or handshake can time out, and
+   * the bench showed live peers dropped by a one-failure rule.
+   */
+  private async check (peer: PeerId, peerKadId: Uint8Array, signal?: AbortSignal): Promise<'alive' | 'strike' | 'dropped' | 'aborted'> {
+    const key = peer.toString()
+    const limit = AbortSignal.timeout(LIVENESS_CHECK_TIMEOUT_MS)
+    const ok = await pingRoutingTablePeer(this.dht, peer, peerKadId, { signal: signal == null ? limit : AbortSignal.any([signal, limit]) })
+      .catch(() => false)
+    if (ok !== false) {
+      this.heardFrom.set(key, Date.now())
+      this.strikes.delete(key)
+      return 'alive'
+    }
+    if (signal?.aborted === true || this.node.status !== 'started') return 'aborted'
+    if (!this.strikes.has(key)) {
+      this.strikes.add(key)
+      return 'strike'
+    }
+    await this.drop(peer)
+    return 'dropped'
+  }
+
+  private async drop (peer: PeerId): Promise<void> {
+    this.heardFrom.delete(peer.toString())
+    this.strikes.delete(peer.toString())
+    if (await removeFromRoutingTable(this.dht, peer).catch(() => false)) {
+      this.evicted++
+      this.log('dropped %p from the routing table: it did not answer a ping', peer)
+    }
+  }
+
+  /**
+   * Watches the events of every query run through the manager: a peer that answers is alive; a
+   * table peer whose RPC failed while no connection to it is open (a failed dial: gone, or its
+   * address changed) is pinged at once and dropped when unreachable (see `check`), so a dead peer
+   * stops being a lookup's starting point without waiting for the next refresh.
+   */
+  private observe (event: QueryEvent): void {
+    if (event.name === 'PEER_RESPONSE') {
+      this.heardFrom.set(event.from.toString(), Date.now())
+      return
+    }
+    if (event.name !== 'QUERY_ERROR' || this.node.status !== 'started') return
+    const peer = event.from
+    const key = peer.toString()
+    if (this.checking.has(key) || this.checking.size >= LIVENESS_CHECK_CONCURRENCY || this.node.getConnections(peer).length > 0) return
+    const entry = routingTableEntries(this.dht)?.find(e => e.peerId.equals(peer))
+    if (entry == null) return
+    this.checking.add(key)
+    void (async () => {
+      await this.check(peer, entry.kadId)
+    })().finally(() => this.checking.delete(key))
   }
 
   /**
@@ -432,6 +575,7 @@ export class DhtManager {
   }
 
   private schedule (): void {
+    const delay = this.refreshIntervalMs * (1 - REFRESH_JITTER + 2 * REFRESH_JITTER * Math.random())
     this.timer = setTimeout(() => {
       this.timer = undefined
       if (!this.started) return
@@ -450,7 +594,7 @@ export class DhtManager {
         .finally(() => {
           if (this.started && this.timer == null) this.schedule()
         })
-    }, this.refreshIntervalMs)
+    }, delay)
     this.timer.unref?.()
   }
 
@@ -501,6 +645,7 @@ export class DhtManager {
     }
     let holders = 0
     for await (const event of this.dht.provide(cid, { signal })) {
+      this.observe(event)
       onQueryEvent?.(event)
       if (event.name === 'PEER_RESPONSE' && event.messageName === 'ADD_PROVIDER') holders++
     }
@@ -521,6 +666,7 @@ export class DhtManager {
     const limit = opts.limit ?? Infinity
     try {
       for await (const event of this.dht.findProviders(cid, { signal })) {
+        this.observe(event)
         opts.onQueryEvent?.(event)
         if (event.name !== 'PROVIDER') continue
         for (const p of event.providers) {

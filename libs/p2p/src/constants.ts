@@ -47,6 +47,38 @@ export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/qui
 /** Default ceiling on open connections. */
 export const DEFAULT_MAX_CONNECTIONS = 50
 
+/**
+ * Room above `maxConnections` for connections that arrive before room is made, as a share of
+ * `maxConnections` (at least {@link MIN_CONNECTION_HEADROOM}): libp2p itself refuses inbound
+ * connections only beyond `maxConnections` + headroom, and the node prunes back to
+ * `maxConnections` as soon as connections open (see `ConnectionLimiter`). 0.2 → 60 at 50.
+ */
+export const CONNECTION_HEADROOM = 0.2
+
+/** Least headroom above `maxConnections`, in connections. */
+export const MIN_CONNECTION_HEADROOM = 4
+
+/**
+ * Age below which a connection is never pruned, ms: an inbound connection is opened to carry an
+ * RPC (a DHT query, a ping of a new routing-table contact), which has to get the chance to run.
+ * go-libp2p's connection manager has the same "grace period" (20 s there, for long-lived uses).
+ */
+export const CONNECTION_GRACE_MS = 2_000
+
+/**
+ * Longest wait for identify on a new connection before its grace period starts anyway, ms: the
+ * grace period runs from identify, so a node too busy to finish handshakes does not prune the
+ * connections it has not been able to use yet.
+ */
+export const IDENTIFY_WAIT_MS = 10_000
+
+/**
+ * A peer that connects again within this long of being pruned evidently keeps this node alive
+ * on its side (it bootstraps through us, or downloads from us): it is pruned after the others
+ * for ten times this long, ms.
+ */
+export const REDIAL_MEMORY_MS = 30_000
+
 /** mDNS service name Codio peers query and answer (RFC 6763 service instance, libp2p mDNS spec). */
 export const MDNS_SERVICE_TAG = '_codio-discovery._udp.local'
 
@@ -55,6 +87,15 @@ export const MDNS_INTERVAL_MS = 10_000
 
 /** How often the connection monitor pings every open connection, in ms (libp2p's default). */
 export const PING_INTERVAL_MS = 10_000
+
+/**
+ * Shortest time a connection-monitor ping may take before the connection is closed as dead
+ * (ms; libp2p's adaptive timeout, whose own floor is 5 s). On a saturated link a ping waits
+ * behind megabytes of queued chunk data: at 10 Mbit/s the 5 s floor killed busy, healthy
+ * connections mid-download (issue 19's network faults). 30 s, the swarm's own stall timeout,
+ * still closes a connection whose peer is gone.
+ */
+export const PING_TIMEOUT_MIN_MS = 30_000
 
 /** First reconnection delay to a kept-alive peer after it disconnects, in ms. */
 export const RECONNECT_INITIAL_DELAY_MS = 1_000
@@ -69,14 +110,14 @@ export const RECONNECT_BACKOFF_FACTOR = 2
 export const RECONNECT_DIAL_TIMEOUT_MS = 10_000
 
 /**
- * Peer-store tag on kept-alive peers (bootstrap peers and peers a download depends on). Its value
- * makes the connection pruner close these connections last. The name deliberately does not start
+ * Peer-store tag on kept-alive peers (bootstrap peers and peers a download depends on). The peer
+ * table never prunes their connections. The name deliberately does not start
  * with libp2p's `keep-alive`: libp2p's own reconnect queue gives up after a few retries and then
  * deletes every `keep-alive*` tag, while Codio keeps retrying these peers (see {@link PeerTable}).
  */
 export const KEEP_ALIVE_TAG = 'codio-keep-alive'
 
-/** Value of {@link KEEP_ALIVE_TAG} (libp2p tag values are 1–100). */
+/** Value of {@link KEEP_ALIVE_TAG} (libp2p tag values are 1–100); the peer table never prunes such peers. */
 export const KEEP_ALIVE_TAG_VALUE = 100
 
 /** Default ceiling on circuit relay v2 reservations a relay server holds at once. */

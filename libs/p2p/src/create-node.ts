@@ -11,9 +11,9 @@ import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import type { ConnectionGater, PeerDiscovery, PeerId, PrivateKey, ServiceMap } from '@libp2p/interface'
 import {
-  DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_RELAY_MAX_RESERVATIONS, DHT_ALPHA, DHT_PROTOCOL, K_BUCKET_SIZE,
-  PING_INTERVAL_MS, PROTOCOL_PREFIX, PROVIDER_VALIDITY_MS, RECONNECT_BACKOFF_FACTOR, RECONNECT_INITIAL_DELAY_MS,
-  REPROVIDE_CHECK_INTERVAL_MS, REPUBLISH_INTERVAL_MS
+  CONNECTION_HEADROOM, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_RELAY_MAX_RESERVATIONS, DHT_ALPHA, DHT_PROTOCOL,
+  K_BUCKET_SIZE, MIN_CONNECTION_HEADROOM, PING_INTERVAL_MS, PING_TIMEOUT_MIN_MS, PROTOCOL_PREFIX, PROVIDER_VALIDITY_MS,
+  RECONNECT_BACKOFF_FACTOR, RECONNECT_INITIAL_DELAY_MS, REPROVIDE_CHECK_INTERVAL_MS, REPUBLISH_INTERVAL_MS
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidOptionError } from './errors.js'
 import { checkMdnsInit, mdnsDiscovery, type MdnsInit } from './mdns.js'
@@ -68,9 +68,13 @@ export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
   /** Run the DHT as a client only (no routing-table service to others). Default false. */
   dhtClientMode?: boolean
   /**
-   * Ceiling on open connections (integer ≥ 1). Default 50. Inbound connections beyond it are
-   * refused; when concurrent upgrades overshoot, libp2p's pruner closes the excess, least
-   * valuable first (kept-alive peers last).
+   * Open connections the node keeps to (integer ≥ 1). Default 50. At the limit the node makes
+   * room instead of refusing: a new connection (inbound or outbound) is accepted and the least
+   * valuable open one is closed — idle, untagged, not recently used by a DHT RPC (see
+   * `ConnectionLimiter`); kept-alive peers (bootstrap, relays, downloads), relay reservations,
+   * connections carrying an application stream and connections in their grace period (until
+   * identify ran on them, then 2 s) are never closed. Connections that arrive faster than room is made may briefly take the count above
+   * the limit, by at most 20 % (at least 4): libp2p refuses inbound connections beyond that.
    */
   maxConnections?: number
   /**
@@ -214,7 +218,10 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
 
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (identified.length > 0) peerDiscovery.push(bootstrap({ list: identified.map(a => a.toString()), timeout: 0 }))
-  if (mdnsInit != null) peerDiscovery.push(mdnsDiscovery(mdnsInit))
+  const maxConnections = init.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+  // libp2p refuses inbound connections only beyond this hard ceiling; the peer table prunes back to maxConnections
+  const hardCeiling = maxConnections + Math.max(MIN_CONNECTION_HEADROOM, Math.ceil(maxConnections * CONNECTION_HEADROOM))
+  if (mdnsInit != null) peerDiscovery.push(mdnsDiscovery(mdnsInit, maxConnections))
 
   const services: Record<string, unknown> = {
     identify: identify({ protocolPrefix: PROTOCOL_PREFIX }),
@@ -236,7 +243,7 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
         interval: REPROVIDE_CHECK_INTERVAL_MS
       }
     }),
-    peers: peerTable({ bootstrap: keptAlive, reconnect: init.reconnect }),
+    peers: peerTable({ bootstrap: keptAlive, reconnect: init.reconnect, maxConnections }),
     ...(init.relayServer != null && init.relayServer !== false ? { relay: circuitRelayServer(relayServerInit(init.relayServer)) } : {}),
     ...(init.services ?? {})
   }
@@ -249,7 +256,7 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {
-      maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxConnections: hardCeiling,
       // a local cluster dials one bootstrap peer from many processes at once
       inboundConnectionThreshold: 1000,
       maxIncomingPendingConnections: 100,
@@ -260,6 +267,7 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
     connectionMonitor: {
       enabled: true,
       pingInterval: init.pingIntervalMs ?? PING_INTERVAL_MS,
+      pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS },
       protocolPrefix: PROTOCOL_PREFIX
     },
     connectionGater: connectionGater(allowPrivate, init.denyPeer),

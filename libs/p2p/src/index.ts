@@ -21,5 +21,6 @@ export { keepAlive, releaseKeepAlive, DEFAULT_KEEP_ALIVE_REASON, type HasPeerTab
 export { mdnsDiscovery, type MdnsInit } from './mdns.js'
 export { PeerTable, peerTable, BOOTSTRAP_REASON, type PeerRecord, type PeerTableInit } from './peer-table.js'
 export type { ReconnectInit } from './reconnector.js'
+export type { ConnectionLimitStats } from './connection-limit.js'
 export { loadOrCreatePeerKey } from './peer-key.js'
 export { noiseCrypto } from './noise-crypto.js'

@@ -39,10 +39,11 @@ export function checkMdnsInit (init: MdnsInit): void {
  * dials what it finds: libp2p 3 has no auto-dialer, so a peer discovered on the LAN is otherwise
  * only recorded. A discovered peer is dialled when it is not connected, no dial to it is in
  * flight, it did not fail a dial in the last 30 s, and the node is below `maxConnections` (so
- * discovery never pushes the node over its limit). Answers carry only private and loopback
+ * discovery never pushes the node over its limit; `maxConnections` is the node's limit, default the
+ * connection manager's). Answers carry only private and loopback
  * addresses (spec); the responder's addresses are those the node listens on or announces.
  */
-export function mdnsDiscovery (init: MdnsInit = {}): (components: MdnsDialerComponents) => PeerDiscovery {
+export function mdnsDiscovery (init: MdnsInit = {}, maxConnections?: number): (components: MdnsDialerComponents) => PeerDiscovery {
   checkMdnsInit(init)
   const create = libp2pMdns({
     interval: init.interval ?? MDNS_INTERVAL_MS,
@@ -59,7 +60,7 @@ export function mdnsDiscovery (init: MdnsInit = {}): (components: MdnsDialerComp
       const key = peer.id.toString()
       if (dialing.has(key) || cm.getConnections(peer.id).length > 0) return
       if (Date.now() - (failedAt.get(key) ?? 0) < FAILED_DIAL_QUIET_MS) return
-      if (cm.getConnections().length >= cm.getMaxConnections()) {
+      if (cm.getConnections().length >= (maxConnections ?? cm.getMaxConnections())) {
         log('not dialling %p found over mDNS: at the connection limit', peer.id)
         return
       }

@@ -7,7 +7,7 @@ import { CODE_P2P, type Multiaddr } from '@multiformats/multiaddr'
 import { AddressDialer } from './address-dialer.js'
 import { DEFAULT_PEER_TABLE_SIZE, KEEP_ALIVE_TAG, KEEP_ALIVE_TAG_VALUE, RECONNECT_DIAL_TIMEOUT_MS } from './constants.js'
 import { InvalidOptionError, InvalidPeerIdError } from './errors.js'
-import { ConnectionLimiter, type LimitedConnections } from './connection-limit.js'
+import { ConnectionLimiter, type ConnectionLimitStats, type LimitedConnections, type MiddlewareRegistrar } from './connection-limit.js'
 import { Reconnector, type Dialer, type ReconnectInit } from './reconnector.js'
 
 /** What the node knows about one remote peer. A snapshot: later events do not change it. */
@@ -61,13 +61,19 @@ export interface PeerTableInit {
   reconnect?: ReconnectInit
   /** Most entries kept; least recently seen disconnected, non-kept-alive peers are dropped first. Default 4096. */
   maxEntries?: number
+  /**
+   * Open connections the node prunes down to (integer ≥ 1), least valuable first (see
+   * {@link ConnectionLimiter}). Default: the connection manager's `maxConnections`.
+   */
+  maxConnections?: number
 }
 
 export interface PeerTableComponents {
   peerId: PeerId
   events: TypedEventTarget<Libp2pEvents>
-  connectionManager: Dialer & LimitedConnections
+  connectionManager: Dialer & LimitedConnections & { getMaxConnections(): number }
   peerStore: PeerStore
+  registrar: MiddlewareRegistrar
   logger: ComponentLogger
 }
 
@@ -81,10 +87,10 @@ function addrKey (ma: Multiaddr): string {
 /**
  * Per-peer connection bookkeeping, driven by libp2p events (`connection:open`,
  * `connection:close`, `peer:identify`, `peer:discovery`), plus the keep-alive set: bootstrap
- * peers and peers pinned with {@link keepAlive} are tagged `codio-keep-alive` (value 100, so the
- * connection pruner closes them last) and redialled with exponential backoff whenever their
- * last connection closes (see {@link Reconnector}); and the `maxConnections` backstop that closes
- * connections beyond the limit (see {@link ConnectionLimiter}). Registered as the libp2p service
+ * peers and peers pinned with {@link keepAlive} are tagged `codio-keep-alive` (value 100) and
+ * redialled with exponential backoff whenever their last connection closes (see
+ * {@link Reconnector}), and never pruned; and the connection limit: beyond `maxConnections` the
+ * least valuable connections are closed to make room (see {@link ConnectionLimiter}). Registered as the libp2p service
  * `peers`.
  */
 export class PeerTable implements Startable {
@@ -107,7 +113,11 @@ export class PeerTable implements Startable {
     this.reconnector = new Reconnector(components.connectionManager, this.log, peerId => {
       this.entry(peerId).reconnectAttempts++
     }, init.reconnect)
-    this.limiter = new ConnectionLimiter(components.connectionManager, components.peerStore, peerId => this.isKept(peerId), this.log)
+    if (init.maxConnections != null && !(Number.isInteger(init.maxConnections) && init.maxConnections > 0)) {
+      throw new InvalidOptionError(`peer table maxConnections must be a positive integer, got ${init.maxConnections}`)
+    }
+    this.limiter = new ConnectionLimiter(components.connectionManager, components.peerStore, components.registrar,
+      init.maxConnections ?? components.connectionManager.getMaxConnections(), peerId => this.isKept(peerId), this.log)
     this.addressDialer = new AddressDialer(components.peerId, components.connectionManager, this.reconnector,
       init.reconnect?.dialTimeoutMs ?? RECONNECT_DIAL_TIMEOUT_MS, this.log, {
         held: async (peerId, ma) => { await this.holdNamed(peerId, ma) },
@@ -235,6 +245,11 @@ export class PeerTable implements Startable {
     return this.isKept(peerId)
   }
 
+  /** The connection limit and what the node did to keep it: connections pruned, peak (see {@link ConnectionLimiter}). */
+  connectionLimit (): ConnectionLimitStats {
+    return this.limiter.stats()
+  }
+
   private snapshot (e: Entry, now: number): PeerRecord {
     const connections = e.openConnections.size
     return {
@@ -281,11 +296,12 @@ export class PeerTable implements Startable {
     e.lastSeen = now
     e.addresses.add(addrKey(conn.remoteAddr))
     this.reconnector.connected(conn.remotePeer)
-    this.limiter.opened()
+    this.limiter.opened(conn)
   }
 
   private readonly onClose = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail
+    this.limiter.closed(conn)
     const e = this.entries.get(conn.remotePeer.toString())
     if (e == null || !e.openConnections.delete(conn.id)) return
     const now = Date.now()
@@ -301,7 +317,8 @@ export class PeerTable implements Startable {
   }
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    const { peerId, listenAddrs, protocols } = evt.detail
+    const { peerId, listenAddrs, protocols, connection } = evt.detail
+    if (connection != null) this.limiter.identified(connection)
     const e = this.entry(peerId)
     e.lastSeen = Date.now()
     e.protocols = [...protocols]

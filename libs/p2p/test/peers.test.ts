@@ -193,33 +193,4 @@ describe('bootstrap peer restart', () => {
   })
 })
 
-describe('connection limit', () => {
-  const nodes: P2PNode[] = []
-  afterAll(async () => {
-    await Promise.all(nodes.map(async n => n.stop()))
-  })
-
-  it('a node with maxConnections 3 that six peers dial at once ends with at most 3 and refuses more', async () => {
-    const hub = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false, maxConnections: 3 })
-    await hub.start()
-    nodes.push(hub)
-    const peers = await Promise.all(Array.from({ length: 6 }, async () => {
-      const n = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false })
-      await n.start()
-      nodes.push(n)
-      return n
-    }))
-    const hubAddr = hub.getMultiaddrs()[0]
-    await Promise.allSettled(peers.map(async p => p.dial(hubAddr)))
-    await waitFor(() => hub.getConnections().length <= 3, 10_000, 'pruning to the limit')
-    await sleep(500)
-
-    // at the limit, one more inbound connection is refused outright
-    expect(hub.getConnections().length).toBe(3)
-    const late = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false })
-    await late.start()
-    nodes.push(late)
-    await expect(late.dial(hubAddr)).rejects.toThrow()
-    expect(hub.services.peers.connected().length).toBeLessThanOrEqual(3)
-  })
-})
+// the connection limit (make room, not refuse) is tested in connection-limit.test.ts
