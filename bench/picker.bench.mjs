@@ -16,23 +16,12 @@
  */
 import { performance } from 'node:perf_hooks'
 import { Bitfield, PiecePicker } from '@codio/swarm'
+import { seeded } from '@codio/testing'
 
 const SIZES = (process.env.BENCH_PICKER_PIECES ?? '2000,20000').split(',').map(Number)
 const PICKS = Number(process.env.BENCH_PICKER_PICKS ?? 10_000)
 const RUNS = Number(process.env.BENCH_PICKER_RUNS ?? 5)
 const PEERS = 50
-
-/** mulberry32: a seeded PRNG, uniform on [0, 1). */
-function seeded (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The baseline: rarest first by scanning every piece (ties to the lowest index). */
 class ScanPicker {

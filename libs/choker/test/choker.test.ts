@@ -1,19 +1,9 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { seeded } from '@codio/testing'
 import { Choker } from '../src/choker.js'
 import { ChokerRunningError } from '../src/errors.js'
 import type { ChokerPeer } from '../src/types.js'
 
-/** mulberry32: a small seeded PRNG, uniform on [0, 1). */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function clock (start = 1_000_000): { now: () => number, advance: (ms: number) => void } {
   let t = start

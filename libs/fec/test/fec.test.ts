@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { randomBytes, randomInt } from 'node:crypto'
 import { chunkCid, MIN_CHUNK_SIZE, type Manifest } from '@codio/content'
+import { seeded } from '@codio/testing'
 import { assertIngestFecCode, FecEncoder, fecGroupLayout, fecPlan, parseFecSpec, formatFecSpec, FecRebuildError, InvalidFecParamsError, MAX_FEC_GROUP_BYTES, MAX_INGEST_SHARDS } from '../src/index.js'
 
 const CHUNK = MIN_CHUNK_SIZE
@@ -30,17 +31,6 @@ async function publish (size: number, k: number, m: number): Promise<{ manifest:
   }
 }
 
-/** A seeded PRNG (mulberry32): uniform integers in [0, n), the same sequence for the same seed. */
-function seeded (seed: number): (n: number) => number {
-  let t = seed >>> 0
-  return (n) => {
-    t = (t + 0x6d2b79f5) >>> 0
-    let r = Math.imul(t ^ (t >>> 15), 1 | t)
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
-    return Math.floor((((r ^ (r >>> 14)) >>> 0) / 4294967296) * n)
-  }
-}
-
 /** 0 … n−1 shuffled (Fisher–Yates) with `next`. */
 function shuffled (n: number, next: (n: number) => number = randomInt): number[] {
   const a = Array.from({ length: n }, (_, i) => i)
@@ -61,7 +51,8 @@ describe('FEC groups', () => {
   })
 
   it('rebuilds from any k of k+m shards: 1 to m erasures in seeded random positions, and the first m (all data)', async () => {
-    const next = seeded(0xc0d10)
+    const random = seeded(0xc0d10)
+    const next = (n: number): number => Math.floor(random() * n)
     let rebuilds = 0
     for (const [k, m, size] of [[10, 4, 37 * CHUNK + 777], [4, 2, 9 * CHUNK], [1, 1, 100], [8, 3, 8 * CHUNK + 1]] as const) {
       const { manifest, data, parity } = await publish(size, k, m)
