@@ -710,7 +710,7 @@ export class Download {
         const r = this.repairs.get(this.init.fec.groupOf(i))
         if (r != null && !r.done && r.members.some(b => this.state[b] === BlockState.Missing && this.askable(b))) continue
       }
-      if (this.awaitAnnouncement(i)) return
+      if (this.awaitAnnouncement(i, true)) return
       const tried = this.excluded[i]?.size ?? 0
       const fec = this.init.fec == null ? '' : '; its FEC group has too few shards left to rebuild it'
       this.fail(new ChunkUnavailableError(`no reachable peer has chunk ${i} (${this.blocks[i]}); tried ${tried} of ${this.peers.size} peers (${this.gone.size} gone)${fec}`))
@@ -720,13 +720,18 @@ export class Download {
 
   /**
    * Whether a peer that may be asked for chunk `index` is still downloading (a partial
-   * bitfield, or a super-seed revealing) and the stall timeout since the last progress has not
-   * run out: then the chunk is waited for, neither failed nor rebuilt from parity.
+   * bitfield, or a super-seed revealing), or with `orComeBack` a provider that left and was not
+   * banned may come back, and the stall timeout since the last progress has not run out: then
+   * the chunk is waited for, not failed (and, but for a provider gone, not rebuilt from parity:
+   * FEC repair does not wait for a peer that left).
    */
-  private mayBeAnnounced (index: number): boolean {
+  private mayBeAnnounced (index: number, orComeBack = false): boolean {
     if (index >= this.dataCount) return false
     if (performance.now() - this.lastProgress >= (this.init.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS)) return false
     for (const key of this.peers.keys()) if (this.mayAsk(index, key) && this.picker.isPartial(key)) return true
+    // a provider whose connection dropped may come back (it is redialled; a link that is down
+    // for a few seconds must not fail the download at once): wait for it as well
+    if (orComeBack) for (const key of this.gone) if (!this.banned.has(key)) return true
     return false
   }
 
@@ -734,8 +739,8 @@ export class Download {
    * Whether stranded chunk `index` may still be announced by a peer that is downloading too (a
    * partial bitfield): then wait, up to the stall timeout after the last progress, and look again.
    */
-  private awaitAnnouncement (index: number): boolean {
-    if (!this.mayBeAnnounced(index)) return false
+  private awaitAnnouncement (index: number, orComeBack = false): boolean {
+    if (!this.mayBeAnnounced(index, orComeBack)) return false
     this.armStallTimer()
     return true
   }

@@ -123,6 +123,37 @@ describe('swarm download over real libp2p connections', () => {
     await slow.stop()
   })
 
+  it('waits for a provider that left to come back (a dropped link) instead of failing at once, up to the stall timeout', async () => {
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const held = new GatedStore(cids[0].toString(), gate)
+    chunks.forEach((c, j) => { held.blocks.set(cids[j].toString(), c) })
+    const only = await node(held)
+    await leecher.dial(only.getMultiaddrs()[0])
+    const fresh = new MapStore()
+    const dl = new Download({ chunks: cids.slice(0, 8), fetcher: leecher.services.exchange, sink: fresh, stallTimeoutMs: 10_000 })
+    dl.addPeer(only.peerId)
+    dl.noMorePeers()
+    try {
+      await dl.start()
+      await dl.chunk(0)
+      // its session closed: the only provider is gone, with chunks 1-7 still missing
+      dl.removePeer(only.peerId)
+      let settled = false
+      dl.done.then(() => { settled = true }, () => { settled = true })
+      await new Promise(resolve => setTimeout(resolve, 300))
+      expect(settled).toBe(false)
+      // … and back (redialled), well within the stall timeout
+      release()
+      dl.addPeer(only.peerId)
+      await dl.done
+      expect(fresh.blocks.size).toBe(8)
+    } finally {
+      release()
+      await only.stop()
+    }
+  })
+
   it('fetches only the chunks of a range', async () => {
     const fresh = new MapStore()
     const dl = new Download({ chunks: cids, first: 10, last: 12, fetcher: leecher.services.exchange, sink: fresh })
