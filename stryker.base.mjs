@@ -25,7 +25,7 @@ export function strykerConfig (name, mutate, tests) {
     // the package's jest.config.js imports ../../jest.preset.js, which the sandbox copy cannot reach: the preset comes in above
     ignorePatterns: ['jest.config.js', 'dist'],
     concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
-    timeoutMS: 20_000,
+    timeoutMS: Number(process.env.STRYKER_TIMEOUT_MS ?? 5000),
     ignoreStatic: true,
     cleanTempDir: 'always',
     thresholds: { high: 85, low: 75, break: null }
