@@ -56,16 +56,11 @@ export function assertTyped (err: unknown, allowed: readonly ErrorClass[], what:
 export function parse<T> (what: string, allowed: readonly ErrorClass[], fn: () => T): T | undefined {
   const started = performance.now()
   try {
-    const r = fn()
-    note(`${what}:ok`)
-    return r
+    return parsed(what, fn())
   } catch (err) {
-    assertTyped(err, allowed, what)
-    note(`${what}:${errorLabel(err)}`)
-    return undefined
+    return refused(what, allowed, err)
   } finally {
-    const ms = performance.now() - started
-    if (ms > SLOW_INPUT_MS) throw new Error(`${what} took ${ms.toFixed(0)} ms on one input (limit ${SLOW_INPUT_MS} ms)`)
+    inTime(what, started)
   }
 }
 
@@ -73,17 +68,31 @@ export function parse<T> (what: string, allowed: readonly ErrorClass[], fn: () =
 export async function parseAsync<T> (what: string, allowed: readonly ErrorClass[], fn: () => Promise<T>): Promise<T | undefined> {
   const started = performance.now()
   try {
-    const r = await fn()
-    note(`${what}:ok`)
-    return r
+    return parsed(what, await fn())
   } catch (err) {
-    assertTyped(err, allowed, what)
-    note(`${what}:${errorLabel(err)}`)
-    return undefined
+    return refused(what, allowed, err)
   } finally {
-    const ms = performance.now() - started
-    if (ms > SLOW_INPUT_MS) throw new Error(`${what} took ${ms.toFixed(0)} ms on one input (limit ${SLOW_INPUT_MS} ms)`)
+    inTime(what, started)
   }
+}
+
+/** An accepted input: noted as its own behaviour, passed on. */
+function parsed<T> (what: string, r: T): T {
+  note(`${what}:ok`)
+  return r
+}
+
+/** A refused input: a documented error is noted by its kind, any other one fails the target. */
+function refused (what: string, allowed: readonly ErrorClass[], err: unknown): undefined {
+  assertTyped(err, allowed, what)
+  note(`${what}:${errorLabel(err)}`)
+  return undefined
+}
+
+/** Fails when one input took longer than SLOW_INPUT_MS (a hang, or a parse far too slow). */
+function inTime (what: string, started: number): void {
+  const ms = performance.now() - started
+  if (ms > SLOW_INPUT_MS) throw new Error(`${what} took ${ms.toFixed(0)} ms on one input (limit ${SLOW_INPUT_MS} ms)`)
 }
 
 /** Throws `message` unless `cond`. */

@@ -6,62 +6,17 @@
  * limit work.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { request } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import type { JsonObject } from '@bufbuild/protobuf'
 import { Code, ConnectError, createClient } from '@connectrpc/connect'
 import { createGrpcWebTransport } from '@connectrpc/connect-node'
 import { AdminService } from '@codio/proto'
+import { postBody as post } from '@codio/testing'
 import { createAdminClient, DEFAULT_MAX_REQUEST_BYTES, startAdminServer, type AdminBackend, type AdminServer } from '../src/index.js'
 
 const MiB = 1024 * 1024
 /** Bytes of a message no protobuf decoder accepts (field number 2^29−1 with wire type 7). */
 const GARBAGE = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x34])
-
-interface Probe {
-  status: number
-  body: string
-  headers: Record<string, string | string[] | undefined>
-  /** body bytes the client got to write before the answer or the connection's end */
-  sent: number
-  ms: number
-}
-
-/**
- * POST `size` bytes of spaces (in 1 MiB writes, waiting for the socket to drain) or `body` to
- * `url`, declared with Content-Length unless `chunked`; resolves with the answer once the
- * connection is done, whether or not the whole body went out.
- */
-async function post (url: string, headers: Record<string, string>, body: Buffer | { size: number, chunked: boolean }): Promise<Probe> {
-  return await new Promise((resolve, reject) => {
-    const t0 = Date.now()
-    let sent = 0
-    let answer: Omit<Probe, 'sent' | 'ms'> | undefined
-    const h = { ...headers }
-    if (!Buffer.isBuffer(body) && !body.chunked) h['content-length'] = String(body.size)
-    const req = request(url, { method: 'POST', headers: h, agent: false }, (res) => {
-      let text = ''
-      res.setEncoding('latin1')
-      res.on('data', (d: string) => { text += d })
-      res.on('end', () => { answer = { status: res.statusCode ?? 0, body: text, headers: res.headers } })
-    })
-    req.on('error', () => {}) // EPIPE/ECONNRESET once the server hangs up on the rest of the body
-    req.on('close', () => answer === undefined ? reject(new Error(`no answer (sent ${sent} B)`)) : resolve({ ...answer, sent, ms: Date.now() - t0 }))
-    if (Buffer.isBuffer(body)) {
-      req.end(body)
-      return
-    }
-    const chunk = Buffer.alloc(MiB, 0x20)
-    const pump = (): void => {
-      while (sent < body.size && !req.destroyed && answer === undefined) {
-        sent += chunk.length
-        if (!req.write(chunk)) { req.once('drain', pump); return }
-      }
-      if (!req.destroyed) req.end()
-    }
-    pump()
-  })
-}
 
 /** Runs `fn` while sampling this process's RSS every 10 ms; resolves with its result and the peak growth (bytes). */
 async function peakRssGrowth<T> (fn: () => Promise<T>): Promise<[T, number]> {

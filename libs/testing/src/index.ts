@@ -10,3 +10,4 @@
  */
 export { until, TimeoutError } from './until.js'
 export { seeded } from './seeded.js'
+export { postBody, type Probe } from './post.js'

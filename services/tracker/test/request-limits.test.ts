@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, startNats, startRedis, type Sidecar } from '@codio/sidecars'
+import { postBody as post, type Probe } from '@codio/testing'
 import { TrackerClient } from '@codio/tracker'
 import { trackerConfigSchema, type Tracker } from '../src/index.js'
 import { contentId, startTracker, until } from './helpers.js'
@@ -23,43 +24,6 @@ const MiB = 1024 * 1024
 const BIG = 128 * MiB
 /** Bytes no protobuf decoder accepts (field number 2^29−1 with wire type 7). */
 const GARBAGE = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x34])
-
-interface Probe { status: number, body: string, sent: number, ms: number }
-
-/**
- * POST `body`, or `size` bytes of spaces in 1 MiB writes (Content-Length declared unless
- * `chunked`), to `url`; resolves with the answer once the connection is done.
- */
-async function post (url: string, headers: Record<string, string>, body: Buffer | { size: number, chunked: boolean }): Promise<Probe> {
-  return await new Promise((resolve, reject) => {
-    const t0 = Date.now()
-    let sent = 0
-    let answer: { status: number, body: string } | undefined
-    const h = { ...headers }
-    if (!Buffer.isBuffer(body) && !body.chunked) h['content-length'] = String(body.size)
-    const req = request(url, { method: 'POST', headers: h, agent: false }, (res) => {
-      let text = ''
-      res.setEncoding('latin1')
-      res.on('data', (d: string) => { text += d })
-      res.on('end', () => { answer = { status: res.statusCode ?? 0, body: text } })
-    })
-    req.on('error', () => {}) // EPIPE/ECONNRESET once the server hangs up on the rest of the body
-    req.on('close', () => answer === undefined ? reject(new Error(`no answer (sent ${sent} B)`)) : resolve({ ...answer, sent, ms: Date.now() - t0 }))
-    if (Buffer.isBuffer(body)) {
-      req.end(body)
-      return
-    }
-    const chunk = Buffer.alloc(MiB, 0x20)
-    const pump = (): void => {
-      while (sent < body.size && !req.destroyed && answer === undefined) {
-        sent += chunk.length
-        if (!req.write(chunk)) { req.once('drain', pump); return }
-      }
-      if (!req.destroyed) req.end()
-    }
-    pump()
-  })
-}
 
 const envelope = (message: Buffer): Buffer => {
   const head = Buffer.alloc(5)
@@ -151,7 +115,7 @@ describe('codio-tracker process, default request limit (4 MiB)', () => {
       // a GET carrying a declared 128 MiB body: answered, the connection closed on the rest
       const req = request(`${http}/metrics`, { method: 'GET', headers: { 'content-length': String(BIG) }, agent: false }, (res) => {
         res.resume()
-        res.on('end', () => { req.destroy(); resolve({ status: res.statusCode ?? 0, body: '', sent: 0, ms: 0 }) })
+        res.on('end', () => { req.destroy(); resolve({ status: res.statusCode ?? 0, body: '', headers: res.headers, sent: 0, ms: 0 }) })
       })
       req.on('error', reject)
       req.write(Buffer.alloc(MiB, 0x20))
