@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { startCluster, waitFor, type Cluster } from './helpers.js'
+import { until } from '@codio/testing'
+import { startCluster, type Cluster } from './helpers.js'
 
 /** Routing tables after a peer dies: kad-dht keeps a dead contact until its bucket is full; the manager drops it. */
 describe('routing-table repair after churn: 1 bootstrap node + 4 nodes, one of them stopped', () => {
@@ -11,7 +12,7 @@ describe('routing-table repair after churn: 1 bootstrap node + 4 nodes, one of t
     const { nodes, managers } = cluster
     // every node learns every other one
     for (let round = 0; round < 3; round++) await Promise.all(managers.map(async m => m.refresh()))
-    await waitFor(() => nodes.every(n => n.services.dht.routingTable.size === 4), 30_000, 'full routing tables')
+    await until(() => nodes.every(n => n.services.dht.routingTable.size === 4), 30_000, 'full routing tables')
   }, 90_000)
 
   afterAll(async () => {
@@ -23,7 +24,7 @@ describe('routing-table repair after churn: 1 bootstrap node + 4 nodes, one of t
   it('refreshes ping the peers they have not heard from and drop the dead one at its second failed check, keeping the live ones', async () => {
     const { nodes, managers } = cluster
     await nodes[4].stop()
-    await waitFor(() => nodes[1].getConnections(nodes[4].peerId).length === 0, 10_000, 'the connection to the dead node closed')
+    await until(() => nodes[1].getConnections(nodes[4].peerId).length === 0, 10_000, 'the connection to the dead node closed')
     expect(has(1, 4)).toBe(true)
 
     // one failed check is a strike, not a verdict (past the 100 ms refresh interval, every
@@ -37,7 +38,7 @@ describe('routing-table repair after churn: 1 bootstrap node + 4 nodes, one of t
       await new Promise(resolve => setTimeout(resolve, 150))
       await managers[1].refresh()
     }
-    await waitFor(() => !has(1, 4), 10_000, 'the dead peer dropped')
+    await until(() => !has(1, 4), 10_000, 'the dead peer dropped')
     for (const j of [0, 2, 3]) expect(has(1, j)).toBe(true)
     expect(managers[1].stats().evicted).toBe(1)
     expect(managers[1].stats().refreshErrors).toBe(0)
@@ -45,7 +46,7 @@ describe('routing-table repair after churn: 1 bootstrap node + 4 nodes, one of t
 
   it('a lookup whose RPC to a dead table peer fails drops that peer without waiting for a refresh', async () => {
     const { nodes, managers } = cluster
-    await waitFor(() => nodes[2].getConnections(nodes[4].peerId).length === 0, 10_000, 'the connection to the dead node closed')
+    await until(() => nodes[2].getConnections(nodes[4].peerId).length === 0, 10_000, 'the connection to the dead node closed')
     expect(has(2, 4)).toBe(true)
     // a lookup with K = 20 asks every peer of a 4-peer table, the dead one included; its
     // failed RPC sets off a check; the second lookup's failure, the second check
@@ -53,7 +54,7 @@ describe('routing-table repair after churn: 1 bootstrap node + 4 nodes, one of t
       await managers[2].closestPeers(crypto.getRandomValues(new Uint8Array(32)))
       await new Promise(resolve => setTimeout(resolve, 250))
     }
-    await waitFor(() => !has(2, 4), 10_000, 'the dead peer dropped')
+    await until(() => !has(2, 4), 10_000, 'the dead peer dropped')
     for (const j of [0, 1, 3]) expect(has(2, j)).toBe(true)
     expect(managers[2].stats().evicted).toBe(1)
   }, 60_000)

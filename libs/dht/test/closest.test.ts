@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { kadId } from '../src/index.js'
-import { startCluster, waitFor, type Cluster } from './helpers.js'
+import { until } from '@codio/testing'
+import { startCluster, type Cluster } from './helpers.js'
 import type { PeerId } from '@libp2p/interface'
 
 /** The test's own Kademlia distance: SHA-256(key) XOR SHA-256(peer multihash), as a byte string. */
@@ -17,7 +18,7 @@ describe('closestPeers on 10 nodes', () => {
   beforeAll(async () => {
     cluster = await startCluster(10, { queryTimeoutMs: 20_000 })
     // let every table hold all 9 others, so the lookup starts from the whole network
-    await waitFor(async () => {
+    await until(async () => {
       const sparse = cluster.nodes.filter(n => n.services.dht.routingTable.size < 9)
       await Promise.all(sparse.map(async n => cluster.managers[cluster.nodes.indexOf(n)].refresh()))
       return sparse.length === 0

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { startCluster, waitFor, type Cluster } from './helpers.js'
+import { until } from '@codio/testing'
+import { startCluster, type Cluster } from './helpers.js'
 
 describe('peer discovery through the DHT: 1 bootstrap node + 5 nodes', () => {
   let cluster: Cluster
@@ -27,12 +28,12 @@ describe('peer discovery through the DHT: 1 bootstrap node + 5 nodes', () => {
       }
       return true
     }
-    await waitFor(async () => {
+    await until(async () => {
       for (let i = 1; i < nodes.length; i++) if (!(await knowsAll(i))) return false
       return true
     }, 45_000, 'full discovery')
     // the refresh timer did run on every node
-    await waitFor(() => managers.every(m => m.stats().refreshes >= 1), 15_000, 'refresh rounds')
+    await until(() => managers.every(m => m.stats().refreshes >= 1), 15_000, 'refresh rounds')
     for (const m of managers.slice(1)) {
       expect(m.routingTablePeers()).toHaveLength(5)
       expect(m.stats().routingTableSize).toBe(5)

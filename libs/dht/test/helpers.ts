@@ -1,17 +1,9 @@
-import { createP2PNode, type P2PNode } from '@codio/p2p'
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
+import { until } from '@codio/testing'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { DhtManager, type DhtManagerInit } from '../src/index.js'
-
-/** Polls `check` every 50 ms until it holds; throws after `ms`. */
-export async function waitFor (check: () => boolean | Promise<boolean>, ms = 20_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
 
 export async function randomCid (): Promise<CID> {
   const bytes = crypto.getRandomValues(new Uint8Array(32))
@@ -52,18 +44,14 @@ export async function startCluster (n: number, init: DhtManagerInit = {}): Promi
     }
   }
   try {
-    const boot = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false })
-    nodes.push(boot)
-    await boot.start()
+    const boot = await startTestNode({}, nodes)
     const bootAddr = dialAddr(boot)
     for (let i = 1; i < n; i++) {
-      const node = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false, bootstrap: [bootAddr] })
-      nodes.push(node)
-      await node.start()
+      await startTestNode({ bootstrap: [bootAddr] }, nodes)
     }
     cluster.managers = nodes.map(node => new DhtManager(node, init))
-    await waitFor(() => nodes.slice(1).every(node => node.getConnections(boot.peerId).length > 0), 30_000, 'bootstrap connections')
-    await waitFor(() => nodes.every(node => node.services.dht.routingTable.size > 0), 30_000, 'routing tables non-empty')
+    await until(() => nodes.slice(1).every(node => node.getConnections(boot.peerId).length > 0), 30_000, 'bootstrap connections')
+    await until(() => nodes.every(node => node.services.dht.routingTable.size > 0), 30_000, 'routing tables non-empty')
     return cluster
   } catch (err) {
     await cluster.stop()

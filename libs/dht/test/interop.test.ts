@@ -7,7 +7,8 @@ import { kadDHT, passthroughMapper, type KadDHT, type SingleKadDHT } from '@libp
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { randomCid, startCluster, tcpAddr, waitFor, type Cluster } from './helpers.js'
+import { until } from '@codio/testing'
+import { randomCid, startCluster, tcpAddr, type Cluster } from './helpers.js'
 import type { ProviderInfo } from '../src/index.js'
 
 /**
@@ -43,8 +44,8 @@ describe('interop with a plain js-libp2p kad-dht node', () => {
       }
     })
     await plain.dial(boot.getMultiaddrs().find(a => a.toString().includes('/tcp/'))!)
-    await waitFor(() => (plain.services.dht as unknown as SingleKadDHT).routingTable.size > 0, 20_000, 'plain node routing table')
-    await waitFor(() => cluster.managers[0].routingTablePeers().some(p => p.equals(plain.peerId)), 20_000, 'boot sees the plain node as a DHT server')
+    await until(() => (plain.services.dht as unknown as SingleKadDHT).routingTable.size > 0, 20_000, 'plain node routing table')
+    await until(() => cluster.managers[0].routingTablePeers().some(p => p.equals(plain.peerId)), 20_000, 'boot sees the plain node as a DHT server')
   }, 60_000)
 
   afterAll(async () => {

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { DhtQueryTimeoutError, PeerNotFoundError, type ProviderInfo } from '../src/index.js'
-import { randomCid, startCluster, tcpAddr, waitFor, type Cluster } from './helpers.js'
+import { until } from '@codio/testing'
+import { randomCid, startCluster, tcpAddr, type Cluster } from './helpers.js'
 import type { QueryEvent } from '@libp2p/kad-dht'
 
 describe('DhtManager on 3 nodes', () => {
@@ -30,7 +31,7 @@ describe('DhtManager on 3 nodes', () => {
     expect(found.map(p => p.id.toString())).toEqual([nodeA.peerId.toString()])
     expect(found[0].multiaddrs.map(m => m.toString())).toContain(tcpAddr(nodeA))
 
-    await waitFor(() => a.stats().providerRecords >= 1, 5000, 'provider records counted')
+    await until(() => a.stats().providerRecords >= 1, 5000, 'provider records counted')
     const sa = a.stats()
     expect(sa.providing).toBe(1)
     expect(sa.queries.provide).toBe(1)
@@ -73,7 +74,7 @@ describe('DhtManager on 3 nodes', () => {
   it('forgetPeer drops a peer from the routing table', async () => {
     const [, a] = cluster.managers
     const [, , nodeB] = cluster.nodes
-    await waitFor(() => a.routingTablePeers().some(p => p.equals(nodeB.peerId)), 5000, 'b in a\'s routing table')
+    await until(() => a.routingTablePeers().some(p => p.equals(nodeB.peerId)), 5000, 'b in a\'s routing table')
     await a.forgetPeer(nodeB.peerId)
     expect(a.routingTablePeers().some(p => p.equals(nodeB.peerId))).toBe(false)
   })
@@ -102,7 +103,7 @@ describe('DhtManager on 3 nodes', () => {
     const cid = await randomCid()
     await a.provide(cid)
     // ADD_PROVIDER is fire-and-forget: wait until boot has written the record
-    await waitFor(async () => (await boot.localProviders(cid)).some(p => p.equals(cluster.nodes[1].peerId)), 10_000, 'record at boot')
+    await until(async () => (await boot.localProviders(cid)).some(p => p.equals(cluster.nodes[1].peerId)), 10_000, 'record at boot')
     const trace = await boot.findProvidersTraced(cid)
     expect(trace.providers.map(p => p.id.toString())).toEqual([cluster.nodes[1].peerId.toString()])
     expect(trace.timedOut).toBe(false)
@@ -117,7 +118,7 @@ describe('DhtManager on 3 nodes', () => {
     const [, nodeA, nodeB] = cluster.nodes
     const a = cluster.managers[1]
     await nodeA.hangUp(nodeB.peerId)
-    await waitFor(() => nodeA.getConnections(nodeB.peerId).length === 0, 10_000, 'hang up')
+    await until(() => nodeA.getConnections(nodeB.peerId).length === 0, 10_000, 'hang up')
     await nodeA.peerStore.delete(nodeB.peerId)
     expect(nodeA.getConnections(nodeB.peerId)).toHaveLength(0)
 

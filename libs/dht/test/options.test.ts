@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
   compareXor, DhtManager, DhtNotRunningError, DhtQueryTimeoutError, InvalidDhtOptionsError, kadId, peerKadId,
   PeerNotFoundError, XorLengthMismatchError, xorDistance
 } from '../src/index.js'
-import { dialAddr, randomCid, waitFor } from './helpers.js'
+import { until } from '@codio/testing'
+import { dialAddr, randomCid } from './helpers.js'
 
 describe('xor metric', () => {
   it('xorDistance is byte-wise XOR and rejects a length mismatch with a typed error', () => {
@@ -43,7 +45,7 @@ describe('DhtManager options and inputs', () => {
   let node: P2PNode
 
   beforeAll(async () => {
-    node = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false })
+    node = await startTestNode()
   })
 
   afterAll(async () => {
@@ -80,7 +82,7 @@ describe('DhtManager options and inputs', () => {
   })
 
   it('refuses queries on a stopped node with DhtNotRunningError', async () => {
-    const stopped = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false })
+    const stopped = await startTestNode()
     await stopped.stop()
     const m = new DhtManager(stopped)
     await expect(m.provide(await randomCid())).rejects.toThrow(DhtNotRunningError)
@@ -102,8 +104,7 @@ describe('DhtManager options and inputs', () => {
   })
 
   it('provide on a started node with no DHT peers resolves with 0 holders, and the record is kept', async () => {
-    const lonely = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false })
-    await lonely.start()
+    const lonely = await startTestNode()
     try {
       const m = new DhtManager(lonely, { queryTimeoutMs: 5000 })
       const cid = await randomCid()
@@ -114,15 +115,15 @@ describe('DhtManager options and inputs', () => {
       expect(m.stats().providerRecords).toBe(1)
 
       // once a peer shows up, the next refresh announces the CID again
-      const peer = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false, bootstrap: [dialAddr(lonely)] })
+      const peer = await startTestNode({ bootstrap: [dialAddr(lonely)] })
       try {
-        await waitFor(() => lonely.services.dht.routingTable.size > 0, 20_000, 'lonely node sees a DHT peer')
+        await until(() => lonely.services.dht.routingTable.size > 0, 20_000, 'lonely node sees a DHT peer')
         const r = await m.refresh()
         expect(r.reannounced).toBe(1)
         expect(r.peersFound).toBeGreaterThanOrEqual(1)
         expect(m.stats().refreshes).toBe(1)
         const pm = new DhtManager(peer)
-        await waitFor(async () => (await pm.localProviders(cid)).some(p => p.equals(lonely.peerId)), 10_000, 'record delivered')
+        await until(async () => (await pm.localProviders(cid)).some(p => p.equals(lonely.peerId)), 10_000, 'record delivered')
       } finally {
         await peer.stop()
       }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { randomCid, startCluster, waitFor, type Cluster } from './helpers.js'
+import { until } from '@codio/testing'
+import { randomCid, startCluster, type Cluster } from './helpers.js'
 import type { DhtManager } from '../src/index.js'
 import type { CID } from 'multiformats/cid'
 
@@ -44,7 +45,7 @@ describe(`provider records on ${N} nodes`, () => {
     expect(holders).toBeGreaterThanOrEqual(K - 1) // K closest peers; one slow peer under load may miss it
 
     // ADD_PROVIDER is fire-and-forget: give the receivers a moment to write it
-    await waitFor(async () => (await holdersOf(cid)).filter(i => i !== 1).length >= holders, 10_000, 'records written')
+    await until(async () => (await holdersOf(cid)).filter(i => i !== 1).length >= holders, 10_000, 'records written')
     const held = await holdersOf(cid)
     expect(held).toContain(1) // the provider keeps its own record
     expect(held.filter(i => i !== 1)).toHaveLength(holders)

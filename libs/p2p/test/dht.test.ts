@@ -1,40 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createP2PNode, loadOrCreatePeerKey, PeerKeyFileError, type P2PNode } from '../src/index.js'
-
-async function waitFor (check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
+import { until } from '@codio/testing'
+import { loadOrCreatePeerKey, PeerKeyFileError, type P2PNode } from '../src/index.js'
+import { startTestNode, stopTestNodes } from '../src/testing.js'
 
 describe('p2p node', () => {
   const nodes: P2PNode[] = []
 
   beforeAll(async () => {
-    const boot = await createP2PNode({ privateKey: await generateKeyPair('Ed25519') })
-    await boot.start()
-    nodes.push(boot)
+    // QUIC on: the tests below listen and dial over QUIC-v1
+    const boot = await startTestNode({ quic: true }, nodes)
     const bootAddr = boot.getMultiaddrs().find(a => a.toString().includes('/tcp/'))!.toString()
     for (let i = 0; i < 2; i++) {
-      const n = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), bootstrap: [bootAddr] })
-      await n.start()
-      nodes.push(n)
+      await startTestNode({ quic: true, bootstrap: [bootAddr] }, nodes)
     }
-    await waitFor(() => nodes.slice(1).every(n => n.getConnections(boot.peerId).length > 0))
+    await until(() => nodes.slice(1).every(n => n.getConnections(boot.peerId).length > 0), 15_000, 'bootstrap connections')
     // the DHT routing tables fill once identify has run over the bootstrap connections
-    await waitFor(async () => nodes.every(n => n.services.dht.routingTable.size > 0))
+    await until(async () => nodes.every(n => n.services.dht.routingTable.size > 0), 15_000, 'routing tables non-empty')
   })
 
   afterAll(async () => {
-    await Promise.all(nodes.map(n => n.stop()))
+    await stopTestNodes(nodes)
   })
 
   it('listens on TCP and QUIC-v1 on loopback', () => {
@@ -56,8 +46,7 @@ describe('p2p node', () => {
 
   it('dials a peer over QUIC-v1', async () => {
     const quicAddr = nodes[2].getMultiaddrs().find(a => a.toString().includes('/quic-v1'))!
-    const fresh = await createP2PNode({ privateKey: await generateKeyPair('Ed25519') })
-    await fresh.start()
+    const fresh = await startTestNode({ quic: true })
     try {
       const rtt = await fresh.services.ping.ping(quicAddr)
       expect(rtt).toBeGreaterThanOrEqual(0)

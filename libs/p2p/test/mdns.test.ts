@@ -3,7 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { waitFor } from './util.js'
+import { until } from '@codio/testing'
 
 /*
  * mDNS needs a multicast-capable link. The host's loopback has none, and its only other link
@@ -89,7 +89,7 @@ describe('mDNS discovery on a LAN', () => {
 
   afterAll(async () => {
     for (const p of peers) p.child.stdin?.end('stop\n')
-    await waitFor(() => peers.every(p => p.exited), 10_000).catch(() => {
+    await until(() => peers.every(p => p.exited), 10_000, 'the peers to exit').catch(() => {
       for (const p of peers) if (!p.exited) p.child.kill('SIGKILL')
     })
     for (const ns of namespaces.reverse()) {
@@ -98,11 +98,11 @@ describe('mDNS discovery on a LAN', () => {
   })
 
   it('three peers find each other over multicast DNS and connect; a peer on another service tag stays apart', async () => {
-    await waitFor(() => peers.every(p => p.peerId != null), 20_000, 'peers started')
+    await until(() => peers.every(p => p.peerId != null), 20_000, 'peers started')
     const [a, b, c, other] = peers
     const trio = [a, b, c]
     const others = (p: Peer): string[] => trio.filter(q => q !== p).map(q => q.peerId!).sort()
-    await waitFor(() => trio.every(p => others(p).every(id => p.connected.includes(id))), 30_000, 'all three connected')
+    await until(() => trio.every(p => others(p).every(id => p.connected.includes(id))), 30_000, 'all three connected')
     for (const p of trio) {
       expect([...p.connected].sort()).toEqual(others(p))
       expect([...p.table].sort()).toEqual(others(p)) // the peer table saw the same connections

@@ -6,16 +6,18 @@ import {
   keepAlive, PeerKeyFileError, releaseKeepAlive, type P2PNode, type P2PNodeInit
 } from '../src/index.js'
 import { freePort } from '@codio/sidecars'
-import { sleep, startNode, waitFor } from './util.js'
+import { startTestNode, stopTestNodes } from '../src/testing.js'
+import { until } from '@codio/testing'
+import { sleep } from './util.js'
 
 const FAST_RECONNECT = { initialDelayMs: 200, maxDelayMs: 1_000, factor: 2 }
 
 describe('peer table, keep-alive and protocol ids', () => {
   const nodes: P2PNode[] = []
-  const start = async (init: Partial<P2PNodeInit> = {}): Promise<P2PNode> => await startNode(nodes, init)
+  const start = async (init: Partial<P2PNodeInit> = {}): Promise<P2PNode> => await startTestNode(init, nodes)
 
   afterAll(async () => {
-    await Promise.all(nodes.map(async n => n.stop()))
+    await stopTestNodes(nodes)
   })
 
   it('puts identify, ping and the DHT under /codio/; only circuit relay keeps its spec ids', async () => {
@@ -34,7 +36,7 @@ describe('peer table, keep-alive and protocol ids', () => {
     const bootAddr = boot.getMultiaddrs()[0]
     const before = Date.now()
     const n = await start({ bootstrap: [bootAddr.toString()] })
-    await waitFor(() => n.services.peers.get(boot.peerId)?.protocols.includes(DHT_PROTOCOL) === true, 10_000, 'identify')
+    await until(() => n.services.peers.get(boot.peerId)?.protocols.includes(DHT_PROTOCOL) === true, 10_000, 'identify')
 
     const rec = n.services.peers.get(boot.peerId)!
     expect(rec.peerId).toBe(boot.peerId.toString())
@@ -48,7 +50,7 @@ describe('peer table, keep-alive and protocol ids', () => {
     expect(rec.protocols).toContain('/codio/ping/1.0.0')
     expect(rec.reconnectAttempts).toBe(0)
     // the bootstrap node sees the inbound peer too, not kept alive there
-    await waitFor(() => (boot.services.peers.get(n.peerId)?.connections ?? 0) > 0)
+    await until(() => (boot.services.peers.get(n.peerId)?.connections ?? 0) > 0, 15_000, 'the inbound peer recorded at the bootstrap node')
     expect(boot.services.peers.get(n.peerId.toString())?.keepAlive).toBe(false)
     expect(n.services.peers.list().map(r => r.peerId)).toContain(boot.peerId.toString())
     const tags = (await n.peerStore.get(boot.peerId)).tags
@@ -57,14 +59,14 @@ describe('peer table, keep-alive and protocol ids', () => {
     // a clean disconnect is recorded with its time
     const closedAfter = Date.now()
     await boot.hangUp(n.peerId)
-    await waitFor(() => boot.services.peers.get(n.peerId)?.connections === 0)
+    await until(() => boot.services.peers.get(n.peerId)?.connections === 0, 15_000, 'the disconnect recorded at the bootstrap node')
     const gone = boot.services.peers.get(n.peerId)!
     expect(gone.connectedSince).toBeUndefined()
     expect(gone.disconnectedAt).toBeGreaterThanOrEqual(closedAfter)
     expect(gone.lastSeen).toBe(gone.disconnectedAt)
     expect(gone.connectionsOpened).toBeGreaterThanOrEqual(1)
     // ...and the kept-alive side dials back by itself
-    await waitFor(() => n.getConnections(boot.peerId).length > 0, 10_000, 'redial of the bootstrap peer')
+    await until(() => n.getConnections(boot.peerId).length > 0, 10_000, 'redial of the bootstrap peer')
   })
 
   it('keepAlive() dials a peer and redials it after a disconnect; releaseKeepAlive() stops that', async () => {
@@ -72,12 +74,12 @@ describe('peer table, keep-alive and protocol ids', () => {
     const b = await start()
     await a.peerStore.merge(b.peerId, { multiaddrs: b.getMultiaddrs() })
     await keepAlive(a, b.peerId, 'download-1')
-    await waitFor(() => a.getConnections(b.peerId).length > 0, 10_000, 'keep-alive dial')
+    await until(() => a.getConnections(b.peerId).length > 0, 10_000, 'keep-alive dial')
     expect(a.services.peers.get(b.peerId)?.keepAlive).toBe(true)
 
     await b.hangUp(a.peerId)
-    await waitFor(() => a.services.peers.get(b.peerId)?.connections === 0)
-    await waitFor(() => a.getConnections(b.peerId).length > 0, 10_000, 'redial after hang-up')
+    await until(() => a.services.peers.get(b.peerId)?.connections === 0, 15_000, 'the hang-up recorded')
+    await until(() => a.getConnections(b.peerId).length > 0, 10_000, 'redial after hang-up')
     expect(a.services.peers.get(b.peerId)!.reconnectAttempts).toBeGreaterThanOrEqual(1)
 
     // a second holder keeps the pin when the first lets go
@@ -98,24 +100,24 @@ describe('peer table, keep-alive and protocol ids', () => {
     const boot = await start({ listen: [`/ip4/127.0.0.1/tcp/${bootPort}`] })
     const byName = `/dns4/localhost/tcp/${bootPort}`
     const n = await start({ reconnect: FAST_RECONNECT, bootstrap: [byName] })
-    await waitFor(() => n.services.peers.isKeptAlive(boot.peerId), 10_000, 'bootstrap peer learned from its address')
+    await until(() => n.services.peers.isKeptAlive(boot.peerId), 10_000, 'bootstrap peer learned from its address')
     expect(n.services.peers.get(boot.peerId)?.connections).toBeGreaterThan(0)
     expect((await n.peerStore.get(boot.peerId)).tags.get(KEEP_ALIVE_TAG)?.value).toBe(100)
     // redialled through the name after a disconnect, like a bootstrap peer given with its ID
     await boot.hangUp(n.peerId)
-    await waitFor(() => n.services.peers.get(boot.peerId)!.reconnectAttempts >= 1 && n.getConnections(boot.peerId).length > 0, 10_000, 'redial of the named bootstrap peer')
+    await until(() => n.services.peers.get(boot.peerId)!.reconnectAttempts >= 1 && n.getConnections(boot.peerId).length > 0, 10_000, 'redial of the named bootstrap peer')
 
     // the name comes back as another peer (a relay replaced, with a new key): followed
     await boot.stop()
     const successor = await start({ listen: [`/ip4/127.0.0.1/tcp/${bootPort}`] })
-    await waitFor(() => n.services.peers.isKeptAlive(successor.peerId) && n.getConnections(successor.peerId).length > 0, 15_000, 'the successor behind the name')
+    await until(() => n.services.peers.isKeptAlive(successor.peerId) && n.getConnections(successor.peerId).length > 0, 15_000, 'the successor behind the name')
     expect(n.services.peers.isKeptAlive(boot.peerId)).toBe(false)
     expect((await n.peerStore.get(boot.peerId)).tags.has(KEEP_ALIVE_TAG)).toBe(false)
 
     // a relay's shared list names every relay, itself included: it keeps the others only
     const port = await freePort()
     const relay = await start({ reconnect: FAST_RECONNECT, listen: [`/ip4/127.0.0.1/tcp/${port}`], bootstrap: [`/ip4/127.0.0.1/tcp/${port}`, byName] })
-    await waitFor(() => relay.services.peers.isKeptAlive(successor.peerId), 10_000, 'the other relay')
+    await until(() => relay.services.peers.isKeptAlive(successor.peerId), 10_000, 'the other relay')
     await sleep(1_500)
     expect(relay.services.peers.isKeptAlive(relay.peerId)).toBe(false)
     expect(relay.services.peers.list().filter(r => r.keepAlive).map(r => r.peerId)).toEqual([successor.peerId.toString()])
@@ -135,7 +137,7 @@ describe('peer table, keep-alive and protocol ids', () => {
     await expect(keepAlive(n, n.peerId)).rejects.toBeInstanceOf(InvalidPeerIdError)
     // a node on its own bootstrap list (a shared cluster list) does not pin itself
     const selfId = peerIdFromPrivateKey(privateKey).toString()
-    const self = await createP2PNode({ privateKey, quic: false, bootstrap: [`/ip4/127.0.0.1/tcp/1/p2p/${selfId}`] })
+    const self = await startTestNode({ privateKey, bootstrap: [`/ip4/127.0.0.1/tcp/1/p2p/${selfId}`] })
     try {
       expect(self.services.peers.isKeptAlive(self.peerId)).toBe(false)
     } finally {
@@ -150,26 +152,22 @@ describe('peer table, keep-alive and protocol ids', () => {
 describe('bootstrap peer restart', () => {
   const nodes: P2PNode[] = []
   afterEach(async () => {
-    await Promise.all(nodes.splice(0).map(async n => n.stop()))
+    await stopTestNodes(nodes)
   })
 
   it('reconnects with backoff to a bootstrap peer that stops and comes back on the same key and port', async () => {
     const bootKey = await generateKeyPair('Ed25519')
-    let boot = await createP2PNode({ privateKey: bootKey, quic: false })
-    await boot.start()
-    nodes.push(boot)
+    let boot = await startTestNode({ privateKey: bootKey }, nodes)
     const bootAddr = boot.getMultiaddrs()[0]
     const port = bootAddr.toString().match(/\/tcp\/(\d+)/)![1]
-    const n = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false, bootstrap: [bootAddr.toString()], reconnect: FAST_RECONNECT })
-    await n.start()
-    nodes.push(n)
-    await waitFor(() => n.getConnections(boot.peerId).length > 0, 10_000, 'bootstrap connection')
+    const n = await startTestNode({ bootstrap: [bootAddr.toString()], reconnect: FAST_RECONNECT }, nodes)
+    await until(() => n.getConnections(boot.peerId).length > 0, 10_000, 'bootstrap connection')
     const firstSince = n.services.peers.get(boot.peerId)!.connectedSince!
 
     const stoppedAt = Date.now()
     await boot.stop()
     nodes.splice(nodes.indexOf(boot), 1)
-    await waitFor(() => n.services.peers.get(boot.peerId)?.connections === 0, 10_000, 'disconnect recorded')
+    await until(() => n.services.peers.get(boot.peerId)?.connections === 0, 10_000, 'disconnect recorded')
     const down = n.services.peers.get(boot.peerId)!
     expect(down.connectedSince).toBeUndefined()
     expect(down.disconnectedAt).toBeGreaterThanOrEqual(stoppedAt)
@@ -181,11 +179,9 @@ describe('bootstrap peer restart', () => {
     expect(attemptsWhileDown).toBeGreaterThanOrEqual(2)
     expect(attemptsWhileDown).toBeLessThanOrEqual(8)
 
-    boot = await createP2PNode({ privateKey: bootKey, quic: false, listen: [`/ip4/127.0.0.1/tcp/${port}`] })
-    await boot.start()
-    nodes.push(boot)
-    await waitFor(() => n.getConnections(boot.peerId).length > 0, 10_000, 'reconnection to the restarted bootstrap peer')
-    await waitFor(() => n.services.peers.get(boot.peerId)?.connectedSince != null)
+    boot = await startTestNode({ privateKey: bootKey, listen: [`/ip4/127.0.0.1/tcp/${port}`] }, nodes)
+    await until(() => n.getConnections(boot.peerId).length > 0, 10_000, 'reconnection to the restarted bootstrap peer')
+    await until(() => n.services.peers.get(boot.peerId)?.connectedSince != null, 15_000, 'the reconnection recorded')
     const back = n.services.peers.get(boot.peerId)!
     expect(back.connectedSince).toBeGreaterThan(back.disconnectedAt!)
     expect(back.connectionsOpened).toBeGreaterThanOrEqual(2)

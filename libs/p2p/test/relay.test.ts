@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { until } from '@codio/testing'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from 'node:crypto'
-import { createP2PNode, type P2PNode, type P2PNodeInit } from '../src/index.js'
-import { echo, readAll, sendAll, startNode, waitFor, within } from './util.js'
+import type { P2PNode, P2PNodeInit } from '../src/index.js'
+import { startTestNode, stopTestNodes } from '../src/testing.js'
+import { echo, readAll, sendAll, within } from './util.js'
 
 /** A generic test protocol: the listener echoes every byte back. */
 const ECHO = '/codio/test/echo/1.0.0'
@@ -13,7 +15,7 @@ const isCircuit = (a: Multiaddr): boolean => a.toString().includes('/p2p-circuit
 
 describe('NAT traversal through circuit relay v2', () => {
   const nodes: P2PNode[] = []
-  const start = async (init: Partial<P2PNodeInit> = {}): Promise<P2PNode> => await startNode(nodes, init)
+  const start = async (init: Partial<P2PNodeInit> = {}): Promise<P2PNode> => await startTestNode(init, nodes)
   let relay: P2PNode
   let hidden: P2PNode
 
@@ -25,7 +27,7 @@ describe('NAT traversal through circuit relay v2', () => {
   })
 
   afterAll(async () => {
-    await Promise.all(nodes.map(async n => n.stop()))
+    await stopTestNodes(nodes)
   })
 
   /** Send `size` random bytes to `target` on the echo protocol; returns the echoed bytes and the payload. */
@@ -42,7 +44,7 @@ describe('NAT traversal through circuit relay v2', () => {
   }
 
   it('a node without a dialable address gets a relay reservation and advertises only the circuit address', async () => {
-    await waitFor(() => hidden.getMultiaddrs().some(isCircuit), 15_000, 'relay reservation')
+    await until(() => hidden.getMultiaddrs().some(isCircuit), 15_000, 'relay reservation')
     const addrs = hidden.getMultiaddrs()
     expect(addrs.every(isCircuit)).toBe(true)
     expect(addrs[0].toString()).toContain(`/p2p/${relay.peerId.toString()}/p2p-circuit/p2p/${hidden.peerId.toString()}`)
@@ -51,7 +53,7 @@ describe('NAT traversal through circuit relay v2', () => {
   })
 
   it('a third node dials it through /p2p-circuit and moves 1.5 MiB each way over the relayed connection', async () => {
-    await waitFor(() => hidden.getMultiaddrs().some(isCircuit), 15_000, 'relay reservation')
+    await until(() => hidden.getMultiaddrs().some(isCircuit), 15_000, 'relay reservation')
     const dialer = await start()
     const target = hidden.getMultiaddrs().find(isCircuit)!
     const { sent, got } = await roundTrip(dialer, target, 1.5 * MiB)
@@ -67,7 +69,7 @@ describe('NAT traversal through circuit relay v2', () => {
     const capped = await start({ relayServer: { dataLimitBytes: 256 * 1024 } })
     const behind = await start({ listen: ['/p2p-circuit'], relayReservation: [capped.getMultiaddrs()[0].toString()] })
     await behind.handle(ECHO, (stream) => { echo(stream) }, { runOnLimitedConnection: true })
-    await waitFor(() => behind.getMultiaddrs().some(isCircuit), 15_000, 'reservation on the capped relay')
+    await until(() => behind.getMultiaddrs().some(isCircuit), 15_000, 'reservation on the capped relay')
     const dialer = await start()
     const target = multiaddr(behind.getMultiaddrs().find(isCircuit)!.toString())
     expect(target.toString()).toContain(`/p2p/${capped.peerId.toString()}/p2p-circuit`)
@@ -80,23 +82,21 @@ describe('NAT traversal through circuit relay v2', () => {
     expect(err).toBeInstanceOf(Error)
     expect(err!.message).not.toMatch(/echo round trip took more than/)
     expect(Date.now() - t0).toBeLessThan(20_000)
-    await waitFor(() => conn.status !== 'open', 10_000, 'the relay to close the capped circuit')
+    await until(() => conn.status !== 'open', 10_000, 'the relay to close the capped circuit')
   })
 
   it('renews the reservation after the relay restarts on the same key and port', async () => {
     const key = await generateKeyPair('Ed25519')
-    let r = await createP2PNode({ privateKey: key, quic: false, relayServer: true })
-    await r.start()
+    let r = await startTestNode({ privateKey: key, relayServer: true })
     const addr = r.getMultiaddrs()[0].toString()
     const port = addr.match(/\/tcp\/(\d+)/)![1]
     const client = await start({ listen: ['/p2p-circuit'], relayReservation: [addr], reconnect: { initialDelayMs: 200, maxDelayMs: 1_000 } })
     try {
-      await waitFor(() => client.getMultiaddrs().some(isCircuit), 15_000, 'first reservation')
+      await until(() => client.getMultiaddrs().some(isCircuit), 15_000, 'first reservation')
       await r.stop()
-      await waitFor(() => !client.getMultiaddrs().some(isCircuit), 10_000, 'reservation dropped with the relay')
-      r = await createP2PNode({ privateKey: key, quic: false, relayServer: true, listen: [`/ip4/127.0.0.1/tcp/${port}`] })
-      await r.start()
-      await waitFor(() => client.getMultiaddrs().some(isCircuit), 15_000, 'reservation renewed on the restarted relay')
+      await until(() => !client.getMultiaddrs().some(isCircuit), 10_000, 'reservation dropped with the relay')
+      r = await startTestNode({ privateKey: key, relayServer: true, listen: [`/ip4/127.0.0.1/tcp/${port}`] })
+      await until(() => client.getMultiaddrs().some(isCircuit), 15_000, 'reservation renewed on the restarted relay')
       expect(r.services.relay?.reservations.has(client.peerId)).toBe(true)
     } finally {
       await r.stop()

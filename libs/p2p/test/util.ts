@@ -1,23 +1,6 @@
 import type { Stream } from '@libp2p/interface'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createP2PNode, type P2PNode, type P2PNodeInit } from '../src/index.js'
 
-/** A started node (TCP only, a fresh Ed25519 key, `init` on top), recorded in `nodes` for teardown. */
-export async function startNode (nodes: P2PNode[], init: Partial<P2PNodeInit> = {}): Promise<P2PNode> {
-  const n = await createP2PNode({ privateKey: await generateKeyPair('Ed25519'), quic: false, ...init })
-  await n.start()
-  nodes.push(n)
-  return n
-}
-
-/** Poll `check` every 50 ms until it holds; throws after `ms`. */
-export async function waitFor (check: () => boolean | Promise<boolean>, ms = 15_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
+// test nodes: startTestNode / stopTestNodes in ../src/testing.ts; waiting: until from @codio/testing
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 

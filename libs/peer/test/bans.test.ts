@@ -17,7 +17,8 @@ import { AdminService } from '@codio/proto'
 import { startAdminServer, type AdminServer } from '@codio/admin'
 import { chunkCid } from '@codio/content'
 import { chunkExchange, swarmSessions, type ChunkExchange, type SwarmSessions } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { BlockStore } from '@codio/store'
 import { BanList } from '../src/bans.js'
 import { peerAdminBackend } from '../src/admin-backend.js'
@@ -183,18 +184,12 @@ describe('a connection that slips past the gater (opened before the ban)', () =>
     await store.put(cid, bytes)
     const denied = new Set<string>()
     let served = 0
-    const make = async (): Promise<Node> => {
-      const n = await createP2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({
-        privateKey: await generateKeyPair('Ed25519'),
-        quic: false,
-        services: {
-          exchange: chunkExchange({ blocks: store, denied: p => denied.has(p.toString()), onServed: () => { served++ } }),
-          sessions: swarmSessions({ denied: p => denied.has(p.toString()) })
-        }
-      })
-      await n.start()
-      return n
-    }
+    const make = async (): Promise<Node> => await startTestNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({
+      services: {
+        exchange: chunkExchange({ blocks: store, denied: p => denied.has(p.toString()), onServed: () => { served++ } }),
+        sessions: swarmSessions({ denied: p => denied.has(p.toString()) })
+      }
+    })
     const [server, client] = [await make(), await make()]
     try {
       server.services.sessions.setHost({ bitfield: async () => new Uint8Array(1), onInboundSession: () => {} })

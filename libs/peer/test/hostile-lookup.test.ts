@@ -13,7 +13,8 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import { manifestCid } from '@codio/content'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { ContentNotFoundError, ManifestUnavailableError } from '../src/errors.js'
 import type { CodioPeer } from '../src/peer.js'
 import type { ProviderSource } from '../src/provider-search.js'
@@ -37,12 +38,7 @@ describe('lookups against hostile provider sources', () => {
     origin = await peers.start('origin', { role: 'origin' })
     edge = await peers.start('edge', { bootstrap: [addrOf(origin)], providerSource: tracker, lookupTimeoutMs: LOOKUP_MS, requestTimeoutMs: 30_000 })
     // a holder that accepts every request and never answers it
-    staller = await createP2PNode<{ exchange: ChunkExchange }>({
-      privateKey: await generateKeyPair('Ed25519'),
-      quic: false,
-      services: { exchange: chunkExchange({ blocks: { get: async () => await stalled, has: async () => true } }) }
-    })
-    await staller.start()
+    staller = await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks: { get: async () => await stalled, has: async () => true } }) } })
     await until(() => edge.isReady(), 15_000, 'the edge to join the DHT')
   })
 

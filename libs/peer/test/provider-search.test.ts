@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { chunkCid } from '@codio/content'
 import { DhtManager } from '@codio/dht'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { ProviderSearch, type ConnectedPeers } from '../src/provider-search.js'
 import { until } from '@codio/testing'
 
@@ -47,16 +47,7 @@ describe('ProviderSearch: connected peers first, then the DHT', () => {
   let seeker: Node
 
   beforeAll(async () => {
-    const make = async (blocks: Blocks): Promise<Node> => {
-      const n = await createP2PNode<{ exchange: ChunkExchange }>({
-        privateKey: await generateKeyPair('Ed25519'),
-        quic: false,
-        services: { exchange: chunkExchange({ blocks }) }
-      })
-      await n.start()
-      nodes.push(n)
-      return n
-    }
+    const make = async (blocks: Blocks): Promise<Node> => await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks }) } }, nodes)
     const held = new Blocks()
     held.map.set(cid.toString(), block)
     holder = await make(held)

@@ -8,14 +8,14 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { chunkCid } from '@codio/content'
 import { chunkExchange, swarmSessions, SWARM_PROTOCOL, type ChunkExchange, type SwarmSessions } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { BlockStore } from '@codio/store'
 import { Download } from '@codio/swarm'
 import { createLogger } from '@codio/telemetry'
@@ -47,12 +47,7 @@ describe('SwarmHost over real libp2p connections', () => {
   async function member (held: number[], onLearned?: (m: Member, peers: Array<{ id: PeerId, multiaddrs: Multiaddr[] }>) => void): Promise<Member> {
     const store = await BlockStore.open(join(dir, `m${members.length}`))
     for (const i of held) await store.put(cids[i], chunks[i])
-    const node = await createP2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({
-      privateKey: await generateKeyPair('Ed25519'),
-      quic: false,
-      services: { exchange: chunkExchange({ blocks: store }), sessions: swarmSessions() }
-    })
-    await node.start()
+    const node = await startTestNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({ services: { exchange: chunkExchange({ blocks: store }), sessions: swarmSessions() } })
     const m: Member = { node, store, host: undefined as unknown as SwarmHost, learned: [] }
     m.host = new SwarmHost(store, node.services.sessions, { ...DEFAULT_SWARM_POLICY, choking: false }, log, {
       peerId: node.peerId,

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash, randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { Download, ChunkUnavailableError } from '../src/index.js'
 import { until } from '@codio/testing'
 import { MapStore } from './helpers.js'
@@ -43,13 +43,7 @@ class LyingStore extends MapStore {
 }
 
 async function node (blocks: MapStore): Promise<Node> {
-  const n = await createP2PNode<{ exchange: ChunkExchange }>({
-    privateKey: await generateKeyPair('Ed25519'),
-    quic: false,
-    services: { exchange: chunkExchange({ blocks, requestTimeout: 5000 }) }
-  })
-  await n.start()
-  return n
+  return await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks, requestTimeout: 5000 }) } })
 }
 
 describe('swarm download over real libp2p connections', () => {

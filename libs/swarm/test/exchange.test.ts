@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { CID } from 'multiformats/cid'
 import { FairQueue, TokenBucket } from '@codio/bandwidth'
 import { chunkCid } from '@codio/content'
 import { BlockRefusedError, chunkExchange, CHUNK_PROTOCOL, type ChunkExchange } from '@codio/exchange'
 import { RefusalCode } from '@codio/proto'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { until } from '@codio/testing'
 import { MapStore } from './helpers.js'
 
@@ -29,9 +29,7 @@ describe('block exchange: pipelined requests on one stream per peer', () => {
     chunks.forEach((c, i) => store.blocks.set(cids[i].toString(), c))
     // 2 MiB/s: a MiB takes half a second, long enough to cancel what waits behind it
     const upload = new FairQueue(new TokenBucket({ rate: 2 * MiB, burst: 64 * 1024 }))
-    seed = await createP2PNode<{ exchange: ChunkExchange }>({
-      privateKey: await generateKeyPair('Ed25519'),
-      quic: false,
+    seed = await startTestNode<{ exchange: ChunkExchange }>({
       services: {
         exchange: chunkExchange({
           blocks: store,
@@ -43,13 +41,7 @@ describe('block exchange: pipelined requests on one stream per peer', () => {
         })
       }
     })
-    await seed.start()
-    leecher = await createP2PNode<{ exchange: ChunkExchange }>({
-      privateKey: await generateKeyPair('Ed25519'),
-      quic: false,
-      services: { exchange: chunkExchange({ blocks: new MapStore(), requestTimeout: 10_000 }) }
-    })
-    await leecher.start()
+    leecher = await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks: new MapStore(), requestTimeout: 10_000 }) } })
     await leecher.dial(seed.getMultiaddrs()[0])
   })
 
@@ -110,13 +102,9 @@ describe('want-have is never choked', () => {
     const failures: string[] = []
     try {
       for (const blocks of [store, new MapStore()]) {
-        const n = await createP2PNode<{ exchange: ChunkExchange }>({
-          privateKey: await generateKeyPair('Ed25519'),
-          quic: false,
+        await startTestNode<{ exchange: ChunkExchange }>({
           services: { exchange: chunkExchange({ blocks, admit: () => RefusalCode.CHOKED, onFetchFailure: (_p, reason) => { failures.push(reason) } }) }
-        })
-        await n.start()
-        nodes.push(n)
+        }, nodes)
       }
       const [seed, leecher] = nodes
       await leecher.dial(seed.getMultiaddrs()[0])

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { CID } from 'multiformats/cid'
 import { chunkCid, MIN_CHUNK_SIZE } from '@codio/content'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { FecEncoder, fecPlan } from '@codio/fec'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { Download, ChunkUnavailableError } from '../src/index.js'
 import { MapStore } from './helpers.js'
 
@@ -25,13 +25,7 @@ class CorruptingStore extends MapStore {
 }
 
 async function node (blocks: MapStore): Promise<Node> {
-  const n = await createP2PNode<{ exchange: ChunkExchange }>({
-    privateKey: await generateKeyPair('Ed25519'),
-    quic: false,
-    services: { exchange: chunkExchange({ blocks, requestTimeout: 5000 }) }
-  })
-  await n.start()
-  return n
+  return await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks, requestTimeout: 5000 }) } })
 }
 
 const K = 4

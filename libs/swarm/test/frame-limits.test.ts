@@ -7,7 +7,6 @@
  *   or hash) reached the host's store (ENAMETOOLONG reset the stream unanswered).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -17,7 +16,8 @@ import {
   BlockRefusedError, chunkExchange, swarmSessions, CHUNK_PROTOCOL, SWARM_PROTOCOL,
   type ChunkExchange, type RefusalReason, type SwarmSessions
 } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>
@@ -39,9 +39,7 @@ describe('hostile framing and session handshakes', () => {
   beforeAll(async () => {
     const make = async (withHost: boolean): Promise<Node> => {
       const onRefused = (p: PeerId, reason: RefusalReason): void => { refusals.push({ peer: p.toString(), reason }) }
-      const n = await createP2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({
-        privateKey: await generateKeyPair('Ed25519'),
-        quic: false,
+      return await startTestNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({
         services: {
           exchange: chunkExchange({ blocks: new MapStore(), onRefused }),
           // a host that holds every content it is asked about: only the handshake's own checks refuse
@@ -50,8 +48,6 @@ describe('hostile framing and session handshakes', () => {
             : {})
         }
       })
-      await n.start()
-      return n
     }
     target = await make(true)
     peer = await make(false)

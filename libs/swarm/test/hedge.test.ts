@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash, randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { Download } from '../src/index.js'
 import { MapStore } from './helpers.js'
 
@@ -32,11 +32,8 @@ describe('hedged requests', () => {
       chunks.forEach((c, j) => { s.blocks.set(cids[j].toString(), c) })
       return s
     }
-    const make = async (init: Parameters<typeof chunkExchange>[0]): Promise<Node> => {
-      const n = await createP2PNode<{ exchange: ChunkExchange }>({ privateKey: await generateKeyPair('Ed25519'), quic: false, services: { exchange: chunkExchange(init) } })
-      await n.start()
-      return n
-    }
+    const make = async (init: Parameters<typeof chunkExchange>[0]): Promise<Node> =>
+      await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange(init) } })
     // the honest peer serves a chunk every 50 ms: the whole content takes four seconds
     honest = await make({ blocks: full(), beforeServe: async (_peer, _bytes, signal) => { await new Promise(resolve => setTimeout(resolve, 50)); signal?.throwIfAborted() } })
     // the hoarder accepts every request and stalls it (until the requester cancels)

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash, randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { CID } from 'multiformats/cid'
@@ -14,7 +13,8 @@ import * as Digest from 'multiformats/hashes/digest'
 import type { PeerId, Stream } from '@libp2p/interface'
 import { MessageSchema } from '@codio/proto'
 import { chunkExchange, swarmSessions, CHUNK_PROTOCOL, SWARM_PROTOCOL, type ChunkExchange, type RefusalReason, type SwarmSession, type SwarmSessions } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { Download } from '../src/index.js'
 import { MapStore } from './helpers.js'
 
@@ -39,9 +39,7 @@ const piece = (id: bigint, cid: CID, data: Uint8Array): Uint8Array =>
   frame(toBinary(MessageSchema, create(MessageSchema, { payload: { case: 'piece', value: { id, cid: cid.bytes, data } } })))
 
 async function makeNode (init: Parameters<typeof chunkExchange>[0]): Promise<Node> {
-  const n = await createP2PNode<{ exchange: ChunkExchange }>({ privateKey: await generateKeyPair('Ed25519'), quic: false, services: { exchange: chunkExchange(init) } })
-  await n.start()
-  return n
+  return await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange(init) } })
 }
 
 /** What a scripted block server saw: requests by id, and which of them were cancelled. */
@@ -205,11 +203,8 @@ describe('a peer flooding have messages', () => {
   const contentId = CID.createV1(0x71, cidOf(randomBytes(32)).multihash)
 
   beforeAll(async () => {
-    const make = async (sessionsInit: Parameters<typeof swarmSessions>[0]): Promise<P2PNode<{ sessions: SwarmSessions }>> => {
-      const n = await createP2PNode<{ sessions: SwarmSessions }>({ privateKey: await generateKeyPair('Ed25519'), quic: false, services: { sessions: swarmSessions(sessionsInit) } })
-      await n.start()
-      return n
-    }
+    const make = async (sessionsInit: Parameters<typeof swarmSessions>[0]): Promise<P2PNode<{ sessions: SwarmSessions }>> =>
+      await startTestNode<{ sessions: SwarmSessions }>({ services: { sessions: swarmSessions(sessionsInit) } })
     target = await make({
       host: {
         bitfield: async () => new Uint8Array(CHUNKS / 8).fill(0xff),

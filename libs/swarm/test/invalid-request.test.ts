@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { CID } from 'multiformats/cid'
@@ -14,7 +13,8 @@ import * as Digest from 'multiformats/hashes/digest'
 import { chunkCid } from '@codio/content'
 import { chunkExchange, CHUNK_PROTOCOL, InvalidBlockIdError, type ChunkExchange } from '@codio/exchange'
 import { MessageSchema, RefusalCode } from '@codio/proto'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
@@ -41,10 +41,8 @@ describe('malformed block requests', () => {
 
   beforeAll(async () => {
     store.blocks.set(chunkCid(good).toString(), good)
-    seed = await createP2PNode<{ exchange: ChunkExchange }>({ privateKey: await generateKeyPair('Ed25519'), quic: false, services: { exchange: chunkExchange({ blocks: store }) } })
-    leecher = await createP2PNode<{ exchange: ChunkExchange }>({ privateKey: await generateKeyPair('Ed25519'), quic: false, services: { exchange: chunkExchange({ blocks: new MapStore() }) } })
-    await seed.start()
-    await leecher.start()
+    seed = await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks: store }) } })
+    leecher = await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks: new MapStore() }) } })
     await leecher.dial(seed.getMultiaddrs()[0])
   })
 

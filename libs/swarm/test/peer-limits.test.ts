@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { chunkCid } from '@codio/content'
 import { MessageSchema, RefusalCode } from '@codio/proto'
 import { chunkExchange, peerLimits, CHUNK_PROTOCOL, type ChunkExchange, type RefusalReason } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
@@ -29,11 +29,8 @@ describe('per-peer limits of the block exchange', () => {
   beforeAll(async () => {
     const store = new MapStore()
     store.blocks.set(cid.toString(), chunk)
-    const make = async (init: Parameters<typeof chunkExchange>[0]): Promise<Node> => {
-      const n = await createP2PNode<{ exchange: ChunkExchange }>({ privateKey: await generateKeyPair('Ed25519'), quic: false, services: { exchange: chunkExchange(init) } })
-      await n.start()
-      return n
-    }
+    const make = async (init: Parameters<typeof chunkExchange>[0]): Promise<Node> =>
+      await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange(init) } })
     server = await make({
       blocks: store,
       limits: { maxStreams: 2, maxRequestsInFlight: 4, maxMessageBytes: 1024, maxBufferedBytes: 4096 },

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash, randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
-import { createP2PNode, type P2PNode, type P2PNodeInit } from '@codio/p2p'
+import type { P2PNode, P2PNodeInit } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
+import { until } from '@codio/testing'
 import { Download } from '../src/index.js'
 import { MapStore } from './helpers.js'
 
@@ -14,27 +15,10 @@ function cidOf (bytes: Uint8Array): CID {
   return CID.createV1(0x55, Digest.create(0x12, createHash('sha256').update(bytes).digest()))
 }
 
-async function waitFor (check: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
-
 describe('a node reachable only through a relay reservation serves chunks', () => {
   const nodes: Node[] = []
-  const start = async (blocks: MapStore, init: Partial<P2PNodeInit<any>> = {}): Promise<Node> => {
-    const n = await createP2PNode<{ exchange: ChunkExchange }>({
-      privateKey: await generateKeyPair('Ed25519'),
-      quic: false,
-      ...init,
-      services: { exchange: chunkExchange({ blocks, requestTimeout: 10_000 }) }
-    })
-    await n.start()
-    nodes.push(n)
-    return n
-  }
+  const start = async (blocks: MapStore, init: Partial<P2PNodeInit<any>> = {}): Promise<Node> =>
+    await startTestNode<{ exchange: ChunkExchange }>({ ...init, services: { exchange: chunkExchange({ blocks, requestTimeout: 10_000 }) } }, nodes)
   // 1 MiB chunks, the size Codio cuts content into by default: past circuit relay v2's
   // default 128 KiB cap, which the relay server lifts
   const chunks = Array.from({ length: 6 }, () => randomBytes(1024 * 1024))
@@ -47,7 +31,7 @@ describe('a node reachable only through a relay reservation serves chunks', () =
     chunks.forEach((c, i) => { held.blocks.set(cids[i].toString(), c) })
     // no listen address of its own: dialable only as <relay>/p2p-circuit/p2p/<id>
     hidden = await start(held, { listen: ['/p2p-circuit'], relayReservation: [relay.getMultiaddrs()[0].toString()] })
-    await waitFor(() => hidden.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit')), 15_000)
+    await until(() => hidden.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit')), 15_000, 'a reservation on the relay')
   })
 
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { MAX_PEX_PEERS, swarmSessions, type PexEntry, type SwarmSession, type SwarmSessions } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { Bitfield } from '../src/index.js'
 
 type Node = P2PNode<{ sessions: SwarmSessions }>
@@ -11,13 +11,7 @@ type Node = P2PNode<{ sessions: SwarmSessions }>
 const CHUNKS = 16
 
 async function node (): Promise<Node> {
-  const n = await createP2PNode<{ sessions: SwarmSessions }>({
-    privateKey: await generateKeyPair('Ed25519'),
-    quic: false,
-    services: { sessions: swarmSessions() }
-  })
-  await n.start()
-  return n
+  return await startTestNode<{ sessions: SwarmSessions }>({ services: { sessions: swarmSessions() } })
 }
 
 describe('swarm sessions over real libp2p connections', () => {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { TokenBucket } from '@codio/bandwidth'
 import { chunkCid } from '@codio/content'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
-import { createP2PNode, type P2PNode } from '@codio/p2p'
+import type { P2PNode } from '@codio/p2p'
+import { startTestNode } from '@codio/p2p/testing'
 import { Bitfield, Download } from '../src/index.js'
 import { MapStore } from './helpers.js'
 
@@ -18,13 +18,9 @@ async function seeder (chunks: Uint8Array[], cids: CID[], indexes: number[], rat
   const store = new MapStore()
   for (const i of indexes) store.blocks.set(cids[i].toString(), chunks[i])
   const bucket = rate == null ? undefined : new TokenBucket({ rate, burst: 64 * 1024 })
-  const n = await createP2PNode<{ exchange: ChunkExchange }>({
-    privateKey: await generateKeyPair('Ed25519'),
-    quic: false,
+  return await startTestNode<{ exchange: ChunkExchange }>({
     services: { exchange: chunkExchange({ blocks: store, beforeServe: async (_p, bytes) => { await bucket?.take(bytes) } }) }
   })
-  await n.start()
-  return n
 }
 
 describe('swarm downloads over real libp2p connections', () => {
