@@ -132,3 +132,67 @@ export function summarize (samples, from, windowMs) {
     fdMax: Math.max(...after.map(s => s.fd))
   }
 }
+
+/** The default inspector port, where SIGUSR1 makes a Node process listen (127.0.0.1). */
+const INSPECTOR_PORT = 9229
+let inspecting = Promise.resolve()
+
+/**
+ * RSS of a running Node process after full garbage collections, bytes ("settled" RSS: what the
+ * process holds, not the garbage V8 has yet to collect nor the young generation it has grown):
+ * SIGUSR1 opens the process's inspector on 127.0.0.1:9229 (Node's standard way to attach to a
+ * running process), the probe checks over the Chrome DevTools Protocol that it reached that pid,
+ * runs `HeapProfiler.collectGarbage` three times, reads VmRSS and closes the inspector again.
+ * Probes run one at a time (one port). `undefined` when the process is gone or the inspector
+ * cannot be reached (e.g. the port is taken by another process) within `timeoutMs`.
+ */
+export async function settledRss (pid, timeoutMs = 15_000) {
+  const run = inspecting.then(() => probe(pid, timeoutMs))
+  inspecting = run.catch(() => {})
+  return await run.catch(() => undefined)
+}
+
+async function probe (pid, timeoutMs) {
+  const deadline = AbortSignal.timeout(timeoutMs)
+  process.kill(pid, 'SIGUSR1')
+  let target
+  while (target == null) {
+    deadline.throwIfAborted()
+    try {
+      const list = await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json/list`, { signal: AbortSignal.timeout(1000) })).json()
+      target = list[0]?.webSocketDebuggerUrl
+    } catch {}
+    if (target == null) await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  const ws = new WebSocket(target)
+  try {
+    await new Promise((resolve, reject) => {
+      ws.addEventListener('open', resolve, { once: true })
+      ws.addEventListener('error', reject, { once: true })
+      deadline.addEventListener('abort', () => { reject(deadline.reason) }, { once: true })
+    })
+    let id = 0
+    const pending = new Map()
+    ws.addEventListener('message', ev => {
+      const m = JSON.parse(ev.data)
+      if (m.id != null) pending.get(m.id)?.(m)
+    })
+    const call = (method, params = {}) => new Promise((resolve, reject) => {
+      const i = ++id
+      pending.set(i, resolve)
+      deadline.addEventListener('abort', () => { reject(deadline.reason) }, { once: true })
+      ws.send(JSON.stringify({ id: i, method, params }))
+    })
+    const seen = await call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })
+    if (seen.result?.result?.value !== pid) throw new Error(`the inspector on port ${INSPECTOR_PORT} belongs to pid ${seen.result?.result?.value}, not ${pid}`)
+    for (let i = 0; i < 3; i++) await call('HeapProfiler.collectGarbage')
+    await new Promise(resolve => setTimeout(resolve, 500))
+    const s = await sampleProc(pid)
+    // closes the inspector (no answer comes back: the session ends with it)
+    ws.send(JSON.stringify({ id: ++id, method: 'Runtime.evaluate', params: { expression: 'process._debugEnd()' } }))
+    await new Promise(resolve => setTimeout(resolve, 300))
+    return s?.rss
+  } finally {
+    ws.close()
+  }
+}

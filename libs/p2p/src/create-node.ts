@@ -16,6 +16,7 @@ import {
   RECONNECT_BACKOFF_FACTOR, RECONNECT_INITIAL_DELAY_MS, REPROVIDE_CHECK_INTERVAL_MS, REPUBLISH_INTERVAL_MS
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidOptionError } from './errors.js'
+import { OwnedValueDatastore } from './datastore.js'
 import { checkMdnsInit, mdnsDiscovery, type MdnsInit } from './mdns.js'
 import { peerTable, type PeerTable } from './peer-table.js'
 import { noiseCrypto } from './noise-crypto.js'
@@ -250,6 +251,8 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
 
   return createLibp2p<P2PServices & T>({
     privateKey: init.privateKey,
+    // in memory like libp2p's default, but a stored value never pins a shared Buffer-pool slab
+    datastore: new OwnedValueDatastore(),
     addresses: { listen: listenAddrs, announce: announce.map(a => a.toString()) },
     transports: [tcp(), ...(useQuic ? [quic()] : []), circuitRelayTransport()],
     connectionEncrypters: [noise({ crypto: noiseCrypto })],
