@@ -251,4 +251,132 @@ describe('Choker', () => {
     choker.stop()
     expect(jest.getTimerCount()).toBe(0)
   })
+
+  it('says which option or peer field is wrong, and accepts any finite connectedAt', () => {
+    for (const key of ['regularSlots', 'optimisticSlots', 'newPeerMs'] as const) {
+      expect(() => new Choker({ [key]: -1 })).toThrow(`${key} must be an integer ≥ 0, got -1`)
+    }
+    for (const key of ['unchokeIntervalMs', 'optimisticIntervalMs'] as const) {
+      expect(() => new Choker({ [key]: 0 })).toThrow(`${key} must be a finite number > 0 (ms), got 0`)
+      expect(() => new Choker({ [key]: Infinity })).toThrow(`${key} must be a finite number > 0 (ms), got Infinity`)
+      expect(() => new Choker({ [key]: NaN })).toThrow(RangeError)
+    }
+    const choker = new Choker({ random: seeded(1) })
+    for (const key of ['regularSlots', 'optimisticSlots'] as const) {
+      expect(() => choker.reconfigure({ [key]: 1.5 })).toThrow(`${key} must be an integer ≥ 0, got 1.5`)
+    }
+    for (const key of ['unchokeIntervalMs', 'optimisticIntervalMs'] as const) {
+      expect(() => choker.reconfigure({ [key]: -5 })).toThrow(`${key} must be a finite number > 0 (ms), got -5`)
+    }
+    expect(() => choker.recompute([peer('a'), peer('a')], false)).toThrow(new TypeError('peer a listed twice'))
+    expect(() => choker.recompute([null as unknown as ChokerPeer], false)).toThrow(new TypeError('every peer needs a string id'))
+    expect(() => choker.recompute([{ ...peer('a'), id: 5 as unknown as string }], false)).toThrow(new TypeError('every peer needs a string id'))
+    expect(() => choker.recompute([peer('a', { downloadRate: NaN })], false)).toThrow('peer a: downloadRate must be a finite number ≥ 0, got NaN')
+    expect(() => choker.recompute([peer('a', { connectedAt: Infinity })], false)).toThrow('peer a: connectedAt must be a finite number, got Infinity')
+    expect(choker.recompute([peer('a', { connectedAt: -5000 })], false).unchoked.has('a')).toBe(true)
+  })
+
+  it('while seeding, ranks by upload rate whatever the tie-break draws', () => {
+    const c = clock()
+    const peers = [peer('gives', { downloadRate: 1e6, uploadRate: 10 }), peer('takes', { uploadRate: 5e5 }), peer('takes-more', { uploadRate: 9e5 })]
+    for (let seed = 1; seed <= 20; seed++) {
+      const choker = new Choker({ regularSlots: 2, optimisticSlots: 0, now: c.now, random: seeded(seed) })
+      expect(sorted(choker.recompute(peers, true).unchoked)).toEqual(['takes', 'takes-more'])
+    }
+  })
+
+  it('with no regular slots unchokes only the optimistic peer', () => {
+    const choker = new Choker({ regularSlots: 0, optimisticSlots: 1, now: clock().now, random: seeded(2) })
+    const d = choker.recompute([peer('a'), peer('b', { downloadRate: 1e6 })], false)
+    expect(d.unchoked.size).toBe(1)
+    expect([...d.unchoked]).toEqual([...d.optimistic])
+  })
+
+  it('reports a change when a peer only leaves the unchoked set, and keeps the decision', () => {
+    const c = clock()
+    const choker = new Choker({ regularSlots: 2, optimisticSlots: 0, now: c.now, random: seeded(3) })
+    choker.recompute([peer('a', { downloadRate: 2 }), peer('b', { downloadRate: 1 })], false)
+    const d = choker.recompute([peer('a', { downloadRate: 2 })], false)
+    expect(sorted(d.unchoked)).toEqual(['a'])
+    expect(d.changed).toBe(true)
+    const kept = choker.decision
+    expect(sorted(kept.unchoked)).toEqual(['a'])
+    expect(kept.optimistic.size).toBe(0)
+    kept.unchoked.add('x') // a copy
+    expect(choker.isUnchoked('x')).toBe(false)
+  })
+
+  it('a peer connected exactly newPeerMs ago is no longer new', () => {
+    const c = clock()
+    const random = seeded(4)
+    const peers = [peer('edge', { connectedAt: c.now() - 60_000 }), peer('old', { connectedAt: c.now() - 600_000 })]
+    let edge = 0
+    const trials = 2000
+    for (let i = 0; i < trials; i++) {
+      if (new Choker({ regularSlots: 0, now: c.now, random }).recompute(peers, false).optimistic.has('edge')) edge++
+    }
+    expect(Math.abs(edge / trials - 1 / 2)).toBeLessThan(0.05) // weights 1 : 1, not 3 : 1
+  })
+
+  it('fills every optimistic slot with distinct peers on a redraw and on a refill', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const c = clock()
+      const choker = new Choker({ regularSlots: 0, optimisticSlots: 2, now: c.now, random: seeded(seed) })
+      // a redraw with one other peer: it and one of the current two
+      const three = ['x', 'y', 'z'].map(id => peer(id))
+      const first = choker.recompute(three, false).optimistic
+      expect(first.size).toBe(2)
+      c.advance(30_000)
+      const second = choker.recompute(three, false).optimistic
+      expect(second.size).toBe(2)
+      const [other] = three.map(p => p.id).filter(id => !first.has(id))
+      expect(second.has(other)).toBe(true)
+      // one of the two leaves: its slot goes to one of the others, the period goes on
+      c.advance(10_000)
+      const [gone, stays] = [...second]
+      const rest = [...three, peer('w'), peer('v')].filter(p => p.id !== gone)
+      const refilled = choker.recompute(rest, false).optimistic
+      expect(refilled.size).toBe(2)
+      expect(refilled.has(stays)).toBe(true)
+    }
+  })
+
+  it('reconfigure() recomputes when any one of its fields changes', async () => {
+    jest.useFakeTimers({ now: 0 })
+    const changes: Array<Partial<Record<'regularSlots' | 'optimisticSlots' | 'unchokeIntervalMs' | 'optimisticIntervalMs', number>>> =
+      [{ regularSlots: 3 }, { optimisticSlots: 2 }, { unchokeIntervalMs: 2000 }, { optimisticIntervalMs: 5000 }]
+    for (const change of changes) {
+      const choker = new Choker({ random: seeded(5) })
+      const source = jest.fn(() => ({ peers: [peer('a')], seeding: false }))
+      choker.start(source, () => {})
+      choker.reconfigure(change)
+      expect(source).toHaveBeenCalledTimes(2)
+      choker.stop()
+    }
+  })
+
+  it('its timer does not keep the process alive, before or after a reconfigure', () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter(r => r === 'Timeout').length
+    const before = timers()
+    const choker = new Choker({ random: seeded(6) })
+    choker.start(() => ({ peers: [], seeding: false }), () => {})
+    expect(timers()).toBe(before)
+    choker.reconfigure({ unchokeIntervalMs: 1000 })
+    expect(timers()).toBe(before)
+    choker.stop()
+  })
+
+  it('by default reports a failing source as a process warning', () => {
+    // jest's sandbox does not pass the real process's 'warning' events on: watch the call (it still warns)
+    const emitted = jest.spyOn(process, 'emitWarning')
+    try {
+      // (an Error thrown here belongs to jest's module realm, which process.emitWarning refuses: a string)
+      const choker = new Choker({ random: seeded(7) })
+      choker.start(() => { throw 'source broke' }, () => {})
+      choker.stop()
+      expect(emitted.mock.calls).toEqual([['source broke']])
+    } finally {
+      emitted.mockRestore()
+    }
+  })
 })

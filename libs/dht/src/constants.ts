@@ -18,3 +18,11 @@ export const LIVENESS_CHECK_TIMEOUT_MS = 5_000
 
 /** Liveness pings in flight at once (refresh sweep; pings after failed RPCs). */
 export const LIVENESS_CHECK_CONCURRENCY = 4
+
+/**
+ * Passes a provide makes at most. A pass whose ADD_PROVIDER did not reach every closest peer it
+ * found (a send failed: the peer's stream closed, a dial or RPC timed out), or that found fewer
+ * than K closest peers while the routing table holds K or more, runs once more: the K closest
+ * are looked up again and each gets the record again (receiving it twice is harmless).
+ */
+export const PROVIDE_PASSES = 2

@@ -4,7 +4,7 @@ import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
 import {
   DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_REFRESH_INTERVAL_MS, LIVENESS_CHECK_CONCURRENCY, LIVENESS_CHECK_TIMEOUT_MS,
-  MAX_QUERY_TIMEOUT_MS, MIN_REFRESH_INTERVAL_MS, REFRESH_JITTER
+  MAX_QUERY_TIMEOUT_MS, MIN_REFRESH_INTERVAL_MS, PROVIDE_PASSES, REFRESH_JITTER
 } from './constants.js'
 import {
   DhtNotRunningError, DhtQueryTimeoutError, InvalidDhtOptionsError, PeerNotFoundError, type DhtOperation
@@ -78,6 +78,8 @@ export interface DhtStats {
   refreshErrors: number
   /** Routing-table peers dropped as unreachable (two liveness checks failed in a row). */
   evicted: number
+  /** Provides that made a second pass because the first did not reach every closest peer it found (see PROVIDE_PASSES). */
+  provideRetries: number
 }
 
 export interface RefreshResult {
@@ -166,6 +168,7 @@ export class DhtManager {
   private readonly log: Logger
   private readonly provided = new Map<string, Providing>()
   private readonly counts = { provide: 0, findProviders: 0, findPeer: 0, closestPeers: 0 }
+  private provideRetries = 0
   private pending = 0
   private refreshes = 0
   private refreshErrors = 0
@@ -222,7 +225,12 @@ export class DhtManager {
    * With an empty routing table no query runs: the record is kept locally, `holders` is 0, and the
    * next refresh announces it again once there are peers.
    *
-   * @returns `holders`: peers the ADD_PROVIDER message was delivered to
+   * When a pass did not reach every closest peer it found (a send failed), or found fewer than K
+   * while the routing table holds K or more, the lookup and the sends run once more
+   * ({@link PROVIDE_PASSES}): a peer at its connection limit or a stream cut mid-write then costs
+   * a retry, not a missing holder.
+   *
+   * @returns `holders`: distinct peers the ADD_PROVIDER message was delivered to, over all passes
    * @throws InvalidDhtOptionsError for a non-CID or bad options; DhtNotRunningError when the node
    *   is not started; DhtQueryTimeoutError when `queryTimeoutMs` expires (the CID stays provided)
    */
@@ -388,7 +396,8 @@ export class DhtManager {
       queries: { ...this.counts },
       refreshes: this.refreshes,
       refreshErrors: this.refreshErrors,
-      evicted: this.evicted
+      evicted: this.evicted,
+      provideRetries: this.provideRetries
     }
   }
 
@@ -643,18 +652,29 @@ export class DhtManager {
       this.requestRecordCount()
       return { holders: 0 }
     }
-    let holders = 0
-    for await (const event of this.dht.provide(cid, { signal })) {
-      this.observe(event)
-      onQueryEvent?.(event)
-      if (event.name === 'PEER_RESPONSE' && event.messageName === 'ADD_PROVIDER') holders++
+    const holders = new Set<string>()
+    for (let pass = 1; pass <= PROVIDE_PASSES; pass++) {
+      const closest = new Set<string>()
+      const reached = new Set<string>()
+      for await (const event of this.dht.provide(cid, { signal })) {
+        this.observe(event)
+        onQueryEvent?.(event)
+        if (event.name === 'FINAL_PEER') closest.add(event.peer.id.toString())
+        if (event.name === 'PEER_RESPONSE' && event.messageName === 'ADD_PROVIDER') reached.add(event.from.toString())
+      }
+      for (const peer of reached) holders.add(peer)
+      if (signal.aborted || holders.size >= this.dht.k) break
+      const missed = [...closest].some(peer => !reached.has(peer))
+      const tooFew = closest.size < this.dht.k && (routingTableSize(this.dht) ?? 0) >= this.dht.k
+      if (!missed && !tooFew) break
+      this.provideRetries++
     }
-    entry.holders = holders
+    entry.holders = holders.size
     this.requestRecordCount()
     // kad-dht's publish phase turns per-peer aborts into QUERY_ERROR events, so a provide cut short
     // by the time limit can end without throwing: surface the abort (run() types it)
     signal.throwIfAborted()
-    return { holders }
+    return { holders: holders.size }
   }
 
   private async * providerStream (cid: CID, opts: FindProvidersOptions, state: { timedOut: boolean }): AsyncGenerator<ProviderInfo, void, undefined> {

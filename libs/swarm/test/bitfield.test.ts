@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { Bitfield } from '../src/bitfield.js'
+import { seeded } from './helpers.js'
 
 describe('Bitfield', () => {
   it('lays bits out as BEP 3 does: piece i is bit 7 − i % 8 of byte i >> 3, spare bits zero', () => {
@@ -41,10 +42,11 @@ describe('Bitfield', () => {
   })
 
   it('round-trips random fields through bytes', () => {
+    const random = seeded(11)
     for (const size of [1, 7, 8, 9, 63, 64, 65, 1000]) {
       const bf = new Bitfield(size)
       const want = new Set<number>()
-      for (let i = 0; i < size; i++) if (Math.random() < 0.3) { bf.set(i); want.add(i) }
+      for (let i = 0; i < size; i++) if (random() < 0.3) { bf.set(i); want.add(i) }
       const back = Bitfield.fromBytes(size, bf.toBytes())
       expect([...back.indexes()]).toEqual([...want].sort((a, b) => a - b))
       expect(back.count()).toBe(want.size)
@@ -77,5 +79,26 @@ describe('Bitfield', () => {
     expect(() => bf.has(10)).toThrow(RangeError)
     expect(() => bf.has(-1)).toThrow(RangeError)
     expect(() => bf.set(1.5)).toThrow(RangeError)
+  })
+
+  it('says what is wrong in its errors, and checks the index of clear() too', () => {
+    expect(() => new Bitfield(-1)).toThrow('bitfield size must be an integer ≥ 0, got -1')
+    expect(() => Bitfield.fromBytes(10, new Uint8Array(1))).toThrow('a bitfield of 10 pieces is 2 bytes, got 1')
+    expect(() => Bitfield.fromBytes(8, [0] as unknown as Uint8Array)).toThrow(new TypeError('bitfield bytes must be a Uint8Array'))
+    const bf = new Bitfield(10)
+    expect(() => bf.has(10)).toThrow('piece index 10 out of range [0, 10)')
+    expect(() => bf.clear(10)).toThrow('piece index 10 out of range [0, 10)')
+    expect(() => bf.clear(-1)).toThrow(RangeError)
+    expect(() => bf.nextSet(1.5)).toThrow('piece index 1.5 is not an integer')
+  })
+
+  it('nextSet() starts from 0 for a negative index and returns -1 at and past the end', () => {
+    const bf = new Bitfield(20)
+    for (const i of [0, 3, 19]) bf.set(i)
+    expect(bf.nextSet(-3)).toBe(0)
+    expect(bf.nextSet(1)).toBe(3)
+    expect(bf.nextSet(4)).toBe(19)
+    expect(bf.nextSet(20)).toBe(-1)
+    expect(bf.nextSet(1000)).toBe(-1)
   })
 })

@@ -261,4 +261,155 @@ describe('PiecePicker', () => {
     }
     expect(picked).toBeGreaterThan(9000)
   })
+
+  it('says what is wrong in its errors, and checks every index and option', () => {
+    expect(() => new PiecePicker({ pieces: -1 })).toThrow('pieces must be an integer ≥ 0, got -1')
+    expect(() => new PiecePicker({ pieces: 2.5 })).toThrow('pieces must be an integer ≥ 0, got 2.5')
+    expect(() => new PiecePicker({ pieces: 10, strategy: 'fastest' as PickStrategy }))
+      .toThrow('strategy must be one of rarest-first, sequential, random, got fastest')
+    expect(() => new PiecePicker({ pieces: 10, streamingWindow: -2 })).toThrow('streamingWindow must be an integer ≥ 0, got -2')
+    expect(() => new PiecePicker({ pieces: 10, random: 5 as unknown as () => number }))
+      .toThrow(new TypeError('random must be a function returning [0, 1)'))
+    const picker = new PiecePicker({ pieces: 10 })
+    expect(() => picker.configure({ strategy: 'fastest' as PickStrategy }))
+      .toThrow('strategy must be one of rarest-first, sequential, random, got fastest')
+    expect(() => picker.configure({ streamingWindow: -1 })).toThrow('streamingWindow must be an integer ≥ 0, got -1')
+    expect(() => picker.configure({ streamingWindow: 1.5 })).toThrow(RangeError)
+    expect(picker.streamingWindow).toBe(0)
+    expect(() => picker.addPeer('a', [1] as unknown as Bitfield)).toThrow("has must be a Bitfield or 'all'")
+    expect(() => picker.addPeer('a', new Bitfield(11))).toThrow('bitfield of 11 pieces for a content of 10')
+    expect(() => picker.pick('a', 1 as unknown as () => boolean)).toThrow('eligible must be a function')
+    expect(() => picker.setCursor(-1)).toThrow('cursor -1 out of range [0, 10]')
+    expect(() => picker.setCursor(1.5)).toThrow(RangeError)
+    picker.setCursor(0)
+    expect(picker.cursor).toBe(0)
+    picker.addPeer('s', 'all')
+    // a seeder's `have` is a no-op, but its index is still checked; so are the lookups'
+    expect(() => picker.have('s', 10)).toThrow('piece index 10 out of range [0, 10)')
+    expect(() => picker.peerHas('nobody', 10)).toThrow('piece index 10 out of range [0, 10)')
+    expect(() => picker.availability(10)).toThrow('piece index 10 out of range [0, 10)')
+    for (const i of [10, -1]) {
+      expect(() => picker.weHave(i)).toThrow(RangeError)
+      expect(() => picker.weDontHave(i)).toThrow(RangeError)
+    }
+  })
+
+  it('handles an empty content', () => {
+    const picker = new PiecePicker({ pieces: 0 })
+    picker.addPeer('s', 'all')
+    expect(picker.pick('s', any)).toBeUndefined()
+  })
+
+  it('isPartial() tells a peer with a partial bitfield from a seeder and a stranger', () => {
+    const picker = new PiecePicker({ pieces: 4 })
+    picker.addPeer('a', field(4, [1]))
+    picker.addPeer('s', 'all')
+    expect(picker.isPartial('a')).toBe(true)
+    expect(picker.isPartial('s')).toBe(false)
+    expect(picker.isPartial('nobody')).toBe(false)
+  })
+
+  it('weHave() and weDontHave() are idempotent: repeats lose no piece and favour none', () => {
+    for (const strategy of ['rarest-first', 'random'] as PickStrategy[]) {
+      // a repeated weHave must not drop another piece
+      const picker = new PiecePicker({ pieces: 3, strategy, random: seeded(2) })
+      picker.addPeer('s', 'all')
+      picker.weHave(0)
+      picker.weHave(0)
+      const got: number[] = []
+      for (let i = picker.pick('s', any); i !== undefined; i = picker.pick('s', any)) {
+        got.push(i)
+        picker.weHave(i)
+      }
+      expect(got.sort()).toEqual([1, 2])
+
+      // a repeated weDontHave, or a weHave/weDontHave round trip, must not count a piece twice
+      const random = seeded(3)
+      const twice = new PiecePicker({ pieces: 4, strategy, random })
+      twice.addPeer('s', 'all')
+      twice.weDontHave(0)
+      twice.weHave(1)
+      twice.weDontHave(1)
+      const counts = [0, 0, 0, 0]
+      for (let t = 0; t < 4000; t++) counts[twice.pick('s', any)!]++
+      for (const n of counts) expect(Math.abs(n - 1000)).toBeLessThan(150)
+    }
+  })
+
+  it('sequential: a lost piece (weDontHave) from the cursor on is picked again in order, one before the cursor is not', () => {
+    for (const peer of ['s', 'p']) {
+      const picker = new PiecePicker({ pieces: 40, strategy: 'sequential', random: seeded(6) })
+      picker.addPeer('s', 'all')
+      picker.addPeer('p', field(40, range(0, 39))) // all but the last: not a seeder
+      const next = (): number | undefined => picker.pick(peer, any)
+      picker.weHave(5)
+      picker.weDontHave(5) // lost again while 0 is still the next wanted piece
+      expect(next()).toBe(0)
+      for (let i = 0; i < 5; i++) picker.weHave(i)
+      expect(next()).toBe(5)
+      picker.weDontHave(2)
+      expect(next()).toBe(2)
+      picker.weHave(2)
+      picker.setCursor(10)
+      picker.weHave(10)
+      expect(next()).toBe(11)
+      picker.weDontHave(10) // the piece at the cursor
+      expect(next()).toBe(10)
+      for (const i of [10, 11, 12]) picker.weHave(i)
+      picker.weDontHave(3) // before the cursor: only after the pieces from the cursor on
+      expect(next()).toBe(13)
+      picker.weHave(20)
+      picker.weDontHave(20) // after the next wanted piece: does not jump ahead
+      expect(next()).toBe(13)
+    }
+  })
+
+  it('sequential wraps around to the pieces before the cursor once those after it are done', () => {
+    for (const peer of ['s', 'p']) {
+      const picker = new PiecePicker({ pieces: 10, strategy: 'sequential', random: seeded(8) })
+      picker.addPeer('s', 'all')
+      picker.addPeer('p', field(10, [1, 2, 3, 7, 8]))
+      picker.setCursor(5)
+      for (let i = 5; i < 10; i++) picker.weHave(i)
+      picker.weHave(0)
+      expect(picker.pick(peer, any)).toBe(1)
+      expect(picker.pick(peer, i => i === 2)).toBe(2)
+      expect(picker.pick(peer, i => i === 0 || i === 4)).toBe(peer === 's' ? 4 : undefined)
+      expect(picker.pick(peer, () => false)).toBeUndefined()
+    }
+    // a peer holding only pieces before the cursor, none eligible: the wrap ends at its last bit
+    const picker = new PiecePicker({ pieces: 10, strategy: 'sequential', random: seeded(8) })
+    picker.addPeer('r', field(10, [1, 2, 3]))
+    picker.setCursor(5)
+    expect(picker.pick('r', () => false)).toBeUndefined()
+  })
+
+  it('random: a sparse peer\'s pieces are equally likely whatever their availability', () => {
+    const pieces = 20_000
+    const held = [100, 5000, 12_000, 19_999]
+    const picker = new PiecePicker({ pieces, strategy: 'random', random: seeded(10) })
+    picker.addPeer('p', field(pieces, held))
+    picker.addPeer('q', field(pieces, [5000, 19_999])) // two of them are more common
+    const counts = new Map<number, number>()
+    for (let t = 0; t < 800; t++) {
+      const i = picker.pick('p', any)!
+      counts.set(i, (counts.get(i) ?? 0) + 1)
+    }
+    expect([...counts.keys()].sort((a, b) => a - b)).toEqual(held)
+    for (const n of counts.values()) expect(n).toBeGreaterThan(120) // 200 expected each
+  })
+
+  it('a pick from a large class asks `eligible` about a few pieces, not all of them (the engine\'s check may cost)', () => {
+    const pieces = 20_000
+    for (const strategy of ['rarest-first', 'random'] as PickStrategy[]) {
+      for (const held of ['all', field(pieces, range(0, pieces - 1))] as const) {
+        const picker = new PiecePicker({ pieces, strategy, random: seeded(12) })
+        picker.addPeer('p', held)
+        let asked = 0
+        const eligible = (i: number): boolean => { asked++; return i % 2 === 0 }
+        for (let t = 0; t < 20; t++) expect(picker.pick('p', eligible)! % 2).toBe(0)
+        expect(asked).toBeLessThan(20 * 50)
+      }
+    }
+  })
 })

@@ -202,3 +202,296 @@ describe('SuperSeeder: hoarders (issue 19 defect 9)', () => {
     for (const i of hoarded) expect(got.get('a')!.has(i) || got.get('b')!.has(i)).toBe(true)
   })
 })
+
+describe('SuperSeeder: edges of the API', () => {
+  const field = (size: number, chunks: number[]): Bitfield => {
+    const bf = new Bitfield(size)
+    for (const i of chunks) bf.set(i)
+    return bf
+  }
+
+  it('says what is wrong in its errors, and takes a content of one chunk', () => {
+    expect(() => new SuperSeeder(0)).toThrow('content size must be a positive integer, got 0')
+    expect(() => new SuperSeeder(4, { revealsPerPeer: 0 })).toThrow('revealsPerPeer must be a positive integer, got 0')
+    expect(() => new SuperSeeder(4, { maxCopies: 0.5 })).toThrow('maxCopies must be a number ≥ 1, got 0.5')
+    expect(() => new SuperSeeder(4).addPeer('a', new Bitfield(5))).toThrow('bitfield of 5 chunks for a content of 4')
+    const one = new SuperSeeder<string>(1, { random: seeded(1) })
+    one.addPeer('a', new Bitfield(1))
+    expect(one.unchoke('a')).toEqual([0])
+  })
+
+  it('works with its default clock and randomness', () => {
+    const s = new SuperSeeder<string>(4)
+    s.addPeer('a', new Bitfield(4))
+    const shown = s.unchoke('a')
+    expect(shown.sort()).toEqual([0, 1, 2, 3])
+    expect(s.graceMs()).toBe(5000) // no fetch time measured yet: the isolation time
+    s.have('a', shown[0])
+    // the default clock measured that fetch (microseconds apart: under the 2.5 s that would reach the cap)
+    expect(s.graceMs()).toBeGreaterThanOrEqual(250)
+    expect(s.graceMs()).toBeLessThan(5000)
+  })
+
+  it('ignores unknown peers and out-of-range or repeated announcements', () => {
+    const s = new SuperSeeder<string>(4, { random: seeded(2) })
+    expect(s.unchoke('nobody')).toEqual([])
+    s.choke('nobody')
+    expect(s.have('nobody', 0).size).toBe(0)
+    expect(s.removePeer('nobody').size).toBe(0)
+    s.addPeer('a', new Bitfield(4))
+    for (const i of [-1, 4, 1.5]) expect(s.have('a', i).size).toBe(0)
+    s.have('a', 2)
+    s.have('a', 2)
+    expect(s.holders(2)).toBe(1)
+    expect(s.holders(4)).toBe(0)
+  })
+
+  it('counts holders from bitfields, a re-added peer once, and forgets a peer that left', () => {
+    const s = new SuperSeeder<string>(4, { random: seeded(3) })
+    s.addPeer('a', field(4, [0, 1]))
+    s.addPeer('a', field(4, [0]))
+    s.addPeer('b', field(4, [0]))
+    expect([0, 1, 2, 3].map(i => s.holders(i))).toEqual([2, 0, 0, 0])
+    // a choked peer is not shown anything when another leaves, and the answer lists nobody
+    expect(s.removePeer('b').size).toBe(0)
+    expect([0, 1, 2, 3].map(i => s.holders(i))).toEqual([1, 0, 0, 0])
+  })
+
+  it('a departed peer\'s reveals, fetched or not, go to the next peer', () => {
+    const s = new SuperSeeder<string>(2, { revealsPerPeer: 2, random: seeded(4) })
+    s.addPeer('a', new Bitfield(2))
+    expect(s.unchoke('a').sort()).toEqual([0, 1])
+    s.have('a', 0) // fetched one, not the other
+    s.removePeer('a')
+    s.addPeer('b', new Bitfield(2))
+    expect(s.unchoke('b').sort()).toEqual([0, 1])
+  })
+
+  it('never reveals a chunk the peer holds, even when a second copy is allowed', () => {
+    const s = new SuperSeeder<string>(4, { revealsPerPeer: 4, maxCopies: 2, random: seeded(5) })
+    s.addPeer('a', field(4, [0, 1, 2]))
+    expect(s.unchoke('a')).toEqual([3])
+  })
+
+  it('reveals the least present chunk first when several copies are allowed', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const s = new SuperSeeder<string>(2, { revealsPerPeer: 1, maxCopies: 3, random: seeded(seed) })
+      s.addPeer('p1', field(2, [0]))
+      s.addPeer('p2', field(2, [0]))
+      s.addPeer('p3', field(2, [1]))
+      s.addPeer('x', new Bitfield(2))
+      expect(s.unchoke('x')).toEqual([1])
+    }
+  })
+
+  it('a chunk revealed to two peers (a second copy) frees both once both hold it', () => {
+    const s = new SuperSeeder<string>(2, { revealsPerPeer: 1, maxCopies: 2, random: seeded(6) })
+    for (const k of ['a', 'b', 'c']) s.addPeer(k, new Bitfield(2))
+    const [x] = s.unchoke('a')
+    const [y] = s.unchoke('b')
+    expect(y).not.toBe(x)
+    const [z] = s.unchoke('c')
+    const sharer = z === x ? 'a' : 'b'
+    s.have(sharer, z)
+    const out = s.have('c', z)
+    expect(out.get(sharer)).toEqual([z === x ? y : x])
+  })
+
+  it('a choked peer\'s reveals stay charged through a tick, even when it is isolated', () => {
+    let now = 0
+    const s = new SuperSeeder<string>(8, { revealsPerPeer: 2, isolationMs: 5000, now: () => now, random: seeded(7) })
+    s.addPeer('a', new Bitfield(8))
+    s.addPeer('b', new Bitfield(8))
+    const shown = s.unchoke('a')
+    for (const i of shown) s.have('a', i)
+    s.choke('a')
+    now = 6000
+    expect(s.tick().size).toBe(0)
+    expect(s.unchoke('a')).toEqual([])
+  })
+})
+
+describe('SuperSeeder: grace and fetch times', () => {
+  /** Seeder whose peers a, b, c are shown every chunk at 0, `bAt` and `cAt` ms: each `have` then is one fetch-time sample. */
+  function timed (size: number, bAt: number, cAt: number): { s: SuperSeeder<string>, at: (t: number) => void } {
+    let now = 0
+    const s = new SuperSeeder<string>(size, { revealsPerPeer: size, maxCopies: 3, isolationMs: 100_000, now: () => now, random: seeded(8) })
+    for (const k of ['a', 'b', 'c']) s.addPeer(k, new Bitfield(size))
+    expect(s.unchoke('a')).toHaveLength(size)
+    now = bAt
+    expect(s.unchoke('b')).toHaveLength(size)
+    now = cAt
+    expect(s.unchoke('c')).toHaveLength(size)
+    return { s, at: (t: number) => { now = t } }
+  }
+
+  it('is twice the median fetch time, at least 250 ms, at most the isolation time', () => {
+    const { s, at } = timed(4, 2900, 2000)
+    expect(s.graceMs()).toBe(100_000)
+    s.addPeer('d', new Bitfield(4))
+    s.have('d', 3) // a chunk nobody showed the peer is no sample
+    expect(s.graceMs()).toBe(100_000)
+    at(3000)
+    s.have('a', 0) // 3000 ms
+    expect(s.graceMs()).toBe(6000)
+    s.have('b', 1) // 100 ms
+    s.have('c', 2) // 1000 ms
+    expect(s.graceMs()).toBe(2000) // median of 100, 1000, 3000
+    s.have('b', 3) // 100: median of 100, 100, 1000, 3000 is 1000
+    expect(s.graceMs()).toBe(2000)
+    s.have('b', 0)
+    s.have('b', 2) // 100 ×4, 1000, 3000
+    expect(s.graceMs()).toBe(250)
+    s.have('d', 1)
+    expect(s.graceMs()).toBe(250)
+  })
+
+  it('keeps the last 32 samples', () => {
+    const { s, at } = timed(64, 900, 1000)
+    at(1000)
+    s.have('a', 0) // 1000 ms, then 16 of 100 ms, 15 of 1000 ms: the median of 32 is 1000
+    for (let i = 1; i <= 16; i++) s.have('b', i)
+    for (let i = 17; i <= 31; i++) s.have('a', i)
+    expect(s.graceMs()).toBe(2000)
+  })
+
+  it('forgets samples older than the last 32', () => {
+    const { s, at } = timed(64, 2900, 1000)
+    at(3000)
+    for (let i = 0; i < 32; i++) s.have('a', i) // 32 of 3000 ms
+    expect(s.graceMs()).toBe(6000)
+    for (let i = 32; i < 64; i++) s.have('b', i) // then 32 of 100 ms
+    expect(s.graceMs()).toBe(250)
+  })
+})
+
+describe('SuperSeeder: who counts as a holder', () => {
+  const field = (size: number, chunks: number[]): Bitfield => {
+    const bf = new Bitfield(size)
+    for (const i of chunks) bf.set(i)
+    return bf
+  }
+
+  it('the grace runs from the first chunk a peer holds: its bitfield, else its first have', () => {
+    for (const joinsWith of [[], [4]]) {
+      let now = 0
+      const s = new SuperSeeder<string>(5, { revealsPerPeer: 2, isolationMs: 1_000_000, now: () => now, random: seeded(9) })
+      s.addPeer('x', field(5, joinsWith))
+      now = 1000
+      s.addPeer('y', new Bitfield(5))
+      const ys = s.unchoke('y')
+      const xs = s.unchoke('x')
+      now = 1010
+      for (const i of xs) s.have('x', i)
+      now = 1020
+      for (const i of ys) s.have('y', i) // fetch times 10, 10, 20, 20: grace 250 ms
+      now = 1100
+      s.addPeer('z', new Bitfield(5))
+      const zs = s.unchoke('z')
+      if (joinsWith.length === 0) {
+        // x's grace runs from 1010: it still counts, only the chunk nobody has is left
+        expect(zs).toEqual([0, 1, 2, 3, 4].filter(i => !xs.includes(i) && !ys.includes(i)))
+      } else {
+        // x has held chunk 4 since 0 and passed nothing on: what it holds goes to z
+        expect(zs).toHaveLength(2)
+        for (const i of zs) expect([4, ...xs]).toContain(i)
+      }
+    }
+  })
+
+  it('a peer that joined holding chunks and took nothing from the seed keeps counting', () => {
+    let now = 0
+    const s = new SuperSeeder<string>(4, { revealsPerPeer: 4, isolationMs: 1_000_000, now: () => now, random: seeded(10) })
+    s.addPeer('holder', field(4, [0, 1]))
+    s.addPeer('c', new Bitfield(4))
+    expect(s.unchoke('c').sort()).toEqual([2, 3])
+    now = 10
+    s.have('c', 2)
+    s.have('c', 3)
+    now = 1000 // c has passed nothing on past its grace (250 ms); holder took nothing
+    s.addPeer('z', new Bitfield(4))
+    expect(s.unchoke('z').sort()).toEqual([2, 3])
+  })
+
+  it('a peer gets credit for passing on only the chunks it holds', () => {
+    let now = 0
+    const s = new SuperSeeder<string>(4, { revealsPerPeer: 3, isolationMs: 1_000_000, now: () => now, random: seeded(11) })
+    s.addPeer('h', new Bitfield(4))
+    s.addPeer('e', new Bitfield(4))
+    const hs = s.unchoke('h')
+    expect(hs).toHaveLength(3)
+    now = 10
+    s.have('h', hs[0])
+    s.have('h', hs[1]) // not hs[2]
+    now = 20
+    s.have('e', hs[2]) // e got hs[2] elsewhere: not from h, which does not hold it
+    now = 1000
+    s.addPeer('z', new Bitfield(4))
+    const untouched = [0, 1, 2, 3].filter(i => !hs.includes(i))
+    expect(s.unchoke('z').sort()).toEqual([...untouched, hs[0], hs[1]].sort())
+  })
+
+  it('holders that do not count are recounted afresh: one that counts still does', () => {
+    let now = 0
+    const s = new SuperSeeder<string>(4, { revealsPerPeer: 4, isolationMs: 1_000_000, now: () => now, random: seeded(12) })
+    s.addPeer('holder', field(4, [0]))
+    s.addPeer('c', field(4, [0]))
+    expect(s.unchoke('c').sort()).toEqual([1, 2, 3])
+    now = 10
+    for (const i of [1, 2, 3]) s.have('c', i)
+    now = 1000
+    s.tick()
+    now = 1200
+    s.tick()
+    s.addPeer('z', new Bitfield(4))
+    // 0 is at holder, which counts; c's chunks are as good as nowhere
+    expect(s.unchoke('z').sort()).toEqual([1, 2, 3])
+  })
+
+  it('recounts holders when it reveals, not only at ticks', () => {
+    let now = 0
+    const s = new SuperSeeder<string>(4, { revealsPerPeer: 2, isolationMs: 1_000_000, now: () => now, random: seeded(13) })
+    s.addPeer('h', new Bitfield(4))
+    s.addPeer('e', new Bitfield(4))
+    const hs = s.unchoke('h')
+    const es = s.unchoke('e')
+    now = 10
+    for (const i of hs) s.have('h', i)
+    now = 20
+    for (const i of es) s.have('e', i)
+    now = 260 // h's grace (250 ms) is over, e's is not
+    s.addPeer('z', new Bitfield(4))
+    expect(s.unchoke('z').sort()).toEqual([...hs].sort())
+  })
+
+  it('shows a peer that passes nothing on one chunk at a time while another counts', () => {
+    let now = 0
+    const s = new SuperSeeder<string>(8, { revealsPerPeer: 3, isolationMs: 1_000_000, now: () => now, random: seeded(14) })
+    s.addPeer('holder', field(8, [0]))
+    s.addPeer('c', new Bitfield(8))
+    const cs = s.unchoke('c')
+    expect(cs).toHaveLength(3)
+    now = 10
+    for (const i of cs) s.have('c', i)
+    now = 1000
+    expect(s.tick().get('c')).toHaveLength(1)
+  })
+
+  it('feeds an isolated peer at a tick even when every holder counts', () => {
+    let now = 0
+    const s = new SuperSeeder<string>(8, { revealsPerPeer: 2, isolationMs: 5000, now: () => now, random: seeded(15) })
+    s.addPeer('a', new Bitfield(8))
+    s.addPeer('b', new Bitfield(8))
+    const first = s.unchoke('a')
+    now = 10
+    for (const i of first) s.have('a', i)
+    now = 20
+    const second: number[] = []
+    for (const i of first) second.push(...(s.have('b', i).get('a') ?? [])) // b got them from a: a passes on
+    expect(second).toHaveLength(2)
+    now = 30
+    for (const i of second) s.have('a', i)
+    now = 5000 // a got nothing from anyone for 5 s; it passed on 2 of 4, so it counts
+    expect(s.tick().get('a')).toHaveLength(2)
+  })
+})
