@@ -11,7 +11,7 @@ import {
 } from './errors.js'
 import {
   addLocalProvider, addToRoutingTable, countProviderRecords, dhtProtocol, localProviders, pingRoutingTablePeer,
-  removeFromRoutingTable, routingTableClosest, routingTableEntries, routingTablePeers, routingTableSize
+  removeFromRoutingTable, routingTableClosest, routingTableEntries, routingTablePeers, routingTableSize, type RoutingTableEntry
 } from './internals.js'
 import { LookupTracer, type LookupTrace, type ProviderInfo } from './trace.js'
 import { kadId, sortByDistance } from './xor.js'
@@ -491,8 +491,11 @@ export class DhtManager {
     for (const key of this.heardFrom.keys()) if (!inTable.has(key)) this.heardFrom.delete(key)
     for (const key of this.strikes) if (!inTable.has(key)) this.strikes.delete(key)
     const since = Date.now() - this.refreshIntervalMs
-    const stale = entries.filter(e => this.node.getConnections(e.peerId).length === 0 &&
-      Math.max(e.lastPing, this.heardFrom.get(e.peerId.toString()) ?? 0) < since)
+    const heard = (e: RoutingTableEntry): number => Math.max(e.lastPing, this.heardFrom.get(e.peerId.toString()) ?? 0)
+    // peers with a strike first (a second failure drops them), then the longest silent: a round cut
+    // by the query time limit still reaches the peers most likely gone
+    const stale = entries.filter(e => this.node.getConnections(e.peerId).length === 0 && heard(e) < since)
+      .sort((a, b) => Number(this.strikes.has(b.peerId.toString())) - Number(this.strikes.has(a.peerId.toString())) || heard(a) - heard(b))
     const { signal } = this.querySignal(user)
     let evicted = 0
     let next = 0
