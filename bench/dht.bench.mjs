@@ -462,7 +462,7 @@ async function run (n) {
         routingTable: { target: rtTargetNow, min: Math.min(...last.map(x => x.rt - x.deadInRt)), p50: q(last.map(x => x.rt - x.deadInRt), 0.5), deadEntries: last.reduce((a, x) => a + x.deadInRt, 0), belowTarget: last.filter(x => x.rt - x.deadInRt < rtTargetNow).length },
         evicted: last.reduce((a, x) => a + (x.evicted ?? 0), 0),
         refreshErrors: last.reduce((a, x) => a + (x.refreshErrors ?? 0), 0),
-        provides: { runs: churnProvides.length, holdersMin: Math.min(...churnProvides.map(p => p.holders)), belowK: churnProvides.filter(p => p.holders < wantHolders).length, toKP50Ms: r1(q(churnProvides.map(p => p.toKMs).filter(x => x != null), 0.5)) },
+        provides: { runs: churnProvides.length, holdersMin: Math.min(...churnProvides.map(p => p.holders)), belowK: churnProvides.filter(p => p.holders < wantHolders).length, toKP50Ms: r1(q(churnProvides.map(p => p.toKMs).filter(x => x != null), 0.5)), each: churnProvides.map(p => ({ node: p.node, holders: p.holders, acks: p.acks, rpcFailures: p.rpcFailures, callMs: r1(p.callMs) })) },
         lookups: { count: res.length, failed: res.length - ok.length, timedOut: res.filter(l => !l.found && l.timedOut).length, p50: r1(q(ok.map(l => l.ms), 0.5)), p99: r1(q(ok.map(l => l.ms), 0.99)), cpuMsPerLookup: r1(runs.reduce((a, r) => a + r.cpuMs, 0) / Math.max(1, res.length)) },
         cpu,
         rpcErrors: errorKinds

@@ -39,7 +39,9 @@ const EPSILON = 1e-6
  *
  * Waiters are served strictly in arrival order ({@link tryTake} does not overtake them), with
  * one timer armed for the head waiter only, for the exact time its tokens accrue. The timer is
- * not unref'd: a pending transfer keeps the process alive like any other I/O.
+ * unref'd: the transfer it paces keeps the process alive through its own socket, and a waiter
+ * left behind by a stopped node (seen: a test process held for minutes after its last test)
+ * must not.
  *
  * @example
  * ```ts
@@ -184,6 +186,8 @@ export class TokenBucket {
       this.timer = undefined
       this.drain()
     }, ms)
+    // the transfer it paces holds its own socket; a wait alone must not keep a stopped process alive
+    this.timer.unref?.()
   }
 
   private canGrant (n: number): boolean {

@@ -387,6 +387,7 @@ export class CodioPeer {
     clearInterval(this.metricsTimer)
     clearInterval(this.announceTimer)
     for (const { dl } of this.downloads.values()) dl.fail(new Error('peer stopping'))
+    for (const ranges of this.rangeDownloads.values()) for (const dl of ranges) dl.fail(new Error('peer stopping'))
     this.swarm.stop()
     this.dht.stop()
     await this.gossip?.stop()
