@@ -38,9 +38,11 @@ describe('tit-for-tat between real peers', () => {
 
   /** A and B trading halves, plus `idle` peers that upload nothing; every download started. */
   async function swarm (aPolicy: { regularUnchokeSlots: number, optimisticUnchokeSlots: number, optimisticUnchokeInterval?: number }, idle: string[], tag: string): Promise<{ a: CodioPeer, b: CodioPeer, others: CodioPeer[] }> {
-    // both halves move at 16 KiB/s: A and B still want each other's while the test looks
-    const a = await peers.start(`${tag}-a`, { swarm: { choking: true, maxUploadRate: 16 * 1024, unchokeInterval: 300, optimisticUnchokeInterval: 60_000, ...aPolicy } })
-    const b = await peers.start(`${tag}-b`, { swarm: { maxUploadRate: 16 * 1024 } })
+    // both halves move at 2 KiB/s after the bucket's 256 KiB burst, so neither A nor B holds the
+    // other's half within a test (2 min): once B has all of A's half it is no longer interested,
+    // its regular slot goes to C or D, and both of those are unchoked (seen on a loaded CI run at 16 KiB/s)
+    const a = await peers.start(`${tag}-a`, { swarm: { choking: true, maxUploadRate: 2 * 1024, unchokeInterval: 300, optimisticUnchokeInterval: 60_000, ...aPolicy } })
+    const b = await peers.start(`${tag}-b`, { swarm: { maxUploadRate: 2 * 1024 } })
     const others = await Promise.all(idle.map(async n => await peers.start(`${tag}-${n}`, { swarm: { maxUploadRate: 1 } })))
     await hold(a, content, range(0, 32))
     await hold(b, content, range(32, 64))
