@@ -310,13 +310,21 @@ function rpcTimer (node) {
   const openMs = []
   const rpcMs = []
   const errorKinds = {}
+  // every dial, send, answer and error with its time, ms since the first event: a failed lookup's trail
+  const trail = []
+  const t0 = now()
   return {
     openMs,
     rpcMs,
     errorKinds,
     dials,
+    trail,
     onEvent (ev) {
       const t = now()
+      if (ev.name === 'DIAL_PEER' || ev.name === 'SEND_QUERY' || ev.name === 'PEER_RESPONSE' || ev.name === 'QUERY_ERROR') {
+        const peer = (ev.peer ?? ev.to ?? ev.from)?.toString().slice(-6)
+        trail.push(`${Math.round(t - t0)} ${ev.name} ${peer}${ev.name === 'QUERY_ERROR' ? ` ${ev.error?.name}: ${String(ev.error?.message ?? '').slice(0, 50)}` : ''}`)
+      }
       if (ev.name === 'QUERY_ERROR') {
         const kind = `${ev.error?.name ?? 'Error'}: ${String(ev.error?.message ?? '').slice(0, 60)}`
         errorKinds[kind] = (errorKinds[kind] ?? 0) + 1
@@ -421,6 +429,7 @@ async function lookupManager (e, key, expect) {
     rpcMs: timer.rpcMs,
     errorKinds: timer.errorKinds,
     dials: timer.dials,
+    trail: found ? undefined : timer.trail,
     totalMs: tr.totalMs
   }
 }

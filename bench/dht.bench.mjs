@@ -463,7 +463,16 @@ async function run (n) {
         evicted: last.reduce((a, x) => a + (x.evicted ?? 0), 0),
         refreshErrors: last.reduce((a, x) => a + (x.refreshErrors ?? 0), 0),
         provides: { runs: churnProvides.length, holdersMin: Math.min(...churnProvides.map(p => p.holders)), belowK: churnProvides.filter(p => p.holders < wantHolders).length, toKP50Ms: r1(q(churnProvides.map(p => p.toKMs).filter(x => x != null), 0.5)), each: churnProvides.map(p => ({ node: p.node, holders: p.holders, acks: p.acks, rpcFailures: p.rpcFailures, callMs: r1(p.callMs) })) },
-        lookups: { count: res.length, failed: res.length - ok.length, timedOut: res.filter(l => !l.found && l.timedOut).length, p50: r1(q(ok.map(l => l.ms), 0.5)), p99: r1(q(ok.map(l => l.ms), 0.99)), cpuMsPerLookup: r1(runs.reduce((a, r) => a + r.cpuMs, 0) / Math.max(1, res.length)) },
+        lookups: {
+          count: res.length,
+          failed: res.length - ok.length,
+          // each failed lookup: who looked (a newcomer?), for a record provided before or after the churn and held by how many
+          failedDetail: res.filter(l => !l.found).map(l => ({
+            node: l.node, newcomer: l.node >= n, timedOut: l.timedOut, error: l.error, contacted: l.contacted, queryErrors: l.errors,
+            record: churnProvides.some(p => p.cid === l.cid) ? 'after' : 'before', holders: all.find(p => p.cid === l.cid)?.holders,
+            errorKinds: l.errorKinds, trail: l.trail
+          })),
+          timedOut: res.filter(l => !l.found && l.timedOut).length, p50: r1(q(ok.map(l => l.ms), 0.5)), p99: r1(q(ok.map(l => l.ms), 0.99)), cpuMsPerLookup: r1(runs.reduce((a, r) => a + r.cpuMs, 0) / Math.max(1, res.length)) },
         cpu,
         rpcErrors: errorKinds
       }
@@ -604,6 +613,7 @@ function printTable (r) {
       ['routing table (live peers) min / p50 at the end', `${c.routingTable.min} / ${c.routingTable.p50} (target ${c.routingTable.target}, ${c.routingTable.belowTarget} below, ${c.routingTable.deadEntries} dead entries left; ${c.evicted} dropped by liveness checks)`],
       ['provides after churn: holders min / below K / to K p50', `${c.provides.holdersMin} / ${c.provides.belowK} of ${c.provides.runs} / ${c.provides.toKP50Ms} ms`],
       ['lookups during healing p50 / p99', `${c.lookups.p50} / ${c.lookups.p99} ms (${c.lookups.count} lookups, ${c.lookups.failed} failed, ${c.lookups.timedOut} timed out), CPU ${c.lookups.cpuMsPerLookup} ms per lookup`],
+      ...c.lookups.failedDetail.map(d => [`  failed: node ${d.node}${d.newcomer ? ' (newcomer)' : ''}`, `record provided ${d.record} the churn, ${d.holders} holders; ${d.timedOut ? 'timed out' : d.error ?? 'not found'}, ${d.contacted} peers contacted, ${d.queryErrors} query errors`]),
       ['machine CPU cores busy: all / this bench / others', `${c.cpu?.machineCores} / ${c.cpu?.benchCores} / ${c.cpu?.otherCores}`]
     ]
     for (const [k, v] of crows) console.log(`  ${k.padEnd(56)} ${v}`)

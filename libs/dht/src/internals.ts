@@ -6,7 +6,7 @@
  * `undefined` and the manager says so in its stats instead of crashing.
  */
 import type { AbortOptions, PeerId } from '@libp2p/interface'
-import type { KadDHT } from '@libp2p/kad-dht'
+import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import type { CID } from 'multiformats/cid'
 
 interface ProvidersStore {
@@ -24,7 +24,22 @@ interface RoutingTableInternals {
   closestPeers?: (kadId: Uint8Array, options?: { count?: number }) => PeerId[]
 }
 
+/** kad-dht's wire message as its `Network` takes it (`src/message/dht.ts`: `type` is the enum's name). */
+interface AddProviderMessage {
+  type: 'ADD_PROVIDER'
+  key: Uint8Array
+  providers: Array<{ id: Uint8Array, multiaddrs: Uint8Array[] }>
+  closer: []
+}
+
+interface NetworkInternals {
+  sendMessage?: (to: PeerId, msg: AddProviderMessage, options: AbortOptions & { path: QueryPath }) => AsyncIterable<QueryEvent>
+}
+
+interface QueryPath { index: number, queued: number, running: number, total: number }
+
 interface KadDhtInternals {
+  network?: NetworkInternals
   providers?: ProvidersStore
   routingTable?: RoutingTableInternals & { add?: (peer: PeerId, options?: AbortOptions) => Promise<void> }
   protocol?: string
@@ -130,4 +145,23 @@ export async function pingRoutingTablePeer (dht: KadDHT, peer: PeerId, kadId: Ui
   const table = internals(dht).routingTable
   if (table?.pingContact == null) return undefined
   return table.pingContact.call(table, { peerId: peer, kadId, lastPing: 0 }, options)
+}
+
+/**
+ * Sends one ADD_PROVIDER naming `self` (its ID and `multiaddrs`) as a provider of `cid` to
+ * `peer`, as kad-dht's own provide does for each of the K closest peers it found
+ * (`Network.sendMessage`: dial or reuse a connection, write the message, no reply expected).
+ * Yields kad-dht's query events (DIAL_PEER, SEND_QUERY, then PEER_RESPONSE once written);
+ * throws what the dial or write threw. Undefined when the DHT's network cannot be reached.
+ */
+export function sendAddProvider (dht: KadDHT, peer: PeerId, cid: CID, self: PeerId, multiaddrs: Array<{ bytes: Uint8Array }>, options: AbortOptions): AsyncIterable<QueryEvent> | undefined {
+  const network = internals(dht).network
+  if (network?.sendMessage == null) return undefined
+  const msg: AddProviderMessage = {
+    type: 'ADD_PROVIDER',
+    key: cid.multihash.bytes,
+    providers: [{ id: self.toMultihash().bytes, multiaddrs: multiaddrs.map(m => m.bytes) }],
+    closer: []
+  }
+  return network.sendMessage.call(network, peer, msg, { ...options, path: { index: -1, queued: 0, running: 0, total: 0 } })
 }

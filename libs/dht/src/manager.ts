@@ -3,8 +3,8 @@ import { isPeerId } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
 import {
-  DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_REFRESH_INTERVAL_MS, LIVENESS_CHECK_CONCURRENCY, LIVENESS_CHECK_TIMEOUT_MS,
-  MAX_QUERY_TIMEOUT_MS, MIN_REFRESH_INTERVAL_MS, PROVIDE_PASSES, REFRESH_JITTER
+  DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_REFRESH_INTERVAL_MS, LIVENESS_CHECK_CONCURRENCY, LIVENESS_CHECK_TIMEOUT_MS, LIVENESS_SILENCE_INTERVALS,
+  MAX_QUERY_TIMEOUT_MS, MIN_REFRESH_INTERVAL_MS, PROVIDE_PASSES, REFRESH_JITTER, TOP_UP_CONCURRENCY
 } from './constants.js'
 import {
   DhtNotRunningError, DhtQueryTimeoutError, InvalidDhtOptionsError, PeerNotFoundError, type DhtOperation
@@ -13,6 +13,7 @@ import {
   addLocalProvider, addToRoutingTable, countProviderRecords, dhtProtocol, localProviders, pingRoutingTablePeer,
   removeFromRoutingTable, routingTableClosest, routingTableEntries, routingTablePeers, routingTableSize, type RoutingTableEntry
 } from './internals.js'
+import { topUpProvide } from './top-up.js'
 import { LookupTracer, type LookupTrace, type ProviderInfo } from './trace.js'
 import { kadId, sortByDistance } from './xor.js'
 import type { Libp2p, Logger, PeerId } from '@libp2p/interface'
@@ -24,7 +25,7 @@ export interface DhtManagerInit {
   /**
    * How often the manager refreshes the routing table, ms (each round waits this ± 10 %, so
    * nodes started together do not refresh in step): a liveness check of table peers not heard
-   * from since the last round, then a lookup of this node's own ID (fills the buckets near us)
+   * from in the last three rounds (LIVENESS_SILENCE_INTERVALS), then a lookup of this node's own ID (fills the buckets near us)
    * and one of a random key (a random walk that reaches far buckets).
    * Default 600_000 (10 min), at least 100.
    */
@@ -35,7 +36,7 @@ export interface DhtManagerInit {
  * The parts of a libp2p node the manager uses: a `dht` service (kad-dht's `KadDHT`, typically a
  * `SingleKadDHT` from `@codio/p2p`'s `createP2PNode`), the node's id, status and connections.
  */
-export type DhtNode = Pick<Libp2p<{ dht: KadDHT }>, 'peerId' | 'services' | 'status' | 'getConnections' | 'logger' | 'peerStore'>
+export type DhtNode = Pick<Libp2p<{ dht: KadDHT }>, 'peerId' | 'services' | 'status' | 'getConnections' | 'getMultiaddrs' | 'logger' | 'peerStore'>
 
 export interface DhtQueryOptions {
   /** Aborts the query; combined with the manager's `queryTimeoutMs`. */
@@ -80,6 +81,8 @@ export interface DhtStats {
   evicted: number
   /** Provides that made a second pass because the first did not reach every closest peer it found (see PROVIDE_PASSES). */
   provideRetries: number
+  /** ADD_PROVIDERs sent past the lookup's closest peers, to the next closest, when a provide had reached fewer than K (see topUpProvide). */
+  provideTopUps: number
 }
 
 export interface RefreshResult {
@@ -89,7 +92,7 @@ export interface RefreshResult {
   routingTableSize: number
   /** CIDs announced again because their first announcement reached no peer. */
   reannounced: number
-  /** Routing-table peers pinged because nothing was heard from them since the last round. */
+  /** Routing-table peers pinged: struck, suspect, or nothing heard from them for LIVENESS_SILENCE_INTERVALS rounds. */
   checked: number
   /** Of those, peers found unreachable and dropped from the routing table. */
   evicted: number
@@ -169,6 +172,7 @@ export class DhtManager {
   private readonly provided = new Map<string, Providing>()
   private readonly counts = { provide: 0, findProviders: 0, findPeer: 0, closestPeers: 0 }
   private provideRetries = 0
+  private provideTopUps = 0
   private pending = 0
   private refreshes = 0
   private refreshErrors = 0
@@ -179,6 +183,8 @@ export class DhtManager {
   private readonly checking = new Set<string>()
   /** Table peers whose last liveness check failed. */
   private readonly strikes = new Set<string>()
+  /** Table peers an RPC failed against (no connection open) that no ping has checked yet. */
+  private readonly suspects = new Set<string>()
   private providerRecords = -1
   private counting = false
   private countAgain = false
@@ -228,7 +234,9 @@ export class DhtManager {
    * When a pass did not reach every closest peer it found (a send failed), or found fewer than K
    * while the routing table holds K or more, the lookup and the sends run once more
    * ({@link PROVIDE_PASSES}): a peer at its connection limit or a stream cut mid-write then costs
-   * a retry, not a missing holder.
+   * a retry, not a missing holder. When the passes still reached fewer than K while the table
+   * holds K or more, the next closest peers the lookups met get the record (`topUpProvide`:
+   * kad-dht's walk stops at the live ones among the K closest its tables name, dead or not).
    *
    * @returns `holders`: distinct peers the ADD_PROVIDER message was delivered to, over all passes
    * @throws InvalidDhtOptionsError for a non-CID or bad options; DhtNotRunningError when the node
@@ -397,21 +405,25 @@ export class DhtManager {
       refreshes: this.refreshes,
       refreshErrors: this.refreshErrors,
       evicted: this.evicted,
-      provideRetries: this.provideRetries
+      provideRetries: this.provideRetries,
+      provideTopUps: this.provideTopUps
     }
   }
 
   /**
-   * One refresh round, as the timer runs it: first a liveness check — every routing-table peer
-   * that is not connected and that nothing was heard from within `refreshIntervalMs` (no answer to
-   * an RPC of ours, no ping; kad-dht itself never drops a contact that stops answering unless its
-   * bucket is full) is pinged, and dropped from the table when it failed two checks in a row
-   * (go-libp2p-kad-dht's routing-table refresh does the same); a table holding fewer than K peers is offered the
-   * connected peers that speak the DHT protocol (kad-dht offers a peer only once, at identify) —
-   * then a lookup of this node's own ID and one of a
-   * random 32-byte key (both FIND_NODE; responders join the routing table, refilling what was
-   * dropped), then a new announcement of provided CIDs whose last announcement reached nobody. A
-   * lookup cut by `queryTimeoutMs` keeps what it learned.
+   * One refresh round, as the timer runs it:
+   * 1. a liveness check: every routing-table peer that is not connected and that nothing was heard
+   *    from within `LIVENESS_SILENCE_INTERVALS` × `refreshIntervalMs` (no answer to an RPC of ours,
+   *    no ping; kad-dht itself never drops a contact that stops answering unless its bucket is
+   *    full), and every suspect (an RPC failed against it while no ping slot was free), is pinged —
+   *    struck peers first, then suspects, then the longest silent — and dropped from the table when
+   *    it failed two checks in a row (go-libp2p-kad-dht's routing-table refresh does the same);
+   * 2. a table holding fewer than K peers is offered the connected peers that speak the DHT
+   *    protocol (kad-dht offers a peer only once, at identify);
+   * 3. a lookup of this node's own ID and one of a random 32-byte key (both FIND_NODE; responders
+   *    join the routing table, refilling what was dropped);
+   * 4. a new announcement of provided CIDs whose last announcement reached nobody.
+   * A lookup cut by `queryTimeoutMs` keeps what it learned.
    */
   async refresh (opts: { signal?: AbortSignal } = {}): Promise<RefreshResult> {
     checkQueryOptions(opts)
@@ -490,12 +502,17 @@ export class DhtManager {
     const inTable = new Set(entries.map(e => e.peerId.toString()))
     for (const key of this.heardFrom.keys()) if (!inTable.has(key)) this.heardFrom.delete(key)
     for (const key of this.strikes) if (!inTable.has(key)) this.strikes.delete(key)
-    const since = Date.now() - this.refreshIntervalMs
+    for (const key of this.suspects) if (!inTable.has(key)) this.suspects.delete(key)
+    const since = Date.now() - LIVENESS_SILENCE_INTERVALS * this.refreshIntervalMs
     const heard = (e: RoutingTableEntry): number => Math.max(e.lastPing, this.heardFrom.get(e.peerId.toString()) ?? 0)
-    // peers with a strike first (a second failure drops them), then the longest silent: a round cut
-    // by the query time limit still reaches the peers most likely gone
-    const stale = entries.filter(e => this.node.getConnections(e.peerId).length === 0 && heard(e) < since)
-      .sort((a, b) => Number(this.strikes.has(b.peerId.toString())) - Number(this.strikes.has(a.peerId.toString())) || heard(a) - heard(b))
+    // peers with a strike first (a second failure drops them), then suspects (an RPC failed), then
+    // the longest silent: a round cut by the query time limit still reaches the peers most likely gone
+    const rank = (e: RoutingTableEntry): number => {
+      const key = e.peerId.toString()
+      return this.strikes.has(key) ? 0 : this.suspects.has(key) ? 1 : 2
+    }
+    const stale = entries.filter(e => this.node.getConnections(e.peerId).length === 0 && (heard(e) < since || rank(e) < 2))
+      .sort((a, b) => rank(a) - rank(b) || heard(a) - heard(b))
     const { signal } = this.querySignal(user)
     let evicted = 0
     let next = 0
@@ -516,6 +533,7 @@ export class DhtManager {
    */
   private async check (peer: PeerId, peerKadId: Uint8Array, signal?: AbortSignal): Promise<'alive' | 'strike' | 'dropped' | 'aborted'> {
     const key = peer.toString()
+    this.suspects.delete(key)
     const limit = AbortSignal.timeout(LIVENESS_CHECK_TIMEOUT_MS)
     const ok = await pingRoutingTablePeer(this.dht, peer, peerKadId, { signal: signal == null ? limit : AbortSignal.any([signal, limit]) })
       .catch(() => false)
@@ -536,6 +554,7 @@ export class DhtManager {
   private async drop (peer: PeerId): Promise<void> {
     this.heardFrom.delete(peer.toString())
     this.strikes.delete(peer.toString())
+    this.suspects.delete(peer.toString())
     if (await removeFromRoutingTable(this.dht, peer).catch(() => false)) {
       this.evicted++
       this.log('dropped %p from the routing table: it did not answer a ping', peer)
@@ -546,7 +565,8 @@ export class DhtManager {
    * Watches the events of every query run through the manager: a peer that answers is alive; a
    * table peer whose RPC failed while no connection to it is open (a failed dial: gone, or its
    * address changed) is pinged at once and dropped when unreachable (see `check`), so a dead peer
-   * stops being a lookup's starting point without waiting for the next refresh.
+   * stops being a lookup's starting point without waiting for the next refresh. When every ping
+   * slot is busy the peer becomes a suspect, which the next refresh checks before silent peers.
    */
   private observe (event: QueryEvent): void {
     if (event.name === 'PEER_RESPONSE') {
@@ -556,9 +576,15 @@ export class DhtManager {
     if (event.name !== 'QUERY_ERROR' || this.node.status !== 'started') return
     const peer = event.from
     const key = peer.toString()
-    if (this.checking.has(key) || this.checking.size >= LIVENESS_CHECK_CONCURRENCY || this.node.getConnections(peer).length > 0) return
+    if (this.checking.has(key) || this.node.getConnections(peer).length > 0) return
+    if (this.checking.size >= LIVENESS_CHECK_CONCURRENCY) {
+      // no ping slot free: the next refresh checks it ahead of the merely silent
+      this.suspects.add(key)
+      return
+    }
     const entry = routingTableEntries(this.dht)?.find(e => e.peerId.equals(peer))
     if (entry == null) return
+    this.suspects.delete(key)
     this.checking.add(key)
     void (async () => {
       await this.check(peer, entry.kadId)
@@ -656,6 +682,8 @@ export class DhtManager {
       return { holders: 0 }
     }
     const holders = new Set<string>()
+    const candidates = new Map<string, PeerId>()
+    const failed = new Set<string>()
     for (let pass = 1; pass <= PROVIDE_PASSES; pass++) {
       const closest = new Set<string>()
       const reached = new Set<string>()
@@ -664,13 +692,24 @@ export class DhtManager {
         onQueryEvent?.(event)
         if (event.name === 'FINAL_PEER') closest.add(event.peer.id.toString())
         if (event.name === 'PEER_RESPONSE' && event.messageName === 'ADD_PROVIDER') reached.add(event.from.toString())
+        if (event.name === 'PEER_RESPONSE' && event.messageName === 'FIND_NODE') for (const p of event.closer) candidates.set(p.id.toString(), p.id)
+        if (event.name === 'QUERY_ERROR') failed.add(event.from.toString())
       }
       for (const peer of reached) holders.add(peer)
       if (signal.aborted || holders.size >= this.dht.k) break
       const missed = [...closest].some(peer => !reached.has(peer))
       const tooFew = closest.size < this.dht.k && (routingTableSize(this.dht) ?? 0) >= this.dht.k
       if (!missed && !tooFew) break
-      this.provideRetries++
+      if (pass < PROVIDE_PASSES) this.provideRetries++
+    }
+    if (holders.size < this.dht.k && (routingTableSize(this.dht) ?? 0) >= this.dht.k && !signal.aborted) {
+      for (const p of routingTableClosest(this.dht, await kadId(cid.multihash.bytes), 2 * this.dht.k) ?? []) candidates.set(p.toString(), p)
+      const before = holders.size
+      this.provideTopUps += await topUpProvide({
+        dht: this.dht, cid, self: this.node.peerId, multiaddrs: this.node.getMultiaddrs(), holders, candidates: candidates.values(),
+        failed, want: this.dht.k, concurrency: TOP_UP_CONCURRENCY, maxSends: 2 * this.dht.k, signal, onQueryEvent
+      })
+      this.log('provide %c: %d holders after the lookup, %d after the top-up', cid, before, holders.size)
     }
     entry.holders = holders.size
     this.requestRecordCount()
