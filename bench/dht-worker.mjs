@@ -233,7 +233,20 @@ function stats ({ dead } = {}) {
   return nodes.map(e => {
     const limit = e.node.services.peers.connectionLimit?.()
     let deadInRt = 0
-    if (deadSet.size > 0) for (const p of e.dht.routingTable.kb.toIterable()) if (deadSet.has(p.peerId.toString())) deadInRt++
+    // each dead entry still held: seconds since kad-dht last pinged it and since the manager last
+    // heard from it, and whether the manager holds a strike or a suspicion against it (private
+    // fields, read for the diagnosis only)
+    const deadDetail = []
+    const t = Date.now()
+    if (deadSet.size > 0) {
+      for (const p of e.dht.routingTable.kb.toIterable()) {
+        const key = p.peerId.toString()
+        if (!deadSet.has(key)) continue
+        deadInRt++
+        const heard = e.manager?.heardFrom?.get(key)
+        deadDetail.push({ pingAgoS: p.lastPing > 0 ? Math.round((t - p.lastPing) / 1000) : null, heardAgoS: heard != null ? Math.round((t - heard) / 1000) : null, strike: e.manager?.strikes?.has(key) ?? null, suspect: e.manager?.suspects?.has(key) ?? null })
+      }
+    }
     return {
       index: e.index,
       rt: e.dht.routingTable.size,
@@ -243,7 +256,8 @@ function stats ({ dead } = {}) {
       peak: limit?.peak ?? null,
       evicted: e.manager?.stats().evicted ?? null,
       refreshes: e.manager?.stats().refreshes ?? null,
-      refreshErrors: e.manager?.stats().refreshErrors ?? null
+      refreshErrors: e.manager?.stats().refreshErrors ?? null,
+      deadDetail
     }
   })
 }

@@ -461,6 +461,8 @@ async function run (n) {
         heal: { noDeadMs: r1(heal.noDeadMs), allAtTargetMs: r1(heal.allAtTargetMs), healedMs: r1(heal.healedMs), timeoutMs: HEAL_TIMEOUT_MS },
         routingTable: { target: rtTargetNow, min: Math.min(...last.map(x => x.rt - x.deadInRt)), p50: q(last.map(x => x.rt - x.deadInRt), 0.5), deadEntries: last.reduce((a, x) => a + x.deadInRt, 0), belowTarget: last.filter(x => x.rt - x.deadInRt < rtTargetNow).length },
         evicted: last.reduce((a, x) => a + (x.evicted ?? 0), 0),
+        // the nodes that still hold dead entries at the end, with each entry's ages (see the worker's stats)
+        deadHolders: last.filter(x => x.deadInRt > 0).map(x => ({ index: x.index, rt: x.rt, refreshes: x.refreshes, evicted: x.evicted, dead: x.deadDetail })),
         refreshErrors: last.reduce((a, x) => a + (x.refreshErrors ?? 0), 0),
         provides: { runs: churnProvides.length, holdersMin: Math.min(...churnProvides.map(p => p.holders)), belowK: churnProvides.filter(p => p.holders < wantHolders).length, toKP50Ms: r1(q(churnProvides.map(p => p.toKMs).filter(x => x != null), 0.5)), each: churnProvides.map(p => ({ node: p.node, holders: p.holders, acks: p.acks, rpcFailures: p.rpcFailures, callMs: r1(p.callMs) })) },
         lookups: {
