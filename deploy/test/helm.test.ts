@@ -8,6 +8,7 @@
  * PrometheusRule, always; PyPI's kubernetes-validate against 1.31.0 with --strict (unknown
  * fields rejected; `python3 -m pip install kubernetes-validate`, which .ci/run does).
  */
+import { describe, expect, test } from '@jest/globals'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createPrivateKey } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'

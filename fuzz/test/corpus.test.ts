@@ -34,7 +34,7 @@ describe('a run keeps what fails', () => {
   afterAll(() => { rmSync(dir, { recursive: true, force: true }); if (saved === undefined) delete process.env.FUZZ_DIR; else process.env.FUZZ_DIR = saved })
 
   // a parser that breaks above 1000: what the run finds is saved shrunk, then fails every replay
-  const brittle: Target = { name: 'test.brittle', property: () => fc.property(fc.nat(), fc.string(), (n) => n <= 1000) }
+  const brittle: Target = { name: 'test.brittle', property: () => fc.property(fc.nat(), fc.string(), (n: number, _s: string) => n <= 1000) }
 
   test('a failing generated input is saved shrunk in crashes/<target>/ and replayed from then on', async () => {
     await expect(runTarget(brittle, 5000)).rejects.toThrow(/kept in .*crashes\/test\.brittle\/crash-[0-9a-f]{12}\.json/)

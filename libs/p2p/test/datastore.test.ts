@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals'
 import { until } from '@codio/testing'
 import { Key } from 'interface-datastore'
 import { encode } from 'uint8-varint'

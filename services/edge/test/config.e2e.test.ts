@@ -238,13 +238,13 @@ describe('edge configuration through ConnectRPC (a real edge process)', () => {
     expect(held).toContain(bigContent.toString())
     const res = await fetch(`${httpUrl}/content/${contentB}`)
     expect(res.status).toBe(502)
-    expect((await res.json()).error).toBe('UntrustedPublisherError')
+    expect((await res.json() as { error: string }).error).toBe('UntrustedPublisherError')
 
     // a manifest B signs after the revocation is refused too
     const fresh = await publish(seeder, publisherB, randomBytes(CHUNK))
     const again = await fetch(`${httpUrl}/content/${fresh}`)
     expect(again.status).toBe(502)
-    expect((await again.json()).error).toBe('UntrustedPublisherError')
+    expect((await again.json() as { error: string }).error).toBe('UntrustedPublisherError')
     // A's content is still served
     expect((await fetch(`${httpUrl}/content/${bigContent}`, { method: 'HEAD' })).status).toBe(200)
 

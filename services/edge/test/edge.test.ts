@@ -79,7 +79,7 @@ describe('edge against a seeding peer', () => {
   it('answers 502 with the reason for a manifest signed by an untrusted key, and caches nothing', async () => {
     const res = await fetch(`${untrusting.httpUrl}/content/${contentId}`)
     expect(res.status).toBe(502)
-    const body = await res.json()
+    const body = await res.json() as { error: string, message: string }
     expect(body.error).toBe('UntrustedPublisherError')
     expect(body.message).toMatch(/not trusted|untrusted/i)
     // an error is not the content: no cache may keep it under the content's ETag
@@ -93,7 +93,7 @@ describe('edge against a seeding peer', () => {
     const broken = randomBytes(200_000)
     const missing = await addContent(seeder, publisher, broken, 0)
     const res = await fetch(`${trusting.httpUrl}/content/${missing}`)
-    const body = await res.json()
+    const body = await res.json() as { error: string, message: string }
     expect(res.status).toBe(502)
     expect(body.error).toBe('ChunkUnavailableError')
     expect(res.headers.get('cache-control')).toBe('no-store')

@@ -98,7 +98,7 @@ describe('origin ingest limits over HTTP', () => {
     expect(sized.json.message).toMatch(/empty upload.*0 bytes has no chunks/)
     const chunked = await fetch(`${origin.httpUrl}/content`, { method: 'PUT', body: new ReadableStream({ start (c) { c.close() } }), duplex: 'half' } as any)
     expect(chunked.status).toBe(400)
-    expect((await chunked.json()).message).toMatch(/empty upload/)
+    expect((await chunked.json() as { message: string }).message).toMatch(/empty upload/)
     expect(await contents(origin)).toEqual(before)
   })
 

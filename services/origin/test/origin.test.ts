@@ -116,7 +116,7 @@ describe('origin ingest over HTTP', () => {
   it('refuses a bad chunk size with 400', async () => {
     const res = await fetch(`${origin.httpUrl}/content?chunkSize=12`, { method: 'PUT', body: randomBytes(10) })
     expect(res.status).toBe(400)
-    expect((await res.json()).message).toMatch(/chunk size/)
+    expect((await res.json() as { message: string }).message).toMatch(/chunk size/)
   })
 
   it('publishes nothing and leaves no file when the client disconnects halfway', async () => {
