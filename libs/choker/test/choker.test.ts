@@ -40,6 +40,23 @@ describe('Choker', () => {
     expect(sorted(choker.recompute(peers, false).unchoked)).toEqual(['gives', 'takes-more'])
   })
 
+  it('draws every random choice from the injected random: two chokers seeded alike decide alike', () => {
+    // 12 equal peers: every regular slot is a rate tie and every optimistic slot a draw
+    const peers = Array.from({ length: 12 }, (_, i) => peer(`p${i}`, { downloadRate: 1000 }))
+    const runs = [1, 2].map(() => {
+      const c = clock()
+      const choker = new Choker({ regularSlots: 2, optimisticSlots: 2, now: c.now, random: seeded(7) })
+      return Array.from({ length: 20 }, () => {
+        const d = choker.recompute(peers, false)
+        c.advance(30_000)
+        return [...sorted(d.unchoked), '|', ...sorted(d.optimistic)].join(',')
+      })
+    })
+    expect(runs[1]).toEqual(runs[0])
+    // and the draws do move: not one fixed choice
+    expect(new Set(runs[0]).size).toBeGreaterThan(1)
+  })
+
   it('never unchokes a peer that is not interested', () => {
     const c = clock()
     const random = seeded(3)

@@ -413,3 +413,17 @@ describe('PiecePicker', () => {
     }
   })
 })
+
+describe('PiecePicker with nothing eligible', () => {
+  it('returns undefined after scanning every availability class, for a bitfield peer whose every piece is taken', () => {
+    // 9 pieces, 8 held by one peer only (one availability class; a peer holding all 9 would be
+    // a seed): the class scan costs less than walking the peer's bits, so rarest-first goes
+    // through every class to the end and finds nothing
+    for (const strategy of ['rarest-first', 'random', 'sequential'] as const) {
+      const picker = new PiecePicker({ pieces: 9, strategy, random: seeded(1) })
+      picker.addPeer('p', field(9, [0, 1, 2, 3, 4, 5, 6, 7]))
+      expect(picker.pick('p', () => false)).toBeUndefined()
+      expect(picker.pick('p', i => i === 5)).toBe(5)
+    }
+  })
+})
