@@ -531,9 +531,9 @@ export class DhtManager {
     if (entries == null) return { checked: 0, evicted: 0 }
     // only table peers need a record of when they last answered
     const inTable = new Set(entries.map(e => e.peerId.toString()))
-    for (const key of this.heardFrom.keys()) if (!inTable.has(key)) this.heardFrom.delete(key)
-    for (const key of this.strikes) if (!inTable.has(key)) this.strikes.delete(key)
-    for (const key of this.suspects) if (!inTable.has(key)) this.suspects.delete(key)
+    for (const byPeer of [this.heardFrom, this.strikes, this.suspects]) {
+      for (const key of byPeer.keys()) if (!inTable.has(key)) byPeer.delete(key)
+    }
     const since = Date.now() - LIVENESS_SILENCE_INTERVALS * this.refreshIntervalMs
     const heard = (e: RoutingTableEntry): number => Math.max(e.lastPing, this.heardFrom.get(e.peerId.toString()) ?? 0)
     // peers with a strike first (a second failure drops them), then suspects (an RPC failed), then
@@ -617,7 +617,6 @@ export class DhtManager {
     }
     const entry = routingTableEntries(this.dht)?.find(e => e.peerId.equals(peer))
     if (entry == null) return
-    this.suspects.delete(key)
     this.checking.add(key)
     void (async () => {
       await this.check(peer, entry.kadId)
