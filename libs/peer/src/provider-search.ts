@@ -87,9 +87,9 @@ export interface ProviderSearchSources {
 /**
  * One running provider lookup whose results several consumers can follow while it is still
  * running: the manifest fetch takes the first provider, the download takes all of them. With
- * a {@link ProviderSource} (the tracker) it asks that first and uses its peers. Next it asks
- * up to {@link CONNECTED_PROBE_MAX} peers it is already connected to whether they hold the
- * content, as Bitswap broadcasts WANT_HAVE before it searches the DHT (go-bitswap's
+ * a {@link ProviderSource} (the tracker) it asks that first and uses its peers. At the same time
+ * it asks up to {@link CONNECTED_PROBE_MAX} peers it is already connected to whether they hold
+ * the content, as Bitswap broadcasts WANT_HAVE before it searches the DHT (go-bitswap's
  * `provSearchDelay`): a peer a hop away that holds it, or fetches it too, is a provider found
  * in one round trip, and every swarm peer beyond it follows by peer exchange. Then it walks
  * the DHT (Kademlia paper §2.3; libp2p kad-dht GET_PROVIDERS), again and again with backoff.
@@ -110,7 +110,10 @@ export class ProviderSearch {
   private readonly controller = new AbortController()
   private readonly signal: AbortSignal
 
-  /** Where the providers came from: `'tracker'`, `'connected'`, `'dht'`, or undefined while still looking. */
+  /**
+   * Where the providers came from: `'dht'` once a walk has named one, else the first of the
+   * tracker and the connected peers (asked together) to name one; undefined while still looking.
+   */
   source?: 'tracker' | 'connected' | 'dht'
   private readonly tracker?: ProviderSource
   private readonly connected?: ConnectedPeers
@@ -176,15 +179,20 @@ export class ProviderSearch {
       return true
     }
     try {
+      // the connected peers are asked at the same time as the tracker, whatever it names: its
+      // view lags the holders' gossip (debounced, then applied), so a holder one hop away that
+      // finished a moment ago may be missing from its answer, and the download would never
+      // hear of it (rediscovery comes seconds later, peer exchange only names swarm peers)
+      const probe = this.connected == null ? Promise.resolve(0) : this.askConnected(seen, signal)
       const selected = this.tracker == null ? undefined : await raceSignal(this.tracker.select(this.cid, signal).catch(() => undefined), signal)
       let named = 0
       for (const peer of selected ?? []) {
         if (!add(peer.id, peer.multiaddrs)) continue
         named++
-        this.source = 'tracker'
+        this.source ??= 'tracker'
       }
+      named += await raceSignal(probe, signal)
       if (named > 0) await this.demand(signal)
-      if (this.connected != null && await this.askConnected(seen, signal) > 0) await this.demand(signal)
       // a walk that names nobody new is tried again until the time limit: a content published
       // a moment ago may not be announced yet (its provider had no DHT peer to hold the record)
       for (let wait = LOOKUP_RETRY_MS; !signal.aborted; wait = Math.min(wait * 2, LOOKUP_RETRY_MAX_MS)) {
@@ -231,7 +239,7 @@ export class ProviderSearch {
       if (seen.has(key)) return
       seen.add(key)
       this.found.push(peer)
-      this.source = 'connected'
+      this.source ??= 'connected'
       named++
       this.notify()
     }))

@@ -1,7 +1,7 @@
 /**
  * ProviderSearch over real libp2p nodes, chunk exchanges and the Kademlia DHT: a connected peer
- * that holds the content is found by want-have without a DHT walk; when no connected peer holds
- * it, the DHT finds the provider.
+ * that holds the content is found by want-have without a DHT walk, also when the tracker names
+ * other providers; when no connected peer holds it, the DHT finds the provider.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
@@ -99,6 +99,19 @@ describe('ProviderSearch: connected peers first, then the DHT', () => {
     expect(search.source).toBe('connected')
     expect(asked.sort()).toEqual([holder.peerId.toString(), middle.peerId.toString()].sort())
     expect(walks).toBe(0)
+  })
+
+  it('asks the connected peers even when the tracker names a provider (its view lags the holders\' gossip)', async () => {
+    if (seeker.getConnections(holder.peerId).length === 0) await seeker.dial(holder.getMultiaddrs()[0])
+    const asked: string[] = []
+    // a tracker that has not heard of the holder yet, and names another peer
+    const tracker = { select: async () => [{ id: middle.peerId, multiaddrs: middle.getMultiaddrs() }] }
+    const search = new ProviderSearch(seeker, new DhtManager(seeker), cid, 10_000, undefined, { tracker, connected: connectedPeers(seeker, asked) })
+    const found = await collect(search)
+    expect(found.sort()).toEqual([holder.peerId.toString(), middle.peerId.toString()].sort())
+    expect(asked).toContain(holder.peerId.toString())
+    expect(search.source).toBe('tracker')
+    search.abort()
   })
 
   it('ends at its time limit even when a DHT walk does not heed the abort (a dial stuck past it)', async () => {
