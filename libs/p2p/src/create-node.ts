@@ -98,7 +98,7 @@ export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
   relayReservation?: string[]
   /** Reconnection backoff for bootstrap, relay and {@link keepAlive} peers. */
   reconnect?: ReconnectInit
-  /** How often every open connection is pinged on `/codio/ping/1.0.0`, ms; a failed ping closes it. Default 10 000. */
+  /** How often every open connection is pinged on `/codio/ping/1.0.0`, ms; a failed ping closes it. Default 30 000 (PING_INTERVAL_MS). */
   pingIntervalMs?: number
   /**
    * Peers refused at the connection level (a ban list): consulted on every dial, every outbound
