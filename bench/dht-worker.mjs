@@ -234,8 +234,9 @@ function stats ({ dead } = {}) {
     const limit = e.node.services.peers.connectionLimit?.()
     let deadInRt = 0
     // each dead entry still held: seconds since kad-dht last pinged it and since the manager last
-    // heard from it, and whether the manager holds a strike or a suspicion against it (private
-    // fields, read for the diagnosis only)
+    // heard from it, whether the manager holds a strike or a suspicion against it (private
+    // fields, read for the diagnosis only), and the status of any connection still open to it
+    // (a liveness check skips connected peers)
     const deadDetail = []
     const t = Date.now()
     if (deadSet.size > 0) {
@@ -244,7 +245,7 @@ function stats ({ dead } = {}) {
         if (!deadSet.has(key)) continue
         deadInRt++
         const heard = e.manager?.heardFrom?.get(key)
-        deadDetail.push({ pingAgoS: p.lastPing > 0 ? Math.round((t - p.lastPing) / 1000) : null, heardAgoS: heard != null ? Math.round((t - heard) / 1000) : null, strike: e.manager?.strikes?.has(key) ?? null, suspect: e.manager?.suspects?.has(key) ?? null })
+        deadDetail.push({ pingAgoS: p.lastPing > 0 ? Math.round((t - p.lastPing) / 1000) : null, heardAgoS: heard != null ? Math.round((t - heard) / 1000) : null, strike: e.manager?.strikes?.has(key) ?? null, suspect: e.manager?.suspects?.has(key) ?? null, connections: e.node.getConnections(p.peerId).map(c => c.status) })
       }
     }
     return {

@@ -35,7 +35,7 @@
  *   BENCH_DHT_MAX_CONNECTIONS=50 BENCH_DHT_PING_INTERVAL_MS=10000 (createP2PNode options; unset =
  *   the node defaults) and BENCH_DHT_ALPHA / BENCH_DHT_PATHS (kad-dht query fan-out override):
  *   experiments, not what a Codio node runs
- *   BENCH_DHT_CHURN=0.1 BENCH_DHT_CHURN_REFRESH_S=30 BENCH_DHT_HEAL_TIMEOUT_S=180
+ *   BENCH_DHT_CHURN=0.1 BENCH_DHT_CHURN_REFRESH_S=30 BENCH_DHT_HEAL_TIMEOUT_S=360
  *   BENCH_DHT_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/dht-prof' (extra node flags for workers)
  *   BENCH_DHT_PROFILE_DIR=/tmp/dht-prof (CPU profiles of each worker's idle and lookup windows)
  *
@@ -44,7 +44,7 @@
  *    nodes (never a seed) are stopped and as many new ones join through the seeds; while
  *    ⌈R/2⌉ provides and L lookups per live node run, the routing tables are watched every second
  *    until no table holds a dead peer and every table holds ≥ min(K, live − 1) live peers (the
- *    heal time, at most BENCH_DHT_HEAL_TIMEOUT_S = 180 s after the churn);
+ *    heal time, at most BENCH_DHT_HEAL_TIMEOUT_S = 360 s after the churn);
  *  - the connection limit: connections each node closed to make room, peak open connections.
  *
  * Targets (N = 100): findProviders p50 ≤ 50 ms, p99 ≤ 250 ms; a provide reaches 20 holders
@@ -77,7 +77,7 @@ const IDLE_MS = 10_000
 // churn phase: share of the nodes killed (and as many new ones started) after the lookups; 0 = off
 const CHURN = Number(process.env.BENCH_DHT_CHURN ?? 0.1)
 const REFRESH_S = Number(process.env.BENCH_DHT_CHURN_REFRESH_S ?? 30)
-const HEAL_TIMEOUT_MS = Number(process.env.BENCH_DHT_HEAL_TIMEOUT_S ?? 180) * 1000
+const HEAL_TIMEOUT_MS = Number(process.env.BENCH_DHT_HEAL_TIMEOUT_S ?? 360) * 1000
 const TARGETS = { n: 100, findP50Ms: 50, findP99Ms: 250, provideToKHoldersMs: 2000, holders: K }
 
 for (const [name, v] of [['BENCH_DHT_PROCS', P], ['BENCH_DHT_PROVIDES', R], ['BENCH_DHT_LOOKUPS', L], ['BENCH_DHT_LOOKUP_CONCURRENCY', LOOKUP_CONCURRENCY]]) {
