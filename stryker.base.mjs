@@ -26,6 +26,9 @@ export function strykerConfig (name, mutate, tests) {
     ignorePatterns: ['jest.config.js', 'dist'],
     concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
     timeoutMS: Number(process.env.STRYKER_TIMEOUT_MS ?? 5000),
+    // a mutant's tests time out at factor × their time in the first (unmutated) run + timeoutMS;
+    // raise it when the runs outnumber the cores, or slowed tests count as detected mutants
+    timeoutFactor: Number(process.env.STRYKER_TIMEOUT_FACTOR ?? 1.5),
     ignoreStatic: true,
     cleanTempDir: 'always',
     thresholds: { high: 85, low: 75, break: null }
