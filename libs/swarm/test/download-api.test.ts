@@ -89,19 +89,19 @@ describe('Download API over real libp2p connections', () => {
 
   it('start() skips the chunks the sink already holds; a sink that holds them all is done without a request', async () => {
     const sink = new MapStore()
-    for (const i of [0, 1, 2, 3]) sink.blocks.set(cids[i].toString(), chunks[i])
+    for (const i of [0, 1, 2, 7]) sink.blocks.set(cids[i].toString(), chunks[i])
     const { fetcher, asked } = recording(leecher.services.exchange, cids)
     const dl = new Download({ chunks: cids.slice(0, 8), fetcher, sink, chunkSize: CHUNK })
     dl.addPeer(seeder.peerId)
     dl.noMorePeers()
     await dl.start()
     await dl.done
-    expect(asked.map(a => a.index).sort((a, b) => a - b)).toEqual([4, 5, 6, 7])
+    expect(asked.map(a => a.index).sort((a, b) => a - b)).toEqual([3, 4, 5, 6])
     // bytesDone counts what was received, chunksDone what is held
     expect(dl.progress()).toMatchObject({ chunksDone: 8, chunksTotal: 8, bytesDone: 4 * CHUNK })
 
     const held = recording(leecher.services.exchange, cids)
-    const all = new Download({ chunks: cids.slice(0, 4), fetcher: held.fetcher, sink })
+    const all = new Download({ chunks: cids.slice(0, 3), fetcher: held.fetcher, sink })
     await all.start()
     // no peer, no noMorePeers(): done because nothing is missing
     expect(await settledWithin(all.done, 2000)).toBe(true)
@@ -116,6 +116,20 @@ describe('Download API over real libp2p connections', () => {
     dl.addPeer(seeder.peerId)
     await dl.done
     expect(dl.progress().chunksDone).toBe(4)
+  })
+
+  it('noMorePeers() after the only peer refused a chunk fails the download at once', async () => {
+    const unknown = cidOf(randomBytes(64))
+    const dl = new Download({ chunks: [cids[0], unknown], fetcher: leecher.services.exchange, sink: new MapStore() })
+    dl.addPeer(seeder.peerId)
+    await dl.start()
+    await dl.chunk(0)
+    // the seeder refused the unknown chunk; more providers may still come
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(await settledWithin(dl.done, 0)).toBe(false)
+    dl.noMorePeers()
+    expect(await settledWithin(dl.done, 2000)).toBe(true)
+    await expect(dl.done).rejects.toBeInstanceOf(ChunkUnavailableError)
   })
 
   it('reconfigure() accepts 1 and "adaptive", refuses what is not an integer ≥ 1, and says which limit', async () => {
@@ -147,6 +161,8 @@ describe('Download API over real libp2p connections', () => {
     const waiting = failing.chunk(2)
     const err = new Error('gone wrong')
     failing.fail(err)
+    // the first failure is the one readers see
+    failing.fail(new Error('a later one'))
     await expect(waiting).rejects.toBe(err)
     await expect(failing.chunk(3)).rejects.toBe(err)
     await expect(failing.done).rejects.toBe(err)
@@ -156,12 +172,16 @@ describe('Download API over real libp2p connections', () => {
     const held = full(new HeldStore())
     const slow = await node(held)
     const controller = new AbortController()
+    const { fetcher, asked } = recording(leecher.services.exchange, cids)
     try {
-      const dl = new Download({ chunks: cids.slice(0, 4), fetcher: leecher.services.exchange, sink: new MapStore(), signal: controller.signal })
+      const dl = new Download({ chunks: cids.slice(0, 4), fetcher, sink: new MapStore(), signal: controller.signal })
       dl.addPeer(slow.peerId)
       await dl.start()
       const reader = dl.chunk(1)
+      await until(() => asked.length > 0, 10_000, 'a request in flight')
       controller.abort()
+      // the requests in flight are cancelled with it
+      for (const x of asked) expect(x.signal?.aborted).toBe(true)
       await expect(dl.done).rejects.toThrow(DownloadAbortedError)
       await expect(dl.done).rejects.toThrow('download aborted')
       await expect(reader).rejects.toBeInstanceOf(DownloadAbortedError)
@@ -262,16 +282,18 @@ describe('Download API over real libp2p connections', () => {
   })
 
   it('have(): an index outside the content, or from a peer not in the download, is ignored', async () => {
-    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: leecher.services.exchange, sink: new MapStore() })
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: leecher.services.exchange, sink: new MapStore(), stallTimeoutMs: 3000 })
     const some = new Bitfield(4)
-    some.set(0)
+    some.set(3)
     dl.addPeer(seeder.peerId, some)
     expect(() => { dl.have(seeder.peerId, -1) }).not.toThrow()
     expect(() => { dl.have(seeder.peerId, 4) }).not.toThrow()
     expect(() => { dl.have(second.peerId, 1) }).not.toThrow()
     dl.noMorePeers()
-    for (const i of [1, 2, 3]) dl.have(seeder.peerId, i)
     await dl.start()
+    await dl.chunk(3)
+    // announced while the download runs: each is requested at once (chunk 0 too)
+    for (const i of [0, 1, 2]) dl.have(seeder.peerId, i)
     await dl.done
     expect(dl.progress().chunksByPeer).toEqual({ [seeder.peerId.toString()]: 4 })
   })
@@ -300,7 +322,8 @@ describe('Download API over real libp2p connections', () => {
       dl.noMorePeers()
       await dl.done
       expect(dl.progress().chunksByPeer[b.peerId.toString()]).toBe(4)
-      // a peer that left and is found again is asked again
+      // a failure after the end changes nothing, and a peer that left and is found again is taken
+      dl.fail(new Error('too late'))
       dl.addPeer(a.peerId)
       expect(dl.progress().peers).toBe(2)
     } finally {
