@@ -225,6 +225,8 @@ describe('Download API over real libp2p connections', () => {
     expect(new Download({ chunks: cids, first: 2, last: 4, fetcher: leecher.services.exchange, sink: new MapStore(), chunkSize: CHUNK }).progress().bytesTotal).toBe(3 * CHUNK)
     expect(new Download({ chunks: cids.slice(0, 3), fetcher: leecher.services.exchange, sink: new MapStore() }).progress().bytesTotal).toBe(3 * 1024 * 1024)
     expect(new Download({ chunks: [], fetcher: leecher.services.exchange, sink: new MapStore() }).progress().bytesTotal).toBe(0)
+    // an empty range (last before first) holds no bytes, however far apart the two are
+    expect(new Download({ chunks: cids, first: 5, last: 2, fetcher: leecher.services.exchange, sink: new MapStore(), chunkSize: CHUNK }).progress().bytesTotal).toBe(0)
 
     const t0 = performance.now()
     const dl = new Download({ chunks: cids, fetcher: leecher.services.exchange, sink: new MapStore(), chunkSize: CHUNK, size })
@@ -282,7 +284,8 @@ describe('Download API over real libp2p connections', () => {
   })
 
   it('have(): an index outside the content, or from a peer not in the download, is ignored', async () => {
-    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: leecher.services.exchange, sink: new MapStore(), stallTimeoutMs: 3000 })
+    // a long stall timeout: only the have() itself can send the requests in time
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: leecher.services.exchange, sink: new MapStore(), stallTimeoutMs: 20_000 })
     const some = new Bitfield(4)
     some.set(3)
     dl.addPeer(seeder.peerId, some)
@@ -292,8 +295,11 @@ describe('Download API over real libp2p connections', () => {
     dl.noMorePeers()
     await dl.start()
     await dl.chunk(3)
+    // idle: nothing in flight, nothing left to pick until a have()
+    await new Promise(resolve => setTimeout(resolve, 200))
     // announced while the download runs: each is requested at once (chunk 0 too)
     for (const i of [0, 1, 2]) dl.have(seeder.peerId, i)
+    expect(await settledWithin(dl.done, 5000)).toBe(true)
     await dl.done
     expect(dl.progress().chunksByPeer).toEqual({ [seeder.peerId.toString()]: 4 })
   })

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash, randomBytes } from 'node:crypto'
+import type { PeerId } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
@@ -67,5 +68,39 @@ describe('hedged requests', () => {
     expect(windowMs).toBeLessThan(0.5 * totalMs)
     // demoted: one request at a time after the first hedge, not four after four
     expect(stalledAsks).toBeLessThanOrEqual(6)
+  }, 30_000)
+
+  it('a demoted peer has one request at a time until it delivers, even when it is never banned', async () => {
+    // no ban: only the demotion keeps the hoarder's share of requests down
+    // the real exchange, watching the requests sent to the hoarder: how many, and how many went
+    // out while another was still outstanding there
+    let asks = 0
+    let outstanding = 0
+    let sentWhileBusy = 0
+    const fetcher = {
+      fetch: async (peer: PeerId, cid: CID, options?: { signal?: AbortSignal }) => {
+        if (!peer.equals(hoarder.peerId)) return await leecher.services.exchange.fetch(peer, cid, options)
+        if (++asks > 4 && outstanding > 0) sentWhileBusy++
+        outstanding++
+        try {
+          return await leecher.services.exchange.fetch(peer, cid, options)
+        } finally {
+          outstanding--
+        }
+      }
+    }
+    const dl = new Download({ chunks: cids, fetcher, sink: new MapStore(), perPeerInFlight: 4, maxPeerFailures: 1_000_000 })
+    dl.addPeer(hoarder.peerId)
+    dl.addPeer(honest.peerId)
+    dl.noMorePeers()
+    const t0 = performance.now()
+    await dl.start()
+    await dl.done
+    const totalMs = performance.now() - t0
+    console.log(`${asks} requests reached the hoarder in ${totalMs.toFixed(0)} ms, ${sentWhileBusy} while another was outstanding there`)
+    expect(dl.bannedPeers()).toEqual([])
+    // its first 4 at once; once hedged, one at a time: a new request only when none is left
+    expect(asks).toBeGreaterThan(4)
+    expect(sentWhileBusy).toBe(0)
   }, 30_000)
 })
