@@ -6,10 +6,10 @@
  * aborted or failed, and an adaptive request queue's first depth.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
-import { CID } from 'multiformats/cid'
-import * as Digest from 'multiformats/hashes/digest'
+import type { CID } from 'multiformats/cid'
+import { chunkCid } from '@codio/content'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
@@ -21,10 +21,6 @@ import { MapStore } from './helpers.js'
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
 const CHUNK = 16 * 1024
-
-function cidOf (bytes: Uint8Array): CID {
-  return CID.createV1(0x55, Digest.create(0x12, createHash('sha256').update(bytes).digest()))
-}
 
 /** Answers a request only once the test opens the gate (a peer that holds a request). */
 class HeldStore extends MapStore {
@@ -61,7 +57,7 @@ const settledWithin = async (p: Promise<unknown>, ms: number): Promise<boolean> 
 describe('Download API over real libp2p connections', () => {
   const chunks = Array.from({ length: 40 }, (_, i) => randomBytes(i === 39 ? CHUNK - 100 : CHUNK))
   const size = chunks.reduce((n, c) => n + c.length, 0)
-  const cids = chunks.map(cidOf)
+  const cids = chunks.map(chunkCid)
   const nodes: Node[] = []
   let seeder: Node
   let second: Node
@@ -119,7 +115,7 @@ describe('Download API over real libp2p connections', () => {
   })
 
   it('noMorePeers() after the only peer refused a chunk fails the download at once', async () => {
-    const unknown = cidOf(randomBytes(64))
+    const unknown = chunkCid(randomBytes(64))
     const dl = new Download({ chunks: [cids[0], unknown], fetcher: leecher.services.exchange, sink: new MapStore() })
     dl.addPeer(seeder.peerId)
     await dl.start()

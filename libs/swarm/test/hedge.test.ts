@@ -71,9 +71,9 @@ describe('hedged requests', () => {
   }, 30_000)
 
   it('a demoted peer has one request at a time until it delivers, even when it is never banned', async () => {
-    // no ban: only the demotion keeps the hoarder's share of requests down
-    // the real exchange, watching the requests sent to the hoarder: how many, and how many went
-    // out while another was still outstanding there
+    // never banned, so only the demotion keeps the hoarder's share down; the real exchange,
+    // watching the requests sent to the hoarder: how many, and how many went out while another
+    // was still outstanding there
     let asks = 0
     let outstanding = 0
     let sentWhileBusy = 0
