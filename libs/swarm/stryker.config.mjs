@@ -6,4 +6,4 @@ import { strykerConfig } from '../../stryker.base.mjs'
 // short enough to finish between other work on a shared machine
 const lines = process.env.STRYKER_DOWNLOAD_LINES
 export default strykerConfig(lines == null ? 'swarm-download' : `swarm-download-${lines}`, [lines == null ? 'src/download.ts' : `src/download.ts:${lines}`],
-  ['test/download.test.ts', 'test/download-api.test.ts', 'test/fec-repair.test.ts', 'test/hedge.test.ts', 'test/hostile-peers.test.ts', 'test/swarm.test.ts', 'test/relay.test.ts'])
+  ['test/download.test.ts', 'test/download-api.test.ts', 'test/download-schedule.test.ts', 'test/fec-repair.test.ts', 'test/hedge.test.ts', 'test/hostile-peers.test.ts', 'test/swarm.test.ts', 'test/relay.test.ts'])

@@ -615,8 +615,13 @@ export class Download {
       if (this.failure != null) return
       const present = shards.filter(s => s != null).length
       if (present < r.dataCount) {
-        // the sink lost blocks it had: fetch them again
-        r.members.forEach((b, j) => { if (shards[j] == null && this.state[b] === BlockState.Done) this.state[b] = BlockState.Unwanted })
+        // the sink lost blocks it had (evicted meanwhile): want them again, from a peer or the
+        // rebuild; a chunk of the range lost counts as not held until it is back
+        r.members.forEach((b, j) => {
+          if (shards[j] != null || this.state[b] !== BlockState.Done) return
+          this.state[b] = BlockState.Unwanted
+          if (this.counted(b)) this.remaining++
+        })
         r.rebuilding = false
         this.schedule()
         return

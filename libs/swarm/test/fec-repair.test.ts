@@ -6,7 +6,7 @@ import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import { FecEncoder, fecPlan } from '@codio/fec'
 import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
-import { Download, ChunkUnavailableError } from '../src/index.js'
+import { Download, ChunkUnavailableError, type BlockFetcher, type DownloadInit } from '../src/index.js'
 import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
@@ -21,6 +21,15 @@ class CorruptingStore extends MapStore {
     const bad = Uint8Array.from(bytes)
     bad[0] ^= 0xff
     return bad
+  }
+}
+
+/** A sink that loses the blocks listed in `lose` when they are first read back (evicted). */
+class LosingStore extends MapStore {
+  constructor (readonly lose: Set<string>) { super() }
+  override async get (cid: CID): Promise<Uint8Array | undefined> {
+    if (this.lose.delete(cid.toString())) this.blocks.delete(cid.toString())
+    return await super.get(cid)
   }
 }
 
@@ -50,8 +59,21 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
     return n
   }
 
-  function download (sink: MapStore, peers: Node[], range?: { first: number, last: number }): Download {
-    const dl = new Download({ chunks: cids, ...range, fetcher: leecher.services.exchange, sink, fec: fecPlan(manifest) })
+  /** The leecher's real exchange, recording each request as [peer, block index] (parity from 10 on). */
+  function recording (): { fetcher: BlockFetcher, asked: Array<[string, number]> } {
+    const blocks = [...cids, ...manifest.fec.groups.flatMap(g => g.parity)].map(c => c.toString())
+    const asked: Array<[string, number]> = []
+    const fetcher: BlockFetcher = {
+      fetch: async (peer, cid, options) => {
+        asked.push([peer.toString(), blocks.indexOf(cid.toString())])
+        return await leecher.services.exchange.fetch(peer, cid, options)
+      }
+    }
+    return { fetcher, asked }
+  }
+
+  function download (sink: MapStore, peers: Node[], range?: { first: number, last: number }, init?: Partial<DownloadInit>): Download {
+    const dl = new Download({ chunks: cids, ...range, fetcher: leecher.services.exchange, sink, fec: fecPlan(manifest), ...init })
     for (const p of peers) dl.addPeer(p.peerId)
     dl.noMorePeers()
     return dl
@@ -80,10 +102,13 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
     // chunks 1 and 2 (group 0) and 9 (the short last chunk, group 2) are gone everywhere
     const origin = await holder(new MapStore(), [0, 3, 4, 5, 6, 7, 8], true)
     const sink = new MapStore()
-    const dl = download(sink, [origin])
+    const rebuilt: Array<[number, number[], number]> = []
+    const dl = download(sink, [origin], undefined, { onRebuilt: (group, chunks, bytes) => { rebuilt.push([group, chunks, bytes]) } })
     await dl.start()
     await dl.done
     expectExact(sink, data.map((_, i) => i))
+    // once per group that needed it, with the chunks rebuilt and their bytes (group 1 lost nothing)
+    expect(rebuilt.sort((a, b) => a[0] - b[0])).toEqual([[0, [1, 2], 2 * MIN_CHUNK_SIZE], [2, [9], 5000]])
     const p = dl.progress()
     expect(p.chunksRebuilt).toBe(3)
     // group 0 needed 2 parity chunks, group 2 needed 1: no more than that was fetched
@@ -127,5 +152,95 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
     await dl.start()
     await expect(dl.done).rejects.toBeInstanceOf(ChunkUnavailableError)
     await expect(dl.done).rejects.toThrow(/FEC group/)
+  })
+
+  it('fetches no parity when a peer holds every data chunk, even one found after the start', async () => {
+    const origin = await holder(new MapStore(), data.map((_, i) => i), true)
+    const sink = new MapStore()
+    const { fetcher, asked } = recording()
+    const dl = new Download({ chunks: cids, fetcher, sink, fec: fecPlan(manifest) })
+    await dl.start()
+    // no provider known yet: nothing can be fetched, and nothing is to be repaired either
+    await new Promise(resolve => setTimeout(resolve, 200))
+    dl.addPeer(origin.peerId)
+    dl.noMorePeers()
+    await dl.done
+    expectExact(sink, data.map((_, i) => i))
+    expect(dl.progress()).toMatchObject({ chunksRebuilt: 0, parityFetched: 0 })
+    expect(asked.map(([, i]) => i).sort((a, b) => a - b)).toEqual(data.map((_, i) => i))
+  })
+
+  it('resumes a repair with the parity its sink already holds, fetching none of it again', async () => {
+    // a sink left by an earlier download: data chunks 0 and 3 and group 0's two parity chunks
+    const sink = new MapStore()
+    for (const i of [0, 3]) sink.blocks.set(cids[i].toString(), data[i])
+    for (const p of parity[0]) sink.blocks.set(chunkCid(p).toString(), p)
+    // chunks 1 and 2 are gone everywhere
+    const origin = await holder(new MapStore(), [0, 3, 4, 5, 6, 7, 8, 9], true)
+    const { fetcher, asked } = recording()
+    const dl = new Download({ chunks: cids, fetcher, sink, fec: fecPlan(manifest) })
+    dl.addPeer(origin.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await dl.done
+    expectExact(sink, data.map((_, i) => i))
+    expect(dl.progress()).toMatchObject({ chunksRebuilt: 2, parityFetched: 0 })
+    expect(asked.filter(([, i]) => i >= data.length)).toEqual([])
+  })
+
+  it('rebuilds from the second parity shard when the first is gone too', async () => {
+    // chunk 1 and group 0's first parity chunk are gone everywhere
+    const store = new MapStore()
+    parity.flat().forEach(p => store.blocks.set(chunkCid(p).toString(), p))
+    store.blocks.delete(chunkCid(parity[0][0]).toString())
+    const origin = await holder(store, [0, 2, 3, 4, 5, 6, 7, 8, 9], false)
+    const { fetcher, asked } = recording()
+    const sink = new MapStore()
+    const dl = new Download({ chunks: cids, fetcher, sink, fec: fecPlan(manifest) })
+    dl.addPeer(origin.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await dl.done
+    expectExact(sink, data.map((_, i) => i))
+    expect(dl.progress()).toMatchObject({ chunksRebuilt: 1, parityFetched: 1 })
+    // no block is asked twice of the one peer: the refusals are remembered
+    const keys = asked.map(([, i]) => i)
+    expect(new Set(keys).size).toBe(keys.length)
+  })
+
+  it('fetches again a shard its sink lost before the rebuild, and finishes only once the group is rebuilt', async () => {
+    const origin = await holder(new MapStore(), [0, 2, 3, 4, 5, 6, 7, 8, 9], true) // chunk 1 is gone
+    // the sink evicts chunk 0 when the rebuild reads it back
+    const sink = new LosingStore(new Set([cids[0].toString()]))
+    const dl = download(sink, [origin])
+    await dl.start()
+    await dl.done
+    expect(sink.lose.size).toBe(0)
+    expectExact(sink, data.map((_, i) => i))
+    expect(dl.progress()).toMatchObject({ chunksDone: 10, chunksRebuilt: 1 })
+  })
+
+  it('a rebuild that fails fails the download with ChunkUnavailableError, naming the group and the cause', async () => {
+    const origin = await holder(new MapStore(), [0, 2, 3, 4, 5, 6, 7, 8, 9], true) // chunk 1 is gone
+    const plan = fecPlan(manifest)!
+    const cause = new Error('shard lengths disagree')
+    // the real plan, but its Reed-Solomon decode throws (as on a shard of the wrong length)
+    const dl = download(new MapStore(), [origin], undefined, { fec: { ...plan, rebuild: async () => { throw cause } } })
+    await dl.start()
+    await expect(dl.done).rejects.toBeInstanceOf(ChunkUnavailableError)
+    await expect(dl.done).rejects.toThrow(/^FEC group 0 could not be rebuilt: shard lengths disagree$/)
+    await expect(dl.done).rejects.toMatchObject({ cause })
+  })
+
+  it('a sink that cannot say what it holds fails the repair with its error instead of hanging', async () => {
+    const origin = await holder(new MapStore(), [0, 2, 3, 4, 5, 6, 7, 8, 9], true) // chunk 1 is gone
+    const err = new Error('store offline')
+    const sink = new MapStore()
+    // data chunks are looked up at the start; parity only when a repair starts
+    const parityCids = new Set(parity.flat().map(p => chunkCid(p).toString()))
+    sink.has = async (cid: CID) => { if (parityCids.has(cid.toString())) throw err; return sink.blocks.has(cid.toString()) }
+    const dl = download(sink, [origin])
+    await dl.start()
+    await expect(dl.done).rejects.toBe(err)
   })
 })
