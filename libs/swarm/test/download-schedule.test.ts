@@ -2,7 +2,9 @@
  * How a Download spreads its requests, over real libp2p chunk exchanges (issue 21: mutants of
  * download.ts's scheduling that the end-to-end tests did not see): the caps on requests in
  * flight, the least-loaded peer first, when a late request is hedged ("The Tail at Scale",
- * Dean & Barroso 2013), and nothing asked once the download failed.
+ * Dean & Barroso 2013) and when the endgame duplicates one (BEP 3), a peer that refuses as
+ * CHOKED, one that keeps failing, a sink that cannot store, and nothing asked once the
+ * download failed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
@@ -13,11 +15,14 @@ import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
 import { until } from '@codio/testing'
-import { HEDGE_FACTOR, HEDGE_MIN_DELAY_MS } from '../src/constants.js'
-import { Download, type BlockFetcher } from '../src/index.js'
+import { CHOKED_RETRY_MS, ENDGAME_MIN_DELAY_MS, HEDGE_FACTOR, HEDGE_MIN_DELAY_MS } from '../src/constants.js'
+import { Bitfield, Download, type BlockFetcher } from '../src/index.js'
 import { MapStore } from './helpers.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
+
+/** `RefusalCode.CHOKED` of codio.exchange.v1 (the wire value; this package does not import the protos). */
+const REFUSAL_CHOKED = 3
 
 /** One request the download sent: to whom, which chunk, when (ms), and how it went. */
 interface Asked { peer: string, index: number, at: number, took?: number, settled: boolean }
@@ -55,6 +60,8 @@ function recording (exchange: ChunkExchange, cids: CID[]): { fetcher: BlockFetch
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const settledWithin = async (p: Promise<unknown>, ms: number): Promise<boolean> =>
+  await Promise.race([p.then(() => true, () => true), new Promise<boolean>(resolve => setTimeout(() => resolve(false), ms).unref())])
 const turn = async (): Promise<void> => { for (let i = 0; i < 3; i++) await new Promise(resolve => setImmediate(resolve)) }
 
 describe('Download scheduling over real libp2p connections', () => {
@@ -69,8 +76,15 @@ describe('Download scheduling over real libp2p connections', () => {
   /** accepts every request and sits on it until the requester cancels (a hoarder) */
   let stalling: Node
   let stalling2: Node
+  /** serves every request after 300 ms */
+  let slow: Node
+  /** refuses every request as CHOKED while `choking` */
+  let choker: Node
+  let choking = true
+  /** resets every request it gets (a transient failure each time) */
+  let failing: Node
 
-  const node = async (serveMs?: number): Promise<Node> => {
+  const node = async (serveMs?: number, extra?: Partial<Parameters<typeof chunkExchange>[0]>): Promise<Node> => {
     const blocks = new MapStore()
     chunks.forEach((c, j) => { blocks.blocks.set(cids[j].toString(), c) })
     const beforeServe = serveMs == null
@@ -78,7 +92,7 @@ describe('Download scheduling over real libp2p connections', () => {
       : serveMs === Infinity
         ? async (_p: PeerId, _b: number, signal?: AbortSignal) => { await new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason))) }
         : async (_p: PeerId, _b: number, signal?: AbortSignal) => { await new Promise(resolve => setTimeout(resolve, serveMs)); signal?.throwIfAborted() }
-    const n = await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks, beforeServe, requestTimeout: 20_000 }) } }, nodes)
+    const n = await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks, beforeServe, requestTimeout: 20_000, ...extra }) } }, nodes)
     if (leecher != null) await leecher.dial(n.getMultiaddrs()[0])
     return n
   }
@@ -89,6 +103,9 @@ describe('Download scheduling over real libp2p connections', () => {
     steady = await node(100)
     stalling = await node(Infinity)
     stalling2 = await node(Infinity)
+    slow = await node(300)
+    choker = await node(undefined, { admit: () => choking ? REFUSAL_CHOKED : undefined })
+    failing = await node(undefined, { beforeServe: async () => { throw new Error('disk read failed') } })
   })
 
   afterAll(async () => {
@@ -165,5 +182,100 @@ describe('Download scheduling over real libp2p connections', () => {
     await turn()
     expect(asked.length).toBe(1)
     await expect(dl.done).rejects.toThrow('test over')
+  })
+
+  it(`endgame: once every chunk was asked, one late by 2× the mean fetch time (at least ${ENDGAME_MIN_DELAY_MS} ms) is asked of another peer too`, async () => {
+    // two chunks: too few fetch times for a hedge, so only the endgame can free the staller's one
+    const { fetcher, asked } = recording(leecher.services.exchange, cids)
+    const dl = new Download({ chunks: cids.slice(0, 2), fetcher, sink: new MapStore(), perPeerInFlight: 1 })
+    dl.addPeer(stalling.peerId)
+    dl.addPeer(slow.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    expect(await settledWithin(dl.done, 10_000)).toBe(true)
+    await dl.done
+    const staller = stalling.peerId.toString()
+    const held = asked.find(a => a.peer === staller)!
+    const copies = asked.filter(a => a.index === held.index)
+    // asked twice (the staller, then the slow peer), never a third time
+    expect(copies.map(a => a.peer)).toEqual([staller, slow.peerId.toString()])
+    const served = asked.find(a => a.peer !== staller && a.index !== held.index)!
+    const waited = copies[1].at - held.at
+    console.log(`endgame copy after ${waited.toFixed(0)} ms; the one fetch took ${served.took!.toFixed(0)} ms`)
+    expect(waited).toBeGreaterThanOrEqual(ENDGAME_MIN_DELAY_MS)
+    expect(waited).toBeGreaterThanOrEqual(0.9 * 2 * served.took!)
+  }, 30_000)
+
+  it('endgame: the oldest late request is duplicated first, and only to a peer that holds its chunk', async () => {
+    // each staller sits on one of chunks 0 and 1; then a seeder comes, holding every chunk or
+    // only chunks 1 and 2: it is sent chunk 2, then the endgame's copy
+    const some = new Bitfield(3)
+    some.set(1)
+    some.set(2)
+    for (const has of [undefined, some]) {
+      const { fetcher, asked } = recording(leecher.services.exchange, cids)
+      const dl = new Download({ chunks: cids.slice(0, 3), fetcher, sink: new MapStore(), perPeerInFlight: 1, strategy: 'sequential', streamingWindow: 1 })
+      dl.addPeer(stalling.peerId)
+      dl.addPeer(stalling2.peerId)
+      await dl.start()
+      await until(() => asked.length === 2, 10_000, 'the stallers\' requests')
+      expect(asked.map(a => a.index)).toEqual([0, 1])
+      dl.addPeer(seeder.peerId, has)
+      await until(() => asked.length >= 4, 10_000, 'chunk 2, then the endgame copy')
+      expect(asked[2]).toMatchObject({ peer: seeder.peerId.toString(), index: 2 })
+      // the oldest is chunk 0, unless the seeder does not have it
+      expect(asked[3]).toMatchObject({ peer: seeder.peerId.toString(), index: has == null ? 0 : 1 })
+      if (has != null) {
+        await dl.chunk(1)
+        await turn()
+        expect(asked.filter(a => a.peer === seeder.peerId.toString()).map(a => a.index)).toEqual([2, 1])
+      }
+      dl.fail(new Error('test over'))
+      await until(() => asked.every(a => a.settled), 10_000, 'the requests cancelled')
+    }
+  }, 30_000)
+
+  it(`a peer that refuses as CHOKED is not blamed: it is asked again after ${CHOKED_RETRY_MS} ms (no session to say it unchoked)`, async () => {
+    choking = true
+    const { fetcher, asked } = recording(leecher.services.exchange, cids)
+    const dl = new Download({ chunks: cids.slice(0, 2), fetcher, sink: new MapStore(), perPeerInFlight: 2 })
+    dl.addPeer(choker.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await until(() => asked.length === 2 && asked.every(a => a.settled), 10_000, 'both requests refused')
+    expect(dl.progress().peersChoking).toBe(1)
+    choking = false
+    const refusedAt = performance.now()
+    await dl.done
+    // nothing was sent while it choked; then each chunk once more
+    expect(asked.length).toBe(4)
+    expect(asked[2].at - refusedAt).toBeGreaterThanOrEqual(CHOKED_RETRY_MS - 200)
+    expect(dl.bannedPeers()).toEqual([])
+    expect(dl.progress()).toMatchObject({ peersChoking: 0, chunksByPeer: { [choker.peerId.toString()]: 2 } })
+  }, 30_000)
+
+  it('a peer that fails maxPeerFailures requests in a row is banned, and its chunks come from another', async () => {
+    const { fetcher, asked } = recording(leecher.services.exchange, cids)
+    const dl = new Download({ chunks: cids.slice(0, 6), fetcher, sink: new MapStore(), perPeerInFlight: 1, maxPeerFailures: 3, strategy: 'sequential' })
+    dl.addPeer(failing.peerId)
+    dl.addPeer(seeder.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await dl.done
+    expect(dl.bannedPeers()).toEqual([failing.peerId.toString()])
+    expect(asked.filter(a => a.peer === failing.peerId.toString()).length).toBe(3)
+    expect(dl.progress().chunksByPeer[seeder.peerId.toString()]).toBe(6)
+  })
+
+  it('a sink that cannot store fails the download with its error and blames no peer', async () => {
+    const err = Object.assign(new Error('ENOSPC: no space left on device'), { name: 'StoreIOError' })
+    const sink = new MapStore()
+    sink.put = async () => { throw err }
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: leecher.services.exchange, sink })
+    dl.addPeer(seeder.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await expect(dl.done).rejects.toBe(err)
+    expect(dl.bannedPeers()).toEqual([])
   })
 })
