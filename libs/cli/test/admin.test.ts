@@ -61,6 +61,7 @@ function backend (): AdminBackend {
       return { changed: mask.filter(p => p.startsWith('swarm.')), config }
     },
     banPeer: async () => ({ connectionsClosed: 2 }),
+    revokeKey: async () => ({ purgedContentIds: [] }),
     listBans: async () => [{ peerId: PEER, reason: 'leech', createdMs: 1_700_000_000_000, expiresMs: 0, scope: 'node' }]
   }
 }
@@ -76,6 +77,7 @@ function controlRoutes (router: ConnectRouter): void {
   router.service(ControlService, {
     updateClusterConfig: async req => ({ config: { role: req.role, version: 7n, config: req.config, updatedMs: 1_700_000_000_000n } }),
     banPeer: async () => ({}),
+    trustKey: async () => ({}),
     createPreheatJob: async req => {
       const job = { ...JOB, id: `job-${created.size + 2}`, contentIds: req.contentIds, role: req.role, peerIds: req.peerIds, state: control.JobState.PENDING, nodes: [] }
       created.set(job.id, { job, polls: 0 })
@@ -310,6 +312,24 @@ describe('codio admin against real ConnectRPC servers', () => {
     }
     expect(nodeSeen.length + trackerSeen.length).toBe(before)
   }, 180_000)
+
+  it('trust and revoke take a key that begins with "-" after "--", and say so when it comes without', async () => {
+    const key = '-4Loql2VYCiPrmQTaCGe5LwZcmhJzgq2TDeLI5gYZ-o'
+    const before = nodeSeen.length + trackerSeen.length
+    const bare = await admin(['trust', key, '--cluster'])
+    expect(bare.code).toBe(2)
+    expect(bare.stderr).toBe(`error: unknown option '${key}'\n(a key that begins with "-" goes after "--": codio admin trust [--cluster] -- <key>)\n`)
+    expect(nodeSeen.length + trackerSeen.length).toBe(before)
+
+    const trust = await admin(['trust', '--cluster', '--', key])
+    expect(trust.stderr).toBe('')
+    expect(out(trust)).toBe(`trusted ${key} on every node\n`)
+    expect(trackerSeen.at(-1)).toMatchObject({ procedure: '/codio.tracker.v1.ControlService/TrustKey', message: { publicKey: key } })
+    const revoke = await admin(['revoke', '--', key])
+    expect(revoke.stderr).toBe('')
+    expect(out(revoke)).toBe(`revoked ${key}; 0 contents purged\n`)
+    expect(nodeSeen.at(-1)).toMatchObject({ procedure: '/codio.admin.v1.AdminService/RevokeKey', message: { publicKey: key } })
+  })
 
   it('finds the admin and tracker URLs in .codio/cluster.json, and a process by name', async () => {
     const cwd = join(tmp.path, 'with-cluster')

@@ -94,6 +94,29 @@ describe('publish', () => {
     }
   })
 
+  it('exits 1 with the origin\'s 403 and reason when it refuses at the headers and closes mid-upload', async () => {
+    // answers as soon as the headers arrive, then closes with the body unread (a reset): the
+    // CLI's next write fails with EPIPE or ECONNRESET while the answer waits in its socket
+    const server = await startServer((_req, res) => {
+      const text = JSON.stringify({ error: 'Forbidden', message: 'the token lacks the publish scope' })
+      res.writeHead(403, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), Connection: 'close' })
+      res.end(text, () => res.socket?.destroy())
+    })
+    try {
+      const { path } = await randomFile(tmp.path, 'refused.bin', 32 * 1024 * 1024)
+      // the write error and the answer race in the CLI's event loop: without keepAnswerOnCut
+      // 12 runs in 20 printed "write ECONNRESET", so 8 runs all but surely see that order
+      for (let i = 0; i < 8; i++) {
+        const r = await runCli(['publish', path, '--origin', server.url, '-q'])
+        expect(r.stderr).toBe('codio publish: origin answered 403 Forbidden: the token lacks the publish scope\n')
+        expect(r.code).toBe(1)
+        expect(r.stdout.toString()).toBe('')
+      }
+    } finally {
+      await server.close()
+    }
+  }, 30_000)
+
   it('exits 1 with a clear message for a missing file', async () => {
     const r = await runCli(['publish', join(tmp.path, 'nope.bin'), '--origin', origin.server.url])
     expect(r.code).toBe(1)

@@ -52,7 +52,8 @@ export interface PublishResult {
  * @throws FileNotFoundError when `file` is missing or not a regular file
  * @throws FileReadError when `file` cannot be read
  * @throws ServerError on a non-2xx answer, carrying the origin's code and reason (401: no or a
- *   wrong token; 403: a token without the publish scope)
+ *   wrong token; 403: a token without the publish scope), also when the origin answered early
+ *   and closed the connection while the body was still being sent
  * @throws ConnectionError / AbortedError when no answer arrives
  * @throws BadResponseError when a 2xx body is not `{cid, size, chunks}`
  */
@@ -87,7 +88,9 @@ export async function publish (file: string, options: PublishOptions): Promise<P
     },
     signal: options.signal
   })
-  const response = awaitResponse(req, `PUT ${url.href}`, options.signal)
+  // an origin that refuses early may close while the body is still going out: stop sending
+  // and read its answer (the status and reason), not the write error
+  const response = awaitResponse(req, `PUT ${url.href}`, options.signal, () => { body.unpipe(req); body.destroy() })
 
   let sent = 0
   body.on('data', chunk => { sent += chunk.length; progress.update(sent) })

@@ -3,12 +3,19 @@ import type { Command } from 'commander'
 import type { Run } from './index.js'
 import { table } from './table.js'
 
+/**
+ * A base64url key begins with "-" once in 64, and commander takes such an argument for an
+ * option (an unknown one: exit 2, nothing done). After "--" it is the key.
+ */
+const dashKey = (cmd: string): string => `(a key that begins with "-" goes after "--": codio admin ${cmd} [--cluster] -- <key>)`
+
 /** `admin trust | revoke | keys`: the publisher keys whose manifests nodes accept. */
 export function registerKeys (admin: Command, run: Run): void {
   admin.command('trust')
     .description('trust manifests signed by a publisher key')
-    .argument('<key>', 'base64url Ed25519 public key (as `codio keygen` prints it)')
+    .argument('<key>', 'base64url Ed25519 public key (as `codio keygen` prints it; after "--" if it begins with "-")')
     .option('--cluster', 'on every node, through the tracker')
+    .showHelpAfterError(dashKey('trust'))
     .action(run<{ cluster?: boolean }>('trust', async (ctx, [publicKey], opts) => {
       const res = opts.cluster === true
         ? await (await ctx.control()).trustKey({ publicKey })
@@ -19,8 +26,9 @@ export function registerKeys (admin: Command, run: Run): void {
 
   admin.command('revoke')
     .description('stop trusting a publisher key: its manifests are refused and content only it signed is purged')
-    .argument('<key>', 'base64url Ed25519 public key')
+    .argument('<key>', 'base64url Ed25519 public key (after "--" if it begins with "-")')
     .option('--cluster', 'on every node, through the tracker (within one gossip interval)')
+    .showHelpAfterError(dashKey('revoke'))
     .action(run<{ cluster?: boolean }>('revoke', async (ctx, [publicKey], opts) => {
       if (opts.cluster === true) {
         const res = await (await ctx.control()).revokeKey({ publicKey })
