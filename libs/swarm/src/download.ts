@@ -117,7 +117,6 @@ interface PeerState {
   chokedTimer?: NodeJS.Timeout
   /** receive rate from this peer, bytes/s (EWMA of completed requests) */
   rate: number
-  bytes: number
   /** a request to it was hedged (late): one request at a time until it delivers again */
   demoted: boolean
 }
@@ -272,7 +271,7 @@ export class Download {
       known.failuresInARow = 0
       known.choked = false
     } else {
-      this.peers.set(key, { id: peer, inFlight: 0, failuresInARow: 0, badChunks: 0, chunks: 0, choked: false, rate: 0, bytes: 0, demoted: false })
+      this.peers.set(key, { id: peer, inFlight: 0, failuresInARow: 0, badChunks: 0, chunks: 0, choked: false, rate: 0, demoted: false })
     }
     this.picker.addPeer(key, has)
     this.lastProgress = performance.now()
@@ -792,7 +791,6 @@ export class Download {
         // a peer's rate: bytes over time with its queue as deep as it is (EWMA)
         const sample = bytes.byteLength * Math.max(1, peer.inFlight) / Math.max(took, 1) * 1000
         peer.rate = peer.rate === 0 ? sample : 0.7 * peer.rate + 0.3 * sample
-        peer.bytes += bytes.byteLength
         this.recent.push([now, bytes.byteLength])
         await this.init.sink.put(cid, bytes)
         peer.failuresInARow = 0

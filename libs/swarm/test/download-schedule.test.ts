@@ -59,6 +59,16 @@ function recording (exchange: ChunkExchange, cids: CID[]): { fetcher: BlockFetch
   return { fetcher, asked, most }
 }
 
+/** No chunk asked twice of one peer, nor of more than two (a request and its hedge or endgame copy). */
+function expectTwoCopiesAtMost (asked: Asked[]): void {
+  const copies = new Map<number, string[]>()
+  for (const a of asked) copies.set(a.index, [...(copies.get(a.index) ?? []), a.peer])
+  for (const peers of copies.values()) {
+    expect(peers.length).toBeLessThanOrEqual(2)
+    expect(new Set(peers).size).toBe(peers.length)
+  }
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const settledWithin = async (p: Promise<unknown>, ms: number): Promise<boolean> =>
   await Promise.race([p.then(() => true, () => true), new Promise<boolean>(resolve => setTimeout(() => resolve(false), ms).unref())])
@@ -142,11 +152,12 @@ describe('Download scheduling over real libp2p connections', () => {
       const toStaller = asked.slice(0, 4).filter(a => a.peer === stalling.peerId.toString())
       expect(toStaller.length).toBe(2)
       expect(asked[4].peer).toBe(seeder.peerId.toString())
+      expectTwoCopiesAtMost(asked)
     }
   }, 30_000)
 
   it(`hedges a request once it is late: ${HEDGE_FACTOR}× the median fetch time (at least ${HEDGE_MIN_DELAY_MS} ms), before the endgame`, async () => {
-    const { fetcher, asked } = recording(leecher.services.exchange, cids)
+    const { fetcher, asked, most } = recording(leecher.services.exchange, cids)
     const dl = new Download({ chunks: cids, fetcher, sink: new MapStore(), perPeerInFlight: 2 })
     dl.addPeer(stalling.peerId)
     dl.addPeer(steady.peerId)
@@ -169,6 +180,9 @@ describe('Download scheduling over real libp2p connections', () => {
     expect(waited).toBeGreaterThanOrEqual(0.9 * HEDGE_FACTOR * median(known))
     // hedged, not left to the endgame: chunks were still unasked when it went out
     expect(new Set(asked.slice(0, hedgeAt).map(a => a.index)).size).toBeLessThan(cids.length)
+    expectTwoCopiesAtMost(asked)
+    // a hedge waits for a free slot: the steady peer never had more than its 2
+    expect(most.peer.get(steady.peerId.toString())).toBe(2)
   }, 30_000)
 
   it('sends nothing more once the download failed, even as its requests settle', async () => {
@@ -199,6 +213,7 @@ describe('Download scheduling over real libp2p connections', () => {
     const copies = asked.filter(a => a.index === held.index)
     // asked twice (the staller, then the slow peer), never a third time
     expect(copies.map(a => a.peer)).toEqual([staller, slow.peerId.toString()])
+    expectTwoCopiesAtMost(asked)
     const served = asked.find(a => a.peer !== staller && a.index !== held.index)!
     const waited = copies[1].at - held.at
     console.log(`endgame copy after ${waited.toFixed(0)} ms; the one fetch took ${served.took!.toFixed(0)} ms`)
@@ -213,7 +228,7 @@ describe('Download scheduling over real libp2p connections', () => {
     some.set(1)
     some.set(2)
     for (const has of [undefined, some]) {
-      const { fetcher, asked } = recording(leecher.services.exchange, cids)
+      const { fetcher, asked, most } = recording(leecher.services.exchange, cids)
       const dl = new Download({ chunks: cids.slice(0, 3), fetcher, sink: new MapStore(), perPeerInFlight: 1, strategy: 'sequential', streamingWindow: 1 })
       dl.addPeer(stalling.peerId)
       dl.addPeer(stalling2.peerId)
@@ -230,6 +245,9 @@ describe('Download scheduling over real libp2p connections', () => {
         await turn()
         expect(asked.filter(a => a.peer === seeder.peerId.toString()).map(a => a.index)).toEqual([2, 1])
       }
+      // the endgame keeps to the peer's queue depth (1 here) and to two copies of a chunk
+      expect(most.peer.get(seeder.peerId.toString())).toBe(1)
+      expectTwoCopiesAtMost(asked)
       dl.fail(new Error('test over'))
       await until(() => asked.every(a => a.settled), 10_000, 'the requests cancelled')
     }
@@ -256,14 +274,14 @@ describe('Download scheduling over real libp2p connections', () => {
 
   it('a peer that fails maxPeerFailures requests in a row is banned, and its chunks come from another', async () => {
     const { fetcher, asked } = recording(leecher.services.exchange, cids)
-    const dl = new Download({ chunks: cids.slice(0, 6), fetcher, sink: new MapStore(), perPeerInFlight: 1, maxPeerFailures: 3, strategy: 'sequential' })
+    const dl = new Download({ chunks: cids.slice(0, 6), fetcher, sink: new MapStore(), perPeerInFlight: 1, maxPeerFailures: 2, strategy: 'sequential' })
     dl.addPeer(failing.peerId)
     dl.addPeer(seeder.peerId)
     dl.noMorePeers()
     await dl.start()
     await dl.done
     expect(dl.bannedPeers()).toEqual([failing.peerId.toString()])
-    expect(asked.filter(a => a.peer === failing.peerId.toString()).length).toBe(3)
+    expect(asked.filter(a => a.peer === failing.peerId.toString()).length).toBe(2)
     expect(dl.progress().chunksByPeer[seeder.peerId.toString()]).toBe(6)
   })
 

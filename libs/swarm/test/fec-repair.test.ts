@@ -211,8 +211,8 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
 
   it('fetches again a shard its sink lost before the rebuild, and finishes only once the group is rebuilt', async () => {
     const origin = await holder(new MapStore(), [0, 2, 3, 4, 5, 6, 7, 8, 9], true) // chunk 1 is gone
-    // the sink evicts chunk 0 when the rebuild reads it back
-    const sink = new LosingStore(new Set([cids[0].toString()]))
+    // the sink evicts chunk 0 and the parity chunk fetched for the repair when the rebuild reads them back
+    const sink = new LosingStore(new Set([cids[0].toString(), chunkCid(parity[0][0]).toString()]))
     const dl = download(sink, [origin])
     await dl.start()
     await dl.done
@@ -243,5 +243,22 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
     const dl = download(sink, [origin])
     await dl.start()
     await expect(dl.done).rejects.toBe(err)
+  })
+
+  it('does not wait for a provider that left when parity can rebuild what only it had', async () => {
+    // chunks 1 and 2 were only at a peer that has left; the origin has the rest and the parity
+    const origin = await holder(new MapStore(), [0, 3, 4, 5, 6, 7, 8, 9], true)
+    const left = await holder(new MapStore(), [1, 2], false)
+    const sink = new MapStore()
+    // a long stall timeout: waiting for the peer that left would outlast the test
+    const dl = new Download({ chunks: cids, fetcher: leecher.services.exchange, sink, fec: fecPlan(manifest), stallTimeoutMs: 60_000 })
+    dl.addPeer(left.peerId)
+    dl.removePeer(left.peerId)
+    dl.addPeer(origin.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await dl.done
+    expectExact(sink, data.map((_, i) => i))
+    expect(dl.progress()).toMatchObject({ chunksRebuilt: 2, parityFetched: 2 })
   })
 })
