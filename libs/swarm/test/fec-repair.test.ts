@@ -179,9 +179,7 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
     // chunks 1 and 2 are gone everywhere
     const origin = await holder(new MapStore(), [0, 3, 4, 5, 6, 7, 8, 9], true)
     const { fetcher, asked } = recording()
-    const dl = new Download({ chunks: cids, fetcher, sink, fec: fecPlan(manifest) })
-    dl.addPeer(origin.peerId)
-    dl.noMorePeers()
+    const dl = download(sink, [origin], undefined, { fetcher })
     await dl.start()
     await dl.done
     expectExact(sink, data.map((_, i) => i))
@@ -197,9 +195,7 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
     const origin = await holder(store, [0, 2, 3, 4, 5, 6, 7, 8, 9], false)
     const { fetcher, asked } = recording()
     const sink = new MapStore()
-    const dl = new Download({ chunks: cids, fetcher, sink, fec: fecPlan(manifest) })
-    dl.addPeer(origin.peerId)
-    dl.noMorePeers()
+    const dl = download(sink, [origin], undefined, { fetcher })
     await dl.start()
     await dl.done
     expectExact(sink, data.map((_, i) => i))
