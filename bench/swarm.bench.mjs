@@ -147,8 +147,8 @@ async function timeline (dir, peers, t0Wall) {
 
 async function metric (url, name) {
   const text = await (await fetch(`${url}/metrics`)).text()
-  const line = text.split('\n').find(l => l.startsWith(name))
-  return line == null ? 0 : Number(line.split(' ').pop())
+  // summed over its series (by peer_role)
+  return text.split('\n').filter(l => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((n, l) => n + Number(l.split(' ').pop()), 0)
 }
 
 const payload = Buffer.alloc(F)
@@ -175,7 +175,7 @@ async function run (n, originOnly) {
       })))
       peers.push(...batch)
     }
-    const servedBefore = await metric(origin.http, 'codio_origin_served_bytes_total')
+    const servedBefore = await metric(origin.http, 'codio_swarm_sent_bytes_total')
     const t0 = performance.now()
     const t0Wall = Date.now()
     const trace = process.env.BENCH_SWARM_TRACE === '1' ? traceSwarm(origin, peers, t0) : undefined
@@ -189,7 +189,7 @@ async function run (n, originOnly) {
       const held = (await createAdminClient(p.admin).listContent({})).contentIds
       if (!held.includes(cid)) throw new Error(`${p.name} does not hold the content`)
     }
-    const originBytes = await metric(origin.http, 'codio_origin_served_bytes_total') - servedBefore
+    const originBytes = await metric(origin.http, 'codio_swarm_sent_bytes_total') - servedBefore
     if (process.env.BENCH_SWARM_TIMELINE === '1') await timeline(dir, peers, t0Wall)
     return { seconds, originBytes, perPeer: done }
   } finally {

@@ -1,19 +1,20 @@
 /**
- * The overview dashboard and the Prometheus rules, checked three ways: promtool, the dashboard's
- * structure, and every query run against a live Prometheus scraping a real Codio cluster
+ * The dashboards and the Prometheus rules, checked three ways: promtool, the dashboards'
+ * structure (and that they are what deploy/grafana/dashboards.mjs writes), and every query run
+ * against a live Prometheus scraping a real Codio cluster
  * (origin, relay, edge, tracker with nats-server and redis-server; bearer tokens required as in
  * production), so a renamed metric or label fails here rather than as an empty panel in production.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, openSync, readFileSync } from 'node:fs'
+import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Ajv } from 'ajv'
 import { createGenerator } from 'ts-json-schema-generator'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
@@ -23,15 +24,19 @@ import { availabilitySubject, encodeAvailability } from '@codio/tracker'
 const deployDir = fileURLToPath(new URL('..', import.meta.url))
 const root = join(deployDir, '..')
 const rulesPath = join(deployDir, 'prometheus', 'rules', 'codio.rules.yaml')
-const dashboardPath = join(deployDir, 'grafana', 'dashboards', 'codio-overview.json')
+const dashboardDir = join(deployDir, 'grafana', 'dashboards')
 const JOBS = { edge: 'codio-edge', relay: 'codio-relay', origin: 'codio-origin', tracker: 'codio-tracker' } as const
 
 interface Target { refId: string, expr: string, datasource?: { uid?: string } }
 interface Panel { id: number, title: string, type: string, gridPos?: Record<string, number>, datasource?: { type?: string, uid?: string }, targets?: Target[], panels?: Panel[] }
 interface Rule { record?: string, alert?: string, expr: string, labels?: Record<string, string>, annotations?: Record<string, string> }
 
-const dashboard = JSON.parse(readFileSync(dashboardPath, 'utf8'))
-const panels: Panel[] = dashboard.panels.flatMap((p: Panel) => [p, ...(p.panels ?? [])])
+const dashboardFiles = readdirSync(dashboardDir).filter(f => f.endsWith('.json')).sort()
+const dashboards: Record<string, any> = Object.fromEntries(dashboardFiles.map(f => [f, JSON.parse(readFileSync(join(dashboardDir, f), 'utf8'))]))
+const dashboard = dashboards['codio-overview.json']
+/** Every panel of every dashboard, with the dashboard's uid. */
+const panels: Array<Panel & { uid: string }> = Object.values(dashboards).flatMap((d: { uid: string, panels: Panel[] }) =>
+  d.panels.flatMap((p: Panel) => [p, ...(p.panels ?? [])]).map(p => ({ ...p, uid: d.uid })))
 const rules: Rule[] = (parseYaml(readFileSync(rulesPath, 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap(g => g.rules)
 
 function requireBinary (name: string): void {
@@ -41,7 +46,7 @@ function requireBinary (name: string): void {
 }
 
 // How Grafana would expand the variables with "All" selected; the window spans several 1 s scrapes.
-const VARIABLES: Record<string, string> = { job: 'codio-.+', instance: '.+', __rate_interval: '30s', __interval: '5s', __range: '5m' }
+const VARIABLES: Record<string, string> = { namespace: '.*', job: 'codio-.+', role: '.+', instance: '.+', __rate_interval: '30s', __interval: '5s', __range: '5m' }
 function substitute (expr: string): string {
   return expr.replace(/\$\{?(\w+)(?::\w+)?\}?/g, (_, name: string) => {
     if (VARIABLES[name] == null) throw new Error(`no test value for $${name} in ${expr}`)
@@ -71,21 +76,35 @@ test('promtool accepts the rules file', () => {
   expect(r.status).toBe(0)
 })
 
-test('every alert has a severity, a summary and a description', () => {
+test('every alert has a severity, a summary, a runbook line and a description', () => {
   const alerts = rules.filter(r => r.alert != null)
   expect(alerts.map(a => a.alert)).toContain('CodioTargetDown')
-  const incomplete = alerts.filter(a => !/^(critical|warning|info)$/.test(a.labels?.severity ?? '') || a.annotations?.summary == null || a.annotations?.description == null)
+  const incomplete = alerts.filter(a => !/^(critical|warning|info)$/.test(a.labels?.severity ?? '') || a.annotations?.summary == null || a.annotations?.runbook == null || a.annotations?.description == null)
   expect(incomplete.map(a => a.alert)).toEqual([])
 })
 
-test('the dashboard is well formed', () => {
+test('the dashboards are the ones deploy/grafana/dashboards.mjs writes, in both places', async () => {
+  const { DASHBOARDS, render } = await import(pathToFileURL(join(deployDir, 'grafana', 'dashboards.mjs')).href)
+  expect(Object.keys(DASHBOARDS).sort()).toEqual(dashboardFiles)
+  for (const dir of [dashboardDir, join(deployDir, 'helm', 'codio', 'files', 'dashboards')]) {
+    expect(readdirSync(dir).sort()).toEqual(dashboardFiles)
+    for (const f of dashboardFiles) expect([f, readFileSync(join(dir, f), 'utf8')]).toEqual([f, render(DASHBOARDS[f])])
+  }
+})
+
+test('the dashboards are well formed', () => {
+  expect(dashboardFiles).toEqual(['codio-dht.json', 'codio-edge.json', 'codio-origin-relay.json', 'codio-overview.json', 'codio-swarm.json', 'codio-tracker.json'])
   expect(dashboard).toMatchObject({ uid: 'codio-overview', title: 'Codio overview', schemaVersion: 39 })
-  expect(dashboard.templating.list.find((v: { name: string }) => v.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' })
-  const ids = panels.map(p => p.id)
-  expect(new Set(ids).size).toBe(ids.length)
+  for (const [file, d] of Object.entries(dashboards)) {
+    expect([file, d.uid, d.schemaVersion]).toEqual([file, file.replace(/\.json$/, ''), 39])
+    expect(d.templating.list.find((v: { name: string }) => v.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' })
+    expect(d.templating.list.map((v: { name: string }) => v.name)).toEqual(['datasource', 'namespace', 'job', 'role', 'instance'])
+    const ids = d.panels.map((p: Panel) => p.id)
+    expect(new Set(ids).size).toBe(ids.length)
+  }
   const problems: string[] = []
   for (const p of panels) {
-    const where = `panel ${p.id} "${p.title}"`
+    const where = `${p.uid} panel ${p.id} "${p.title}"`
     if (p.datasource?.uid !== '${datasource}') problems.push(`${where}: datasource is not \${datasource}`)
     if (!['x', 'y', 'w', 'h'].every(k => typeof p.gridPos?.[k] === 'number')) problems.push(`${where}: no gridPos`)
     if (p.type === 'row') continue
@@ -99,14 +118,16 @@ test('the dashboard is well formed', () => {
   expect(problems).toEqual([])
 })
 
-test('the dashboard matches the JSON schema of @grafana/schema\'s Dashboard type', () => {
+test('the dashboards match the JSON schema of @grafana/schema\'s Dashboard type', () => {
   // The classic (schemaVersion 39) dashboard model; interfaces become closed objects, so a
   // misspelt key fails too.
   const types = join(dirname(createRequire(import.meta.url).resolve('@grafana/schema/package.json')), 'dist', 'types', 'raw', 'dashboard', 'x', 'types.gen.d.ts')
   const schema = createGenerator({ path: types, type: 'Dashboard', skipTypeCheck: true }).createSchema('Dashboard')
   const validate = new Ajv({ allErrors: true, strict: false }).compile(schema)
-  validate(dashboard)
-  expect(validate.errors ?? []).toEqual([])
+  for (const [file, d] of Object.entries(dashboards)) {
+    validate(d)
+    expect([file, validate.errors ?? []]).toEqual([file, []])
+  }
 })
 
 describe('against a live Prometheus scraping a Codio cluster', () => {
@@ -131,6 +152,22 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
   }
   async function query (expr: string): Promise<{ status: string, error?: string, data: { result: unknown[] } }> {
     return await api(`/api/v1/query?query=${encodeURIComponent(expr)}`)
+  }
+  /**
+   * The value of each one-series expression in `expected` (undefined for none or several), polled
+   * for up to 30 s until every one equals its expected value (scrapes and evaluations lag).
+   */
+  async function settle (what: string, expected: Record<string, number>): Promise<Record<string, number | undefined>> {
+    let seen: Record<string, number | undefined> = {}
+    await poll(what, 30_000, async () => {
+      seen = {}
+      for (const expr of Object.keys(expected)) {
+        const r = (await query(expr)).data.result as Array<{ value: [number, string] }>
+        seen[expr] = r.length === 1 ? Number(r[0].value[1]) : undefined
+      }
+      return Object.keys(expected).every(e => seen[e] === expected[e]) ? true : undefined
+    }).catch(() => undefined)
+    return seen
   }
   /** Names with samples (recorded series included), and names a target declares without samples yet. */
   async function knownNames (): Promise<{ sampled: Set<string>, declared: Set<string> }> {
@@ -215,6 +252,8 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
 
     const refused = await rpc(edge.admin, 'codio.admin.v1.AdminService/GetStatus', {}, 'wrong')
     expect([refused.status, (await refused.json() as { code: string }).code]).toEqual([401, 'unauthenticated'])
+    const refusedAtTracker = await rpc(info.tracker.rpc, 'codio.tracker.v1.ControlService/GetJob', { id: 'none' }, 'wrong')
+    expect(refusedAtTracker.status).toBe(401)
     // well formed, naming the edge, but not signed by the edge's key
     const forged = encodeAvailability({ peerId: edge.peerId, contents: [], sequence: Date.now(), timestampMs: Date.now() })
     await natsPublish(info.tracker.nats, availabilitySubject(edge.peerId), forged)
@@ -266,7 +305,7 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
   })
 
   test('every dashboard query runs, names only metrics Prometheus has, and returns data', async () => {
-    const queries = panels.flatMap(p => (p.targets ?? []).map(t => ({ where: `panel ${p.id} "${p.title}" ${t.refId}`, expr: substitute(t.expr) })))
+    const queries = panels.flatMap(p => (p.targets ?? []).map(t => ({ where: `${p.uid} panel ${p.id} "${p.title}" ${t.refId}`, expr: substitute(t.expr) })))
     // Rates need two scrapes after the traffic and recorded series an evaluation: poll until
     // every query has data, then report what still has none.
     let problems: string[] = []
@@ -286,10 +325,6 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
   })
 
   test('the control-plane series count what the cluster did', async () => {
-    const value = async (expr: string): Promise<number | undefined> => {
-      const r = (await query(expr)).data.result as Array<{ value: [number, string] }>
-      return r.length === 1 ? Number(r[0].value[1]) : undefined
-    }
     const expected: Record<string, number> = {
       // every node (origin, relay, edge) holds its stream; none has had to reconnect
       'sum(codio_control_stream_connected)': nodes,
@@ -302,13 +337,39 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
       'codio_auth_failures_total{role="edge", endpoint="codio.admin.v1.AdminService/GetStatus", reason="invalid"}': 1,
       'sum(codio_tracker_gossip_unauthenticated_total{kind="availability"})': 1
     }
-    let seen: Record<string, number | undefined> = {}
-    await poll('the control-plane series', 30_000, async () => {
-      seen = {}
-      for (const expr of Object.keys(expected)) seen[expr] = await value(expr)
-      return Object.keys(expected).every(e => seen[e] === expected[e]) ? true : undefined
-    }).catch(() => undefined)
-    expect(seen).toEqual(expected)
+    expect(await settle('the control-plane series', expected)).toEqual(expected)
+  })
+
+  test('the delivery series count what the cluster did: requests, bytes by source and by the sending peer\'s role', async () => {
+    const MiB3 = 3 << 20
+    // one cold and one warm GET of 3 MiB, one bad content ID; the relay prefetched the content
+    // from the origin after the edge had it (identify told every peer's role: none unknown)
+    const expected: Record<string, number> = {
+      'sum(codio_http_requests_total{role="edge", route="/content/:cid", method="GET", status="200"})': 2,
+      'sum(codio_http_requests_total{role="edge", route="/content/:cid", status="400"})': 1,
+      'sum(codio_content_request_failures_total{reason="InvalidCidError"})': 1,
+      'sum(codio_http_request_duration_seconds_count{role="edge", route="/content/:cid"})': 3,
+      'sum(codio_http_response_size_bytes_sum{role="edge", route="/content/:cid", status!="400"}) >= bool 2 * 3145728': 1,
+      'sum(codio_content_sent_bytes_total{source="swarm"})': MiB3,
+      'sum(codio_content_sent_bytes_total{source="cache"})': MiB3,
+      'sum(codio_cache_requests_total{result="miss"})': 1,
+      'sum(codio_cache_requests_total{result="hit"})': 1,
+      // every byte the edge fetched came from a known role; the relay's prefetch from the origin
+      'sum(codio_swarm_received_bytes_total{role="edge", peer_role=~"origin|relay"}) >= bool 3145728': 1,
+      'sum(codio_swarm_received_bytes_total{peer_role="unknown"})': 0,
+      'sum(codio_swarm_received_bytes_total{role="relay", peer_role=~"origin|edge"}) >= bool 3145728': 1,
+      'sum(codio_swarm_sent_bytes_total{role="origin"}) >= bool 3145728': 1,
+      // the offload over the whole run, the recorded expression's counterpart: at most half the
+      // bytes served came from the origin (the cold GET), the warm GET none
+      '1 - sum(codio_swarm_received_bytes_total{role="edge", peer_role="origin"}) / sum(codio_content_sent_bytes_total{role="edge"}) >= bool 0.5': 1,
+      'count(codio_tracker_backend_up == 1)': 2,
+      'sum(codio_store_contents{role=~"origin|relay|edge"})': 3,
+      'count(codio_store_used_bytes > 3145728)': 3,
+      'count(codio_store_available_bytes < codio_store_capacity_bytes)': 3,
+      'sum(codio_dht_query_duration_seconds_count{operation="provide"}) > bool 0': 1,
+      'count(libp2p_connection_manager_connections) > bool 0': 1
+    }
+    expect(await settle('the delivery series', expected)).toEqual(expected)
   })
 
   test('promtool check metrics finds nothing wrong with the Codio metrics', async () => {

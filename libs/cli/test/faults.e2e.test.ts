@@ -104,7 +104,7 @@ describe('faults with a download or an ingest in progress, on a local cluster', 
     if (got.code !== 0 || got.status !== 200 || got.body.length !== data.length) throw new Error(`${what}: curl exit ${got.code}, status ${got.status}, ${got.body.length}/${data.length} bytes: ${got.stderr} ${got.status === 200 ? '' : got.body.toString().slice(0, 300)}`)
     expect(sha(got.body)).toBe(sha(data))
   }
-  const lookups = async (name: string, result: string): Promise<number> => await metric(node(name).http, 'codio_edge_tracker_lookups_total', { result })
+  const lookups = async (name: string, result: string): Promise<number> => await metric(node(name).http, 'codio_tracker_lookups_total', { result })
 
   /** Unmount edge-2's tmpfs (lazily if still busy). */
   const unmount = async (): Promise<void> => {
@@ -166,13 +166,13 @@ describe('faults with a download or an ingest in progress, on a local cluster', 
     // providers: the origin, edge-3 and edge-4; edge-3 (one in three) dies
     for (const e of ['edge-3', 'edge-4']) expect(Number((await admin(e).prefetch({ contentId: cid })).size)).toBe(data.length)
     await throttle(['origin-1', 'edge-3', 'edge-4', 'relay-1', 'relay-2'], SLOW)
-    const served3 = await metric(node('edge-3').http, 'codio_edge_served_bytes_total')
+    const served3 = await metric(node('edge-3').http, 'codio_swarm_sent_bytes_total')
     const { done, child } = download(`${node('edge-1').http}/content/${cid}`)
     // mid-download: edge-3 has served a chunk and edge-1 has verified one
-    await until(async () => await metric(node('edge-3').http, 'codio_edge_served_bytes_total') - served3 >= MiB &&
-      await metric(node('edge-1').http, 'codio_edge_received_bytes_total') > 0, 15_000, 'edge-3 to serve part of the download')
-    const receivedAtKill = await metric(node('edge-1').http, 'codio_edge_received_bytes_total')
-    const survivors = async (): Promise<number> => await metric(node('origin-1').http, 'codio_origin_served_bytes_total') + await metric(node('edge-4').http, 'codio_edge_served_bytes_total')
+    await until(async () => await metric(node('edge-3').http, 'codio_swarm_sent_bytes_total') - served3 >= MiB &&
+      await metric(node('edge-1').http, 'codio_swarm_received_bytes_total') > 0, 15_000, 'edge-3 to serve part of the download')
+    const receivedAtKill = await metric(node('edge-1').http, 'codio_swarm_received_bytes_total')
+    const survivors = async (): Promise<number> => await metric(node('origin-1').http, 'codio_swarm_sent_bytes_total') + await metric(node('edge-4').http, 'codio_swarm_sent_bytes_total')
     const servedBySurvivors = await survivors()
     kill9('edge-3')
     const killedAt = Date.now()
@@ -199,23 +199,23 @@ describe('faults with a download or an ingest in progress, on a local cluster', 
     expect(Number((await admin('edge-4').prefetch({ contentId: cid })).size)).toBe(data.length)
     await throttle(['origin-1', 'edge-4'], SLOW)
     const relay = node('relay-2')
-    const peersBefore = await metric(node('edge-1').http, 'codio_edge_connected_peers')
-    const before = await metric(node('edge-1').http, 'codio_edge_received_bytes_total')
+    const peersBefore = await metric(node('edge-1').http, 'codio_connected_peers')
+    const before = await metric(node('edge-1').http, 'codio_swarm_received_bytes_total')
     const { done, child } = download(`${node('edge-1').http}/content/${cid}`)
-    await until(async () => await metric(node('edge-1').http, 'codio_edge_received_bytes_total') > before, 15_000, 'the download to start')
+    await until(async () => await metric(node('edge-1').http, 'codio_swarm_received_bytes_total') > before, 15_000, 'the download to start')
     kill9('relay-2')
     const killedAt = Date.now()
     expect(child.exitCode).toBeNull()
     await until(() => !alive(relay.pid), 5_000, 'relay-2 to die')
-    await until(async () => await metric(node('edge-1').http, 'codio_edge_connected_peers') < peersBefore, 10_000, 'edge-1 to count one connection fewer')
+    await until(async () => await metric(node('edge-1').http, 'codio_connected_peers') < peersBefore, 10_000, 'edge-1 to count one connection fewer')
     console.log(`fault 2: edge-1 counts fewer connections ${Date.now() - killedAt} ms after the kill`)
     restarted.push(await restartNode(relay, stateDir))
     console.log(`fault 2: relay-2 ready again ${Date.now() - killedAt} ms after the kill`)
     expectExact(await done, data, 'download through edge-1')
     await throttle(['origin-1', 'edge-4'], undefined)
     // recovery: the same peer ID at the same addresses, back in the swarm and the DHT
-    await until(async () => await metric(relay.http, 'codio_relay_connected_peers') >= 3, 20_000, 'the restarted relay to be connected again')
-    await until(async () => await metric(relay.http, 'codio_relay_dht_routing_table_peers') >= 1, 20_000, 'the restarted relay to rejoin the DHT')
+    await until(async () => await metric(relay.http, 'codio_connected_peers') >= 3, 20_000, 'the restarted relay to be connected again')
+    await until(async () => await metric(relay.http, 'codio_dht_routing_table_peers') >= 1, 20_000, 'the restarted relay to rejoin the DHT')
     console.log(`fault 2: relay-2 rejoined ${Date.now() - killedAt} ms after the kill (test ${Date.now() - t0} ms)`)
     const fresh = await publish('after-relay.bin', 2 * MiB)
     expectExact(await download(`${node('edge-4').http}/content/${fresh.cid}`).done, fresh.data, 'download after the restart')
@@ -279,7 +279,7 @@ describe('faults with a download or an ingest in progress, on a local cluster', 
     expect((await admin('edge-2').listContent({})).contentIds).not.toContain(big.cid)
     // visible: the cut response is counted by its cause, and the log names the disk, not the peers
     if (got.status === 200 && got.body.length < big.data.length) {
-      expect(await metric(http, 'codio_edge_http_responses_broken_total', { reason: 'StoreIOError' })).toBeGreaterThanOrEqual(1)
+      expect(await metric(http, 'codio_http_responses_broken_total', { reason: 'StoreIOError' })).toBeGreaterThanOrEqual(1)
     }
     if (got.status !== 200 || got.body.length < big.data.length) {
       const logged = readFileSync(join(stateDir, 'logs', 'edge-2.log'), 'utf8').split('\n').filter(l => /ENOSPC/.test(l))
@@ -302,9 +302,9 @@ describe('faults with a download or an ingest in progress, on a local cluster', 
     expectExact(await download(`${http}/content/${cached.cid}`).done, cached.data, 'download before the disk turns read-only')
     const big = await publish('erofs.bin', 6 * MiB)
     await throttle(['origin-1', 'edge-1', 'edge-3', 'edge-4', 'relay-1', 'relay-2'].filter(n => alive(node(n).pid)), SLOW)
-    const before = await metric(http, 'codio_edge_received_bytes_total')
+    const before = await metric(http, 'codio_swarm_received_bytes_total')
     const { done } = download(`${http}/content/${big.cid}`)
-    await until(async () => await metric(http, 'codio_edge_received_bytes_total') > before, 15_000, 'the download to start')
+    await until(async () => await metric(http, 'codio_swarm_received_bytes_total') > before, 15_000, 'the download to start')
     execFileSync('mount', ['-o', 'remount,ro', mounted!])
     let got: Download
     try {
@@ -312,7 +312,7 @@ describe('faults with a download or an ingest in progress, on a local cluster', 
       console.log(`fault 6: 6 MiB through edge-2 whose disk went read-only mid-download: curl exit ${got.code}, status ${got.status}, ${got.body.length} bytes; ${got.stderr.trim()}`)
       expectNoWrongByte(got, big.data)
       if (got.status === 200 && got.body.length < big.data.length) {
-        expect(await metric(http, 'codio_edge_http_responses_broken_total', { reason: 'StoreIOError' })).toBeGreaterThanOrEqual(1)
+        expect(await metric(http, 'codio_http_responses_broken_total', { reason: 'StoreIOError' })).toBeGreaterThanOrEqual(1)
       }
       expect(alive(node('edge-2').pid)).toBe(true)
       // a hit needs no write: still served, byte-exact, while the disk is read-only
@@ -386,7 +386,7 @@ describe('faults with a download or an ingest in progress, on a local cluster', 
     for (const n of live) expect((await admin(n).listContent({})).contentIds).not.toContain(only.cid)
     expectExact(await download(`${node('edge-1').http}/content/${only.cid}`).done, only.data, 'a content only the restarted origin held')
     // and it publishes again: a new content fetched cold through an edge, byte-exact
-    await until(async () => await metric(node('edge-1').http, 'codio_edge_connected_peers') >= 1, 20_000, 'edge-1 to be connected after the origin restart')
+    await until(async () => await metric(node('edge-1').http, 'codio_connected_peers') >= 1, 20_000, 'edge-1 to be connected after the origin restart')
     const fresh = await publish('after-origin-restart.bin', 3 * MiB)
     expectExact(await download(`${node('edge-1').http}/content/${fresh.cid}`).done, fresh.data, 'download after the origin restart')
   }, 90_000)

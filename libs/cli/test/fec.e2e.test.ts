@@ -82,7 +82,7 @@ describe('FEC on a local cluster', () => {
     // one parity chunk per lost data chunk is enough, and no more was fetched
     expect(Number(after.parityChunksFetched - before.parityChunksFetched)).toBe(lost.length)
     const metrics = await (await fetch(`${byName('edge-1').http}/metrics`)).text()
-    expect(metrics).toMatch(/codio_edge_chunks_rebuilt_total\S* 4\b/)
+    expect(metrics).toMatch(/codio_fec_chunks_rebuilt_total\S* 4\b/)
     // the edge now holds the whole content and serves it to the next edge
     await until(async () => (await edge.listContent({})).contentIds.includes(cid), 30_000, 'edge-1 to hold the content')
   }, 120_000)
@@ -111,6 +111,6 @@ describe('FEC on a local cluster', () => {
     const fromRelay = peers.find(p => p.peerId === relay.peerId)
     expect(Number(fromRelay?.verificationFailures ?? 0)).toBeGreaterThanOrEqual(1)
     const metrics = await (await fetch(`${byName('edge-2').http}/metrics`)).text()
-    expect(metrics).toMatch(/codio_edge_chunk_verification_failures_total\S* [1-9]/)
+    expect(metrics).toMatch(/codio_chunk_verification_failures_total\S* [1-9]/)
   }, 120_000)
 })

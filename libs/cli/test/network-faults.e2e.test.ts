@@ -216,7 +216,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
   const failures = async (): Promise<Record<string, number>> => {
     const text = await (await fetch(`${edge.http}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
     const out: Record<string, number> = {}
-    for (const m of text.matchAll(/^codio_edge_chunk_fetch_failures_total\{reason="([^"]*)"\} (\S+)$/gm)) out[m[1]] = Number(m[2])
+    for (const m of text.matchAll(/^codio_chunk_fetch_failures_total\{reason="([^"]*)"[^}]*\} (\S+)$/gm)) out[m[1]] = Number(m[2])
     return out
   }
   /** The sample lines of metric `name` at `url`, joined (for the log). */
@@ -293,14 +293,14 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
     let got: Download
     const { cid, data } = await publish('drop.bin', 12 * MiB)
     const failures0 = await failures()
-    const broken0 = await edgeMetric('codio_edge_http_responses_broken_total')
-    const errors0 = await edgeMetric('codio_edge_http_requests_total', { status: '502' })
-    const received0 = await edgeMetric('codio_edge_received_bytes_total')
+    const broken0 = await edgeMetric('codio_http_responses_broken_total')
+    const errors0 = await edgeMetric('codio_http_requests_total', { status: '502' })
+    const received0 = await edgeMetric('codio_swarm_received_bytes_total')
     const t0 = Date.now()
     const { done, child } = download(cid)
     try {
-      await until(async () => await edgeMetric('codio_edge_received_bytes_total') - received0 >= 2 * MiB, 30_000, 'the download to be under way')
-      const receivedAtDrop = await edgeMetric('codio_edge_received_bytes_total') - received0
+      await until(async () => await edgeMetric('codio_swarm_received_bytes_total') - received0 >= 2 * MiB, 30_000, 'the download to be under way')
+      const receivedAtDrop = await edgeMetric('codio_swarm_received_bytes_total') - received0
       link!.link(false)
       const downAt = Date.now()
       await new Promise(resolve => setTimeout(resolve, 10_000))
@@ -325,18 +325,18 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
       // visible: a response cut after its headers counts as broken (by cause); one that failed
       // before them is a 502 with the reason, counted by its status, and no cache may keep it
       if (got.status === 200) {
-        expect(await edgeMetric('codio_edge_http_responses_broken_total') - broken0).toBeGreaterThanOrEqual(1)
+        expect(await edgeMetric('codio_http_responses_broken_total') - broken0).toBeGreaterThanOrEqual(1)
       } else {
         expect(got.status).toBe(502)
         expect(got.headers).toMatch(/^cache-control: no-store\r?$/im)
-        expect(await edgeMetric('codio_edge_http_requests_total', { status: '502' }) - errors0).toBeGreaterThanOrEqual(1)
+        expect(await edgeMetric('codio_http_requests_total', { status: '502' }) - errors0).toBeGreaterThanOrEqual(1)
       }
     }
     const failures1 = await failures()
     const counted = Object.fromEntries(Object.entries(failures1).map(([k, v]) => [k, v - (failures0[k] ?? 0)]).filter(([, v]) => (v as number) > 0))
     if (got.status !== 200) console.log(`network 4: the failed response: ${got.headers.trim().split(/\r?\n/).join(' | ')} | ${got.body.toString().slice(0, 300)}`)
-    const broken = await metricLines(edge.http, 'codio_edge_http_responses_broken_total')
-    console.log(`network 4: chunk fetch failures counted during the outage: ${JSON.stringify(counted)}; responses broken: ${broken}; connected peers now ${await edgeMetric('codio_edge_connected_peers')}`)
+    const broken = await metricLines(edge.http, 'codio_http_responses_broken_total')
+    console.log(`network 4: chunk fetch failures counted during the outage: ${JSON.stringify(counted)}; responses broken: ${broken}; connected peers now ${await edgeMetric('codio_connected_peers')}`)
     // recovery without an operator: a fresh content through the same edge, byte-exact
     const t1 = Date.now()
     await until(async () => {

@@ -29,7 +29,7 @@ export * from './constants.js'
 export * from './errors.js'
 export {
   DhtManager,
-  type ClosestPeersOptions, type DhtManagerInit, type DhtNode, type DhtQueryOptions, type DhtStats,
+  type ClosestPeersOptions, type DhtManagerInit, type DhtNode, type DhtQueryOptions, type DhtQueryOutcome, type DhtStats,
   type FindProvidersOptions, type RefreshResult
 } from './manager.js'
 export { LookupTracer, type LookupTrace, type ProviderInfo } from './trace.js'

@@ -30,7 +30,18 @@ export interface DhtManagerInit {
    * Default 600_000 (10 min), at least 100.
    */
   refreshIntervalMs?: number
+  /**
+   * Called when a query of {@link DhtManager.provide}, `findProviders`, `findPeer` or
+   * `closestPeers` ends: its operation, how long it ran (ms; a `findProviders` stream ends when
+   * its lookup does, its `limit` is reached, its timeout fires or its reader stops) and how:
+   * `ok`, `timeout` (`queryTimeoutMs` expired) or `error` (anything thrown, an abort included).
+   * For metrics; it must not throw.
+   */
+  onQueryDone?: (operation: DhtOperation, durationMs: number, outcome: DhtQueryOutcome) => void
 }
+
+/** How a DHT query ended (see {@link DhtManagerInit.onQueryDone}). */
+export type DhtQueryOutcome = 'ok' | 'timeout' | 'error'
 
 /**
  * The parts of a libp2p node the manager uses: a `dht` service (kad-dht's `KadDHT`, typically a
@@ -200,6 +211,7 @@ export class DhtManager {
   private started = false
   private timer?: ReturnType<typeof setTimeout>
   private refreshController?: AbortController
+  private readonly onQueryDone?: DhtManagerInit['onQueryDone']
 
   /**
    * @throws InvalidDhtOptionsError when the node has no `dht` service or an option is out of range
@@ -214,6 +226,8 @@ export class DhtManager {
     this.node = node
     this.dht = node.services.dht
     this.log = node.logger.forComponent('codio:dht')
+    if (init.onQueryDone != null && typeof init.onQueryDone !== 'function') throw new InvalidDhtOptionsError('onQueryDone must be a function')
+    this.onQueryDone = init.onQueryDone
   }
 
   /** Starts the refresh timer (unref'd, so it never keeps the process alive). Idempotent. */
@@ -690,9 +704,14 @@ export class DhtManager {
     this.counts[operation]++
     this.pending++
     const { signal, timedOut } = this.querySignal(opts.signal)
+    const t0 = performance.now()
+    let outcome: DhtQueryOutcome = 'error'
     try {
-      return await fn(signal)
+      const out = await fn(signal)
+      outcome = 'ok'
+      return out
     } catch (err) {
+      if (timedOut()) outcome = 'timeout'
       if (timedOut() && !(err instanceof DhtQueryTimeoutError)) {
         throw new DhtQueryTimeoutError(`${operation} did not finish within ${this.queryTimeoutMs} ms`, {
           cause: err, operation, timeoutMs: this.queryTimeoutMs
@@ -701,6 +720,7 @@ export class DhtManager {
       throw err
     } finally {
       this.pending--
+      this.onQueryDone?.(operation, performance.now() - t0, outcome)
     }
   }
 
@@ -758,6 +778,9 @@ export class DhtManager {
     const { signal, timeout, timedOut } = this.querySignal(opts.signal)
     const seen = new Set<string>()
     const limit = opts.limit ?? Infinity
+    const t0 = performance.now()
+    // a reader that stops early (return) ends the query as ok
+    let outcome: DhtQueryOutcome = 'ok'
     try {
       // an empty table gives kad-dht's query no starting peer: the lookup would end at once with
       // nothing, though the node may be connected to DHT peers its table never took in
@@ -777,14 +800,18 @@ export class DhtManager {
         }
       }
       state.timedOut = timeout.aborted
+      if (state.timedOut) outcome = 'timeout'
     } catch (err) {
       if (timedOut()) {
         state.timedOut = true
+        outcome = 'timeout'
         return
       }
+      outcome = 'error'
       throw err
     } finally {
       this.pending--
+      this.onQueryDone?.('findProviders', performance.now() - t0, outcome)
     }
   }
 }

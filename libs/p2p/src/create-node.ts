@@ -9,7 +9,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
-import type { ConnectionGater, PeerDiscovery, PeerId, PrivateKey, ServiceMap } from '@libp2p/interface'
+import type { ConnectionGater, Metrics, PeerDiscovery, PeerId, PrivateKey, ServiceMap } from '@libp2p/interface'
 import {
   CONNECTION_HEADROOM, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_RELAY_MAX_RESERVATIONS, DHT_ALPHA, DHT_PROTOCOL,
   K_BUCKET_SIZE, MIN_CONNECTION_HEADROOM, PING_INTERVAL_MS, PING_TIMEOUT_MIN_MS, PROTOCOL_PREFIX, PROVIDER_VALIDITY_MS,
@@ -44,6 +44,16 @@ export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
   services?: ServiceFactoryMap<T>
   /** The node's identity (see {@link loadOrCreatePeerKey}). */
   privateKey: PrivateKey
+  /**
+   * The agent version identify tells peers, e.g. `codio-edge/0.1.0` (libp2p's `nodeInfo.userAgent`;
+   * other Codio nodes read the role from it). Default: libp2p's own.
+   */
+  userAgent?: string
+  /**
+   * libp2p's metrics implementation, e.g. `prometheusMetrics({ registry })` from
+   * `@libp2p/prometheus-metrics`: connection, stream, transfer and kad-dht metrics. Default none.
+   */
+  metrics?: (components: any) => Metrics
   /**
    * Multiaddrs to listen on. Default: TCP and QUIC-v1 on 127.0.0.1, OS-chosen ports.
    * `/p2p-circuit` listens through a relay reservation on any connected relay;
@@ -251,6 +261,8 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
 
   return createLibp2p<P2PServices & T>({
     privateKey: init.privateKey,
+    ...(init.userAgent != null ? { nodeInfo: { userAgent: init.userAgent } } : {}),
+    ...(init.metrics != null ? { metrics: init.metrics } : {}),
     // in memory like libp2p's default, but a stored value never pins a shared Buffer-pool slab
     datastore: new OwnedValueDatastore(),
     addresses: { listen: listenAddrs, announce: announce.map(a => a.toString()) },

@@ -11,12 +11,13 @@ import type { Logger, Registry } from '@codio/telemetry'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
-import { createPeerMetrics, type PeerMetrics } from './metrics.js'
+import { createPeerMetrics, registerStoreMetrics, type PeerMetrics } from './metrics.js'
+import { codioUserAgent, PeerRoles } from './peer-roles.js'
 import { ProviderSearch, type ConnectedPeers, type ProviderSource } from './provider-search.js'
 import { GossipPublisher, natsAuthOptions, TrackerClient, type GossipPublisherInit, type NatsAuthInit } from '@codio/tracker'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { Counter } from '@codio/telemetry'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { listenAddresses, SwarmHost, type LiveSwarmPolicyKey, type SwarmPolicy } from './swarm-host.js'
 import { BanList, cutOff } from './bans.js'
 import { purgeContent, type PurgeResult } from './purge.js'
@@ -63,6 +64,8 @@ export const MANIFEST_HEDGE_MS = 300
 
 export interface PeerInit {
   role: 'origin' | 'relay' | 'edge'
+  /** The service's version, told to peers in identify's agent version (`codio-<role>/<version>`). */
+  version?: string
   /** Holds `store/` and, unless `keyFile` names another place, `peer.key`. */
   dataDir: string
   /**
@@ -101,7 +104,7 @@ export interface PeerInit {
   swarm?: Partial<SwarmPolicy>
   /**
    * What one remote peer may cost this node (config `[limits]`, read at start); each refusal
-   * counts in `codio_<role>_exchange_refused_total{reason}`. Default: `DEFAULT_PEER_LIMITS`.
+   * counts in `codio_exchange_refused_total{reason}`. Default: `DEFAULT_PEER_LIMITS`.
    */
   limits?: Partial<PeerLimits>
   /**
@@ -196,7 +199,8 @@ export class CodioPeer {
   /** The peers a lookup asks before it walks the DHT (want-have over the chunk exchange). */
   private readonly connectedPeers: ConnectedPeers
   private gossip?: GossipPublisher
-  private readonly trackerLookups: Counter
+  /** The roles of connected peers (from identify), for the transfer metrics' `peer_role`. */
+  readonly peerRoles: PeerRoles
 
   /** Peers kept connected for each whole download, released when it ends. */
   private readonly keptAlive = new WeakMap<Download, Map<string, PeerId>>()
@@ -212,10 +216,13 @@ export class CodioPeer {
   readonly bans: BanList
 
   private constructor (readonly init: PeerInit, readonly node: CodioNode, readonly store: BlockStore, metrics: PeerMetrics, swarm: SwarmHost,
-    private readonly privateKey: PrivateKey, bans: BanList) {
+    private readonly privateKey: PrivateKey, bans: BanList, peerRoles: PeerRoles) {
     this.metrics = metrics
     this.swarm = swarm
-    this.dht = new DhtManager(node)
+    this.peerRoles = peerRoles
+    this.dht = new DhtManager(node, {
+      onQueryDone: (operation, ms, result) => { metrics.dhtQueryDuration.observe({ operation, result }, ms / 1000) }
+    })
     this.bans = bans
     bans.setEnforcer(async peer => await cutOff({
       getConnections: p => node.getConnections(p),
@@ -226,7 +233,6 @@ export class CodioPeer {
       peers: () => node.getPeers(),
       has: async (peer, cid, signal) => await this.exchange.has(peer, cid, { signal })
     }
-    this.trackerLookups = new Counter({ name: `codio_${init.role}_tracker_lookups_total`, help: 'Provider lookups asked of the tracker, by outcome (peers, empty, unavailable, error: refused or failed)', labelNames: ['result'], registers: [init.registry] })
     const url = init.tracker?.url
     if (init.providerSource != null) {
       this.providerSource = init.providerSource
@@ -236,18 +242,23 @@ export class CodioPeer {
       this.providerSource = {
         select: async (cid, signal) => {
           let peers: Awaited<ReturnType<typeof client.trySelectPeers>>
+          const t0 = performance.now()
+          const done = (result: string): void => {
+            metrics.trackerLookups.inc({ result })
+            metrics.trackerLookupDuration.observe({ result }, (performance.now() - t0) / 1000)
+          }
           try {
             peers = await client.trySelectPeers(cid.toString(), 20, { requesterPeerId: this.peerId.toString(), signal })
           } catch (err) {
             // refused (a wrong or missing tracker.tokenFile) or a tracker bug: the DHT answers, and the operator hears of it
-            this.trackerLookups.inc({ result: 'error' })
+            done('error')
             if (Date.now() - lastTrackerWarning > 60_000) {
               lastTrackerWarning = Date.now()
               init.log.warn({ err: (err as Error).message, code: (err as { code?: string }).code }, 'tracker lookup refused; using the DHT')
             }
             return undefined
           }
-          this.trackerLookups.inc({ result: peers == null ? 'unavailable' : peers.length === 0 ? 'empty' : 'peers' })
+          done(peers == null ? 'unavailable' : peers.length === 0 ? 'empty' : 'peers')
           if (peers == null) return undefined
           return peers.flatMap(p => {
             try {
@@ -266,11 +277,17 @@ export class CodioPeer {
     const privateKey = await loadOrCreatePeerKey(init.keyFile ?? join(init.dataDir, 'peer.key'))
     const bans = await BanList.open({ file: join(init.dataDir, 'bans.json'), self: peerIdFromPrivateKey(privateKey) })
     const denied = (peer: PeerId): boolean => bans.isBanned(peer)
-    const metrics = createPeerMetrics(init.role, init.registry)
+    const metrics = createPeerMetrics(init.registry)
+    registerStoreMetrics(init.registry, store)
+    let roles: PeerRoles | undefined
+    const roleOf = (peer: PeerId): string => roles?.of(peer) ?? 'unknown'
     const onRefused = (_peer: PeerId, reason: RefusalReason): void => { metrics.exchangeRefused.inc({ reason }) }
     let host: SwarmHost | undefined
     const node = await createP2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>({
       privateKey,
+      userAgent: codioUserAgent(init.role, init.version),
+      // libp2p's own connection, stream, transfer and kad-dht metrics, in the peer's registry
+      metrics: prometheusMetrics({ registry: init.registry, collectDefaultMetrics: false, statfsLocation: store.dir }),
       listen: init.listen,
       announce: init.announce,
       bootstrap: init.bootstrap,
@@ -290,8 +307,9 @@ export class CodioPeer {
           // up everyone, and a newcomer's manifest wait behind megabytes of chunks)
           beforeServe: async (peer, bytes, signal) => { await host?.uploadQueue.take(peer.toString(), bytes, signal) },
           onServed: (peer, bytes) => {
-            metrics.chunksServed.inc()
-            metrics.bytesServed.inc(bytes)
+            const peerRole = roleOf(peer)
+            metrics.chunksServed.inc({ peer_role: peerRole })
+            metrics.bytesServed.inc({ peer_role: peerRole }, bytes)
             host?.rates.recordUp(peer.toString(), bytes)
           },
           onVerificationFailure: () => metrics.verificationFailures.inc(),
@@ -313,7 +331,8 @@ export class CodioPeer {
         learned: (contentId, peers) => { peer?.joinNamedPeers(contentId, peers) }
       }
     })
-    peer = new CodioPeer(init, node, store, metrics, host, privateKey, bans)
+    roles = new PeerRoles(node)
+    peer = new CodioPeer(init, node, store, metrics, host, privateKey, bans, roles)
     return peer
   }
 
@@ -401,6 +420,11 @@ export class CodioPeer {
     this.metrics.dhtProviding.set(dht.providing)
     if (dht.providerRecords >= 0) this.metrics.dhtProviderRecords.set(dht.providerRecords)
     this.metrics.dhtPendingQueries.set(dht.pendingQueries)
+    let choked = 0
+    let unchoked = 0
+    for (const s of this.swarm.peerStates().values()) s.choked ? choked++ : unchoked++
+    this.metrics.swarmPeers.set({ state: 'choked' }, choked)
+    this.metrics.swarmPeers.set({ state: 'unchoked' }, unchoked)
   }
 
   /**
@@ -646,8 +670,9 @@ export class CodioPeer {
           announced = true
           void this.provide(resolved.contentId)
         }
-        this.metrics.chunksReceived.inc()
-        this.metrics.bytesReceived.inc(bytes)
+        const peerRole = this.peerRoles.of(peer)
+        this.metrics.chunksReceived.inc({ peer_role: peerRole })
+        this.metrics.bytesReceived.inc({ peer_role: peerRole }, bytes)
         this.swarm.rates.recordDown(peer.toString(), bytes)
         if (index >= manifest.chunks.length) {
           this.metrics.parityChunksReceived.inc()

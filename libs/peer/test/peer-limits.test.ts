@@ -14,7 +14,7 @@ import { addrOf, Peers } from './content.js'
 import { until } from '@codio/testing'
 
 async function refused (registry: Registry, reason: string): Promise<number> {
-  const metric = registry.getSingleMetric('codio_edge_exchange_refused_total')
+  const metric = registry.getSingleMetric('codio_exchange_refused_total')
   const values = (await metric?.get())?.values ?? []
   return values.find(v => v.labels.reason === reason)?.value ?? 0
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { Logger, Registry } from '@codio/telemetry'
+import { registerHttpMetrics } from './http-metrics.js'
 
 export interface HealthInit {
   /** Whether the process can do its job now (answers `/readyz`). */
@@ -14,9 +15,11 @@ export interface HealthInit {
 
 /**
  * `GET /healthz`: 200 while the process runs. `GET /readyz`: 200 when `ready()` holds, else
- * 503. `GET /metrics`: Prometheus text exposition format 0.0.4.
+ * 503. `GET /metrics`: Prometheus text exposition format 0.0.4. Every request `app` answers is
+ * counted and timed (see {@link registerHttpMetrics}).
  */
 export function registerHealthRoutes (app: FastifyInstance, init: HealthInit): void {
+  registerHttpMetrics(app, init.registry)
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
     const ok = await init.ready()

@@ -10,6 +10,7 @@
  * onShutdown(() => edge.stop(), { log })
  * ```
  */
+export { registerHttpMetrics } from './http-metrics.js'
 export { registerHealthRoutes, onShutdown, cannotStart, listen, type HealthInit, type ShutdownOptions } from './health.js'
 export { peerService, readPackageVersion, type Listener, type PeerService, type PeerServiceInit } from './peer-service.js'
 export { nodeConfigBackend, InvalidPublicKeyError, type NodeConfigBackend, type NodeConfigBackendInit, type NodeConfigSource, type NodeLiveConfig } from './config-backend.js'

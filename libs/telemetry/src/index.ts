@@ -37,8 +37,9 @@ export interface MetricsInit {
 }
 
 /**
- * A Prometheus registry for one process. Metric names follow `codio_<role>_<what>_<unit>`
- * with `_total` on counters (Prometheus naming conventions).
+ * A Prometheus registry for one process. Metric names follow the Prometheus naming conventions
+ * (`codio_<what>_<base unit>`, `_total` on counters) and are the same in every role: the role
+ * is the `role` label this registry adds to every series, so one query covers the fleet.
  */
 export function createMetricsRegistry (init: MetricsInit): Registry {
   const registry = new Registry()

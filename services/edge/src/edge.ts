@@ -19,6 +19,9 @@ const IMMUTABLE = 'public, max-age=31536000, immutable'
 /** The headers a content answer carries that an error answer must not. */
 const CONTENT_HEADERS = ['etag', 'cache-control', 'accept-ranges', 'content-type', 'last-modified', 'content-range', 'content-length']
 
+/** The failures a content request can meet, by the error's name (`other` for anything else). */
+const FAILURES = ['InvalidCidError', 'ContentNotFoundError', 'UntrustedPublisherError', 'InvalidSignatureError', 'ManifestDecodeError', 'ManifestUnavailableError', 'ChunkUnavailableError', 'other']
+
 /** HTTP status and error code for each failure a content request can meet. */
 function failureStatus (name: string): number {
   switch (name) {
@@ -46,12 +49,19 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
   const registry = createMetricsRegistry({ role: 'edge' })
   const trusted = new TrustedKeys(await Promise.all(config.trust.publisherKeys.map(loadPublicKey)))
   if (trusted.size === 0) log.warn('no trusted publisher keys configured: every manifest will be refused')
-  const peer = await CodioPeer.create({ role: 'edge', ...peerSettings(config), trustedKeys: trusted, log, registry })
-  const requests = new Counter({ name: 'codio_edge_http_requests_total', help: 'Content requests by method and status', labelNames: ['method', 'status'], registers: [registry] })
-  const served = new Counter({ name: 'codio_edge_http_sent_bytes_total', help: 'Content bytes sent to HTTP clients', registers: [registry] })
-  const broken = new Counter({ name: 'codio_edge_http_responses_broken_total', help: 'Content responses cut off after their headers were sent (the client sees a short body, never a wrong byte), by the error that cut them', labelNames: ['reason'], registers: [registry] })
-  const cache = new Counter({ name: 'codio_edge_cache_requests_total', help: 'Content requests answered from the local store (hit) or the swarm (miss)', labelNames: ['result'], registers: [registry] })
-  const ttfb = new Histogram({ name: 'codio_edge_time_to_first_byte_seconds', help: 'From request to the first body byte', labelNames: ['cache'], registers: [registry], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] })
+  const peer = await CodioPeer.create({ role: 'edge', version, ...peerSettings(config), trustedKeys: trusted, log, registry })
+  // requests, durations and sizes of every route: codio_http_* (registerHealthRoutes)
+  const registers = [registry]
+  const served = new Counter({ name: 'codio_content_sent_bytes_total', help: 'Content bytes sent to HTTP clients, by source: cache (held when the request came) or swarm (fetched for it)', labelNames: ['source'], registers })
+  const broken = new Counter({ name: 'codio_http_responses_broken_total', help: 'Content responses cut off after their headers were sent (the client sees a short body, never a wrong byte), by the error that cut them', labelNames: ['reason'], registers })
+  const failures = new Counter({ name: 'codio_content_request_failures_total', help: 'Content requests answered with an error, by the error (ContentNotFoundError: no provider has the content; ChunkUnavailableError, ManifestUnavailableError: providers could not deliver; UntrustedPublisherError, InvalidSignatureError, ManifestDecodeError: a manifest refused; InvalidCidError: a bad request)', labelNames: ['reason'], registers })
+  const cache = new Counter({ name: 'codio_cache_requests_total', help: 'Content requests answered from the local store (hit) or the swarm (miss)', labelNames: ['result'], registers })
+  for (const result of ['hit', 'miss']) cache.inc({ result }, 0)
+  for (const source of ['cache', 'swarm']) served.inc({ source }, 0)
+  // the known reasons start at 0, so that rates and alerts see a series before the first failure
+  for (const reason of FAILURES) failures.inc({ reason }, 0)
+  for (const reason of ['ChunkUnavailableError', 'StoreIOError', 'BlockMissingError']) broken.inc({ reason }, 0)
+  const ttfb = new Histogram({ name: 'codio_http_time_to_first_byte_seconds', help: 'From a content request\'s arrival to its first body byte, by cache result', labelNames: ['cache'], registers, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] })
 
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
   registerHealthRoutes(app, {
@@ -59,9 +69,9 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     registry
   })
 
-  function fail (reply: FastifyReply, method: string, err: Error): FastifyReply {
+  function fail (reply: FastifyReply, err: Error): FastifyReply {
     const status = failureStatus(err.name)
-    requests.inc({ method, status })
+    failures.inc({ reason: FAILURES.includes(err.name) ? err.name : 'other' })
     if (status >= 500) log.warn({ err: err.message }, 'content request failed')
     // an error is no content: none of the content's headers, and no cache may keep it (a
     // shared cache would otherwise serve it for a year under the content's ETag)
@@ -82,12 +92,13 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
         ? chunksForRange(manifest, ranges[0].start, ranges[0].end)
         : undefined)
     let first = true
+    const source = { source: hit ? 'cache' : 'swarm' }
     const count = (b: Uint8Array): Uint8Array => {
       if (first) {
         first = false
         ttfb.observe({ cache: hit ? 'hit' : 'miss' }, (performance.now() - t0) / 1000)
       }
-      served.inc(b.byteLength)
+      served.inc(source, b.byteLength)
       return b
     }
     const parts = (async function * () {
@@ -120,12 +131,11 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     try {
       contentId = parseContentId(request.params.cid)
     } catch (err: any) {
-      return fail(reply, method, err)
+      return fail(reply, err)
     }
     const etag = `"${contentId.toString()}"`
     reply.header('etag', etag).header('cache-control', IMMUTABLE).header('accept-ranges', 'bytes')
     if (etagMatches(request.headers['if-none-match'], etag)) {
-      requests.inc({ method, status: 304 })
       return reply.code(304).send()
     }
     const ac = new AbortController()
@@ -134,7 +144,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     try {
       resolved = await peer.resolve(contentId, ac.signal)
     } catch (err: any) {
-      return fail(reply, method, err)
+      return fail(reply, err)
     }
     const { manifest } = resolved
     cache.inc({ result: resolved.local ? 'hit' : 'miss' })
@@ -145,7 +155,6 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     const rangeHeader = ifRange == null || ifRange === etag ? request.headers.range : undefined
     const wanted = interpretRange(rangeHeader, manifest.size)
     if (wanted.kind === 'unsatisfiable') {
-      requests.inc({ method, status: 416 })
       return reply.code(416).type('application/json').header('content-range', `bytes */${manifest.size}`).send({ error: 'RangeNotSatisfiable', message: `no requested range overlaps the ${manifest.size} bytes of ${contentId}` })
     }
     let status = 200
@@ -171,16 +180,14 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
       }
     }
     if (method === 'HEAD' || manifest.size === 0) {
-      requests.inc({ method, status })
       return reply.code(status).header('content-length', length).send()
     }
     let stream: Readable
     try {
       stream = await body(resolved, ranges, trailer, t0, resolved.local)
     } catch (err: any) {
-      return fail(reply, method, err)
+      return fail(reply, err)
     }
-    requests.inc({ method, status })
     return reply.code(status).header('content-length', length).send(stream)
   }
 

@@ -30,10 +30,10 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
   const { keyPair: publisher, created } = await loadOrCreateKeyPair(config.publisher.keyFile)
   if (created) log.info({ keyFile: config.publisher.keyFile }, 'created publisher key')
   const trusted = new TrustedKeys([publisher.publicKey, ...await Promise.all(config.trust.publisherKeys.map(loadPublicKey))])
-  const peer = await CodioPeer.create({ role: 'origin', ...peerSettings(config), trustedKeys: trusted, log, registry })
-  const ingested = new Counter({ name: 'codio_origin_ingested_bytes_total', help: 'Bytes accepted by PUT /content', registers: [registry] })
-  const ingestSeconds = new Histogram({ name: 'codio_origin_ingest_duration_seconds', help: 'Time to ingest one upload', registers: [registry], buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300] })
-  const rejected = new Counter({ name: 'codio_origin_ingest_rejected_total', help: 'Uploads refused or aborted', labelNames: ['reason'], registers: [registry] })
+  const peer = await CodioPeer.create({ role: 'origin', version, ...peerSettings(config), trustedKeys: trusted, log, registry })
+  const ingested = new Counter({ name: 'codio_ingest_bytes_total', help: 'Content bytes accepted by PUT /content', registers: [registry] })
+  const ingestSeconds = new Histogram({ name: 'codio_ingest_duration_seconds', help: 'Time to ingest one upload: receive, chunk, hash, FEC-code, sign and store', registers: [registry], buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300] })
+  const rejected = new Counter({ name: 'codio_ingest_rejected_total', help: 'Uploads refused or aborted, by the error\'s name', labelNames: ['reason'], registers: [registry] })
 
   const loggerInstance = log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger
   const app = (https == null ? Fastify({ loggerInstance }) : Fastify({ loggerInstance, https })) as unknown as FastifyInstance

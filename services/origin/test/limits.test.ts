@@ -52,9 +52,9 @@ async function raw (url: string, head: string, body: Uint8Array, after: (s: Sock
   })
 }
 
-/** `codio_origin_ingest_rejected_total{reason="UploadIncompleteError"}`, waited for to exceed `above` (20 s at most). */
+/** `codio_ingest_rejected_total{reason="UploadIncompleteError"}`, waited for to exceed `above` (20 s at most). */
 async function incompleteAbove (origin: Origin, above: number): Promise<number> {
-  const metric = /codio_origin_ingest_rejected_total\{[^}]*reason="UploadIncompleteError"[^}]*\} (\d+)/
+  const metric = /codio_ingest_rejected_total\{[^}]*reason="UploadIncompleteError"[^}]*\} (\d+)/
   const t0 = performance.now()
   let n = 0
   do {

@@ -17,7 +17,7 @@ export async function createRelay (config: RelayConfig, log: Logger, version: st
   const registry = createMetricsRegistry({ role: 'relay' })
   const prefetch = config.prefetch.map(parseContentId)
   const trusted = new TrustedKeys(await Promise.all(config.trust.publisherKeys.map(loadPublicKey)))
-  const peer = await CodioPeer.create({ role: 'relay', ...peerSettings(config), trustedKeys: trusted, log, registry })
+  const peer = await CodioPeer.create({ role: 'relay', version, ...peerSettings(config), trustedKeys: trusted, log, registry })
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
   // relays are the bootstrap peers: one whose fellow relays are not up yet (or whose shared list
   // names only itself) must still take peers, or nobody could ever join

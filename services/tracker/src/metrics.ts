@@ -20,7 +20,7 @@ export interface TrackerMetrics {
 
 export function trackerMetrics (registry: Registry): TrackerMetrics {
   const registers = [registry]
-  return {
+  const metrics: TrackerMetrics = {
     gossipReceived: new Counter({ name: 'codio_tracker_gossip_received_total', help: 'Gossip messages received over NATS', labelNames: ['kind'], registers }),
     gossipApplied: new Counter({ name: 'codio_tracker_gossip_applied_total', help: 'Gossip messages applied to Redis', labelNames: ['kind'], registers }),
     gossipStale: new Counter({ name: 'codio_tracker_gossip_stale_total', help: 'Gossip messages ignored as older than one already applied', labelNames: ['kind'], registers }),
@@ -32,4 +32,9 @@ export function trackerMetrics (registry: Registry): TrackerMetrics {
     rpcRequests: new Counter({ name: 'codio_tracker_rpc_requests_total', help: 'TrackerService calls by method and result', labelNames: ['method', 'code'], registers }),
     rpcDuration: new Histogram({ name: 'codio_tracker_rpc_duration_seconds', help: 'TrackerService call latency', labelNames: ['method'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers })
   }
+  // the known kinds start at 0: a rate, a ratio or an alert has a series before the first message
+  for (const kind of ['availability', 'metrics']) {
+    for (const c of [metrics.gossipReceived, metrics.gossipApplied, metrics.gossipStale, metrics.gossipMalformed, metrics.gossipUnauthenticated, metrics.gossipApplyFailures]) c.inc({ kind }, 0)
+  }
+  return metrics
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { listen, registerHealthRoutes } from '@codio/service/health'
-import { createMetricsRegistry, type Logger, type Registry } from '@codio/telemetry'
+import { createMetricsRegistry, Gauge, type Logger, type Registry } from '@codio/telemetry'
 import { createTrackerRedis, keepNatsConnection, natsAuthOptions, redisReady, TrackerStore, type NatsKeeper } from '@codio/tracker'
 import { connectHandler } from '@codio/admin'
 import { Auth, authInterceptor, callCheck, loadTls } from '@codio/auth'
@@ -84,6 +84,16 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
   let nats: NatsKeeper | undefined
   let consumer: GossipConsumer | undefined
   const ready = async (): Promise<boolean> => nats?.connected === true && await store.ping().then(() => true, () => false)
+  new Gauge({
+    name: 'codio_tracker_backend_up',
+    help: 'Whether the tracker is connected to its backend (1) or not (0): backend="nats" (gossip in, control stream) or "redis" (state)',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+    collect () {
+      this.set({ backend: 'nats' }, nats?.connected === true ? 1 : 0)
+      this.set({ backend: 'redis' }, redis.status === 'ready' ? 1 : 0)
+    }
+  })
 
   const app = Fastify({ loggerInstance: log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger })
   registerHealthRoutes(app, { ready, registry })
