@@ -158,4 +158,34 @@ describe('DhtManager on 3 nodes', () => {
     expect(trace.timedOut).toBe(true)
     expect(tiny.stats().pendingQueries).toBe(0)
   })
+
+  it('onQueryDone reports each query\'s operation, duration and outcome: ok, timeout, error', async () => {
+    const { DhtManager } = await import('../src/index.js')
+    const done: Array<{ operation: string, ms: number, outcome: string }> = []
+    const onQueryDone = (operation: string, ms: number, outcome: string): void => { done.push({ operation, ms, outcome }) }
+    const [, a, b] = cluster.nodes
+    const m = new DhtManager(a, { queryTimeoutMs: 10_000, onQueryDone })
+    const cid = await randomCid()
+    const t0 = performance.now()
+    await m.provide(cid)
+    const provideMs = performance.now() - t0
+    for await (const _ of m.findProviders(cid, { limit: 1 })) { /* a reader that stops at the first */ }
+    await m.closestPeers(cid.multihash.bytes)
+    await m.findPeer(b.peerId)
+    // an aborted lookup is an error, not a timeout; one cut by queryTimeoutMs is a timeout
+    const aborted = new AbortController()
+    aborted.abort(new Error('caller gave up'))
+    await expect(m.findPeer(b.peerId, { signal: aborted.signal })).rejects.toThrow()
+    const tiny = new DhtManager(a, { queryTimeoutMs: 1, onQueryDone })
+    await expect(tiny.findPeer(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))).rejects.toBeInstanceOf(DhtQueryTimeoutError)
+    for await (const _ of tiny.findProviders(await randomCid())) { /* ends at the timeout */ }
+    expect(done.map(d => [d.operation, d.outcome])).toEqual([
+      ['provide', 'ok'], ['findProviders', 'ok'], ['closestPeers', 'ok'], ['findPeer', 'ok'],
+      ['findPeer', 'error'], ['findPeer', 'timeout'], ['findProviders', 'timeout']
+    ])
+    expect(done[0].ms).toBeGreaterThan(0)
+    expect(done[0].ms).toBeLessThanOrEqual(provideMs)
+    expect(() => new DhtManager(a, { onQueryDone: 'no' as any })).toThrow('onQueryDone must be a function')
+    await m.stopProviding(cid)
+  })
 })

@@ -32,7 +32,7 @@ export interface PeerLimits {
   haveBurst: number
 }
 
-/** Why a peer was refused: the label of `codio_<role>_exchange_refused_total{reason}`. */
+/** Why a peer was refused: the label of `codio_exchange_refused_total{reason}`. */
 export type RefusalReason = 'streams' | 'sessions' | 'requests' | 'message_size' | 'buffer' | 'have_rate' | 'have_range'
 
 export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({

@@ -101,7 +101,7 @@ export const swarmConfigSchema = z.strictObject({
 /**
  * What one remote peer may cost this node (`[limits]`, read at start): past each limit the
  * peer is refused (a stream reset, a request answered OVERLOADED, a session closed), counted in
- * `codio_<role>_exchange_refused_total{reason}`.
+ * `codio_exchange_refused_total{reason}`.
  */
 export const limitsConfigSchema = z.strictObject({
   /** Block streams (`/codio/chunk`) one peer may hold open to us at once. */

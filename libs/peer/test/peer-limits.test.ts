@@ -1,7 +1,7 @@
 /**
  * Per-peer limits from a service's `[limits]` table (issue 19, hostile peers), on real peers
  * over loopback TCP: the parsed configuration reaches the exchange, and each refusal shows in
- * `codio_<role>_exchange_refused_total{reason}`.
+ * `codio_exchange_refused_total{reason}`.
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { multiaddr } from '@multiformats/multiaddr'
