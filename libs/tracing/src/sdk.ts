@@ -1,0 +1,75 @@
+import { NodeSDK } from '@opentelemetry/sdk-node'
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace'
+import { envDetector, serviceInstanceIdDetector, processDetector, hostDetector } from '@opentelemetry/resources'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+
+export interface TracingInit {
+  /** `edge`, `relay`, `origin` or `tracker`: the service name defaults to `codio-<role>`. */
+  role: string
+  /** The process environment (the `OTEL_*` variables). Default `process.env`. */
+  env?: NodeJS.ProcessEnv
+}
+
+/** The SDK of one process, or nothing when tracing is off. */
+export interface Tracing {
+  /** True when spans are exported (an OTLP endpoint is set and `OTEL_SDK_DISABLED` is not true). */
+  readonly enabled: boolean
+  /** `service.name` of every span (`OTEL_SERVICE_NAME`, default `codio-<role>`). */
+  readonly serviceName: string
+  /** Export the spans still buffered and stop the SDK; a no-op when off. Never rejects. */
+  shutdown(): Promise<void>
+}
+
+/**
+ * Is tracing asked for? Yes when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (non-empty) and `OTEL_SDK_DISABLED` is not `true`
+ * (OpenTelemetry SDK environment variables specification).
+ */
+export function tracingRequested (env: NodeJS.ProcessEnv = process.env): boolean {
+  const endpoint = (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? '').trim() !== '' || (env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').trim() !== ''
+  return endpoint && (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() !== 'true'
+}
+
+/** Default trace ratio when `OTEL_TRACES_SAMPLER_ARG` is unset or out of [0, 1]. */
+const DEFAULT_RATIO = 1
+
+/**
+ * Start the OpenTelemetry Node SDK for one process, traces only, configured by the standard
+ * `OTEL_*` variables: OTLP over HTTP/JSON to `OTEL_EXPORTER_OTLP[_TRACES]_ENDPOINT`, batched
+ * (`OTEL_BSP_*`), W3C Trace Context propagation, resource from `OTEL_RESOURCE_ATTRIBUTES`.
+ * Sampling: `OTEL_TRACES_SAMPLER` as the specification lists; when unset,
+ * `parentbased_traceidratio` with the ratio `OTEL_TRACES_SAMPLER_ARG` (default 1), so a fleet
+ * sets one number and every process follows the root's decision.
+ *
+ * Off when no endpoint is set: nothing is started, `@opentelemetry/api` stays on its no-op
+ * tracer, and spans cost a function call each.
+ */
+export function startTracing (init: TracingInit): Tracing {
+  const env = init.env ?? process.env
+  const serviceName = (env.OTEL_SERVICE_NAME ?? '').trim() || `codio-${init.role}`
+  if (!tracingRequested(env)) return { enabled: false, serviceName, shutdown: async () => {} }
+  const sampler = (env.OTEL_TRACES_SAMPLER ?? '').trim() === '' ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio(env.OTEL_TRACES_SAMPLER_ARG)) }) : undefined
+  const sdk = new NodeSDK({
+    serviceName,
+    traceExporter: new OTLPTraceExporter(),
+    ...(sampler != null ? { sampler } : {}),
+    textMapPropagator: new W3CTraceContextPropagator(),
+    resourceDetectors: [envDetector, serviceInstanceIdDetector, processDetector, hostDetector],
+    // traces only: metrics are Prometheus' (scraped), logs are pino's (stdout)
+    metricReaders: [],
+    logRecordProcessors: []
+  })
+  sdk.start()
+  let stopped: Promise<void> | undefined
+  return {
+    enabled: true,
+    serviceName,
+    shutdown: async () => { await (stopped ??= sdk.shutdown().catch(() => {})) }
+  }
+}
+
+function ratio (arg: string | undefined): number {
+  const r = Number(arg)
+  return arg == null || arg.trim() === '' || !Number.isFinite(r) || r < 0 || r > 1 ? DEFAULT_RATIO : r
+}
