@@ -38,6 +38,8 @@ let clusterOutput = ''
 let trace: Span[] = []
 let root0: Span | undefined
 let cid = ''
+let edgeAdmin = ''
+let adminToken = ''
 
 /** Every span the receiver holds. */
 async function spans (): Promise<Span[]> {
@@ -89,10 +91,12 @@ beforeAll(async () => {
     return existsSync(join(clusterDir, 'cluster.json')) ? JSON.parse(await readFile(join(clusterDir, 'cluster.json'), 'utf8')) : undefined
   })
   if (info.tracker == null) throw new Error(`the cluster started without its tracker (apt-get install -y nats-server redis-server):\n${clusterOutput}`)
-  const byRole = (role: string): { http: string } => info.processes.find((p: { role: string }) => p.role === role)
+  const byRole = (role: string): { http: string, admin: string } => info.processes.find((p: { role: string }) => p.role === role)
   const put = await fetch(`${byRole('origin').http}/content`, { method: 'PUT', body: randomBytes(SIZE), headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${tokens.publish}` } })
   expect(put.status).toBe(201)
   cid = (await put.json() as { cid: string }).cid
+  edgeAdmin = byRole('edge').admin
+  adminToken = tokens.admin
 
   // ONE cold GET
   const res = await fetch(`${byRole('edge').http}/content/${cid}`)
@@ -165,6 +169,42 @@ test('resolution, manifest and one download span per request, with its per-peer 
   expect((dl['codio.download.peers'] as string[]).length).toBe(counts.length)
   expect(counts.reduce((a, b) => a + b, 0)).toBe(dl['codio.download.chunks_received'])
   expect(dl['codio.download.chunks_received']).toBeGreaterThanOrEqual(3)
+})
+
+test('a tracker RPC is a CLIENT span at the edge and a SERVER span at the tracker, its child', () => {
+  const client = trace.find(s => s.kind === 3 && s.name === 'codio.tracker.v1.TrackerService/SelectPeers')
+  expect(client?.service).toBe('codio-edge')
+  expect(client?.attributes).toMatchObject({ 'rpc.system': 'connect_rpc', 'rpc.service': 'codio.tracker.v1.TrackerService', 'rpc.method': 'SelectPeers' })
+  const server = trace.find(s => s.parentSpanId === client!.spanId)
+  expect([server?.service, server?.kind, server?.name]).toEqual(['codio-tracker', SERVER, client!.name])
+})
+
+test('gossip over NATS carries the trace: the tracker\'s CONSUMER span is the child of the node\'s PRODUCER span', async () => {
+  const all = await spans()
+  const byId = new Map(all.map(s => [s.spanId, s]))
+  const consumed = all.filter(s => s.kind === 5 && s.service === 'codio-tracker' && s.name.startsWith('process codio.gossip.'))
+  expect(consumed.length).toBeGreaterThan(0)
+  const producers = consumed.map(s => byId.get(s.parentSpanId)).filter(p => p != null)
+  expect(producers.length).toBeGreaterThan(0)
+  for (const p of producers) {
+    expect(p.kind).toBe(4)
+    expect(p.service).not.toBe('codio-tracker')
+    expect(p.attributes['messaging.system']).toBe('nats')
+  }
+})
+
+test('the origin\'s ingest of the upload is one span with the content it made', async () => {
+  const ingest = (await spans()).filter(s => s.name === 'origin.ingest' && s.attributes['codio.content.id'] === cid)
+  expect(ingest).toHaveLength(1)
+  expect(ingest[0]).toMatchObject({ service: 'codio-origin', attributes: { 'codio.content.size': SIZE, 'codio.content.chunks': 3 } })
+})
+
+test('an admin call is a SERVER span with the RPC conventions', async () => {
+  const res = await fetch(`${edgeAdmin}/codio.admin.v1.AdminService/GetStatus`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: '{}' })
+  expect(res.status).toBe(200)
+  const call = await poll('the admin span', 10_000, async () => (await spans()).find(s => s.service === 'codio-edge' && s.name === 'codio.admin.v1.AdminService/GetStatus'))
+  expect(call).toMatchObject({ kind: SERVER, parentSpanId: '', attributes: { 'rpc.system': 'connect_rpc', 'rpc.service': 'codio.admin.v1.AdminService', 'rpc.method': 'GetStatus' } })
+  expect(call.status.code).not.toBe(STATUS_ERROR)
 })
 
 /** The trace as an indented tree: name [service] (kind). */

@@ -11,7 +11,8 @@ const rpcTracer = tracer('@codio/tracing/connect')
  * `rpc.method`, and `rpc.connect_rpc.error_code` when the call fails).
  *
  * - `server`: kind SERVER, child of the `traceparent` header the caller sent (a malformed one
- *   is ignored). Put it first in the list so refused calls (auth) are traced too.
+ *   is ignored). Put it first in the list so that the span covers the other interceptors
+ *   (a token check): a call they refuse is a span with its Connect code.
  * - `client`: kind CLIENT, child of the active span; the call carries its `traceparent`.
  *
  * A streaming call's span ends when its response starts, not when the stream ends.
