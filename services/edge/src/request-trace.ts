@@ -53,6 +53,7 @@ export function tracedRoute<R extends FastifyRequest> (init: TracedRouteInit, ha
         'network.protocol.version': request.raw.httpVersion
       }
     }, parent)
+    const ctx = trace.setSpan(parent, span)
     const rt: RequestTrace = { span, bytes: 0 }
     reply.raw.once('close', () => {
       const status = reply.statusCode
@@ -65,7 +66,8 @@ export function tracedRoute<R extends FastifyRequest> (init: TracedRouteInit, ha
       span.end()
       if (init.accessLog) {
         const sc = span.spanContext()
-        access.info({
+        // inside the request's span, so the logger's trace mixin names it and no other request's
+        context.with(ctx, () => access.info({
           method,
           path,
           status,
@@ -74,10 +76,10 @@ export function tracedRoute<R extends FastifyRequest> (init: TracedRouteInit, ha
           cache: rt.cache,
           complete: finished,
           trace_id: trace.isSpanContextValid(sc) ? sc.traceId : undefined
-        }, 'request')
+        }, 'request'))
       }
     })
-    return await context.with(trace.setSpan(parent, span), async () => await handler(request, reply, rt))
+    return await context.with(ctx, async () => await handler(request, reply, rt))
   }
 }
 
