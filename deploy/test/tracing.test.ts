@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { root } from './processes.js'
+import { poll as pollEvery, root, stopChild as stop } from './processes.js'
 
 interface Span {
   traceId: string
@@ -207,6 +207,11 @@ test('an admin call is a SERVER span with the RPC conventions', async () => {
   expect(call.status.code).not.toBe(STATUS_ERROR)
 })
 
+/** {@link pollEvery} four times a second. */
+async function poll<T> (what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+  return await pollEvery(what, timeoutMs, attempt, 250)
+}
+
 /** The trace as an indented tree: name [service] (kind). */
 function tree (all: Span[]): string {
   const children = new Map<string, Span[]>()
@@ -218,23 +223,4 @@ function tree (all: Span[]): string {
   }
   for (const r of children.get('') ?? []) walk(r, 0)
   return lines.join('\n')
-}
-
-async function poll<T> (what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (true) {
-    const value = await attempt()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
-}
-
-async function stop (child: ChildProcess | undefined, kill: () => void, timeoutMs = 10_000): Promise<void> {
-  if (child == null || child.exitCode != null || child.signalCode != null) return
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(() => { try { kill() } catch {} }, timeoutMs)
-    child.once('exit', () => { clearTimeout(timer); resolve() })
-    child.kill('SIGTERM')
-  })
 }
