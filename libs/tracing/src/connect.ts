@@ -1,4 +1,4 @@
-import { ConnectError, type Interceptor } from '@connectrpc/connect'
+import type { ConnectError, Interceptor } from '@connectrpc/connect'
 import { context, SpanKind, trace } from '@opentelemetry/api'
 import { extractHeaders, injectHeaders } from './propagation.js'
 import { recordError, tracer } from './spans.js'
@@ -29,7 +29,8 @@ export function tracingInterceptor (side: 'server' | 'client'): Interceptor {
     try {
       return await context.with(ctx, async () => await next(req))
     } catch (err) {
-      if (err instanceof ConnectError) span.setAttribute('rpc.connect_rpc.error_code', codeName(err.code))
+      // by name, not instanceof: this lib loads no Connect code of its own
+      if ((err as Error)?.name === 'ConnectError') span.setAttribute('rpc.connect_rpc.error_code', codeName((err as ConnectError).code))
       throw recordError(span, err)
     } finally {
       span.end()

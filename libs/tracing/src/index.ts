@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { startTracing, tracer, withSpan } from '@codio/tracing'
- * const tracing = startTracing({ role: 'edge' })          // in main.ts, before anything traced
+ * const tracing = await startTracing({ role: 'edge' })    // in main.ts, before anything traced
  * const t = tracer('@codio/peer')
  * await withSpan(t, 'manifest.verify', {}, async () => { await verify(manifest) })
  * await tracing.shutdown()                                 // on stop: flush what is buffered

@@ -4,7 +4,7 @@ import { startTracing, tracer, tracingRequested } from '../src/index.js'
 
 describe('startTracing', () => {
   it('starts nothing without an OTLP endpoint: the API keeps its no-op tracer', async () => {
-    const tracing = startTracing({ role: 'edge', env: { OTEL_TRACES_SAMPLER: 'always_on' } })
+    const tracing = await startTracing({ role: 'edge', env: { OTEL_TRACES_SAMPLER: 'always_on' } })
     expect(tracing.enabled).toBe(false)
     expect(tracing.serviceName).toBe('codio-edge')
     const span = tracer('test').startSpan('x')
@@ -22,7 +22,7 @@ describe('startTracing', () => {
     expect(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'TRUE' })).toBe(false)
   })
 
-  it('names the service after OTEL_SERVICE_NAME when set', () => {
-    expect(startTracing({ role: 'relay', env: { OTEL_SERVICE_NAME: 'relay-eu-1' } }).serviceName).toBe('relay-eu-1')
+  it('names the service after OTEL_SERVICE_NAME when set', async () => {
+    expect((await startTracing({ role: 'relay', env: { OTEL_SERVICE_NAME: 'relay-eu-1' } })).serviceName).toBe('relay-eu-1')
   })
 })

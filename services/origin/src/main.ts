@@ -14,7 +14,7 @@ const config = structuredClone(layered.current)
 layered.onChange(c => { config.ingest = c.ingest })
 const log = createLogger({ name: config.name, level: config.logLevel })
 // OpenTelemetry traces when OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set (service name codio-origin), else off
-const tracing = startTracing({ role: 'origin' })
+const tracing = await startTracing({ role: 'origin' })
 layered.setLog(log.child({ component: 'config' }))
 // a start refused (token files, credentials required beyond loopback, TLS files): one clear line, exit 1
 const refused = cannotStart('codio-origin', log)

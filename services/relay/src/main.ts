@@ -12,7 +12,7 @@ const layered = loadNodeConfigOrExit('relay', { file: values.config, env: proces
 const config = layered.current
 const log = createLogger({ name: config.name, level: config.logLevel })
 // OpenTelemetry traces when OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set (service name codio-relay), else off
-const tracing = startTracing({ role: 'relay' })
+const tracing = await startTracing({ role: 'relay' })
 layered.setLog(log.child({ component: 'config' }))
 // a start refused (token files, credentials required beyond loopback, TLS files): one clear line, exit 1
 const refused = cannotStart('codio-relay', log)
