@@ -15,7 +15,7 @@
  * ```
  */
 export { startTracing, tracingRequested, type Tracing, type TracingInit } from './sdk.js'
-export { tracer, withSpan, withActive, recordError, setAttributes } from './spans.js'
+export { tracer, withSpan, withActive, recordError } from './spans.js'
 export { injectTrace, extractTrace, injectHeaders, extractHeaders, type TraceCarrier, type HeaderCarrier } from './propagation.js'
 export { tracingInterceptor } from './connect.js'
 export { SpanKind, SpanStatusCode, context, trace, type Span, type Tracer, type Context, type Attributes } from '@opentelemetry/api'

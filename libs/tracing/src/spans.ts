@@ -1,4 +1,4 @@
-import { context, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api'
+import { context, SpanStatusCode, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api'
 
 /**
  * The tracer of one instrumentation scope (e.g. `@codio/peer`). Before the SDK starts, or when
@@ -42,9 +42,4 @@ export async function withSpan<T> (t: Tracer, name: string, options: SpanOptions
 /** Run `fn` with `span` as the active span (its async continuations included). */
 export function withActive<T> (span: Span, fn: () => T): T {
   return context.with(trace.setSpan(context.active(), span), fn)
-}
-
-/** Set several attributes, skipping `undefined` values. */
-export function setAttributes (span: Span, attributes: Record<string, Attributes[string] | undefined>): void {
-  for (const [k, v] of Object.entries(attributes)) if (v !== undefined) span.setAttribute(k, v)
 }
