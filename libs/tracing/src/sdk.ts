@@ -3,7 +3,11 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core'
 export interface TracingInit {
   /** `edge`, `relay`, `origin` or `tracker`: the service name defaults to `codio-<role>`. */
   role: string
-  /** The process environment (the `OTEL_*` variables). Default `process.env`. */
+  /**
+   * Where the endpoint, service name and sampler come from. Default `process.env`. The SDK's
+   * other settings (`OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`, ...) are read from
+   * `process.env`.
+   */
   env?: NodeJS.ProcessEnv
 }
 
@@ -55,7 +59,7 @@ export async function startTracing (init: TracingInit): Promise<Tracing> {
   const sampler = (env.OTEL_TRACES_SAMPLER ?? '').trim() === '' ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio(env.OTEL_TRACES_SAMPLER_ARG)) }) : undefined
   const sdk = new NodeSDK({
     serviceName,
-    traceExporter: new OTLPTraceExporter(),
+    traceExporter: new OTLPTraceExporter({ url: tracesUrl(env) }),
     ...(sampler != null ? { sampler } : {}),
     textMapPropagator: new W3CTraceContextPropagator(),
     resourceDetectors: [envDetector, serviceInstanceIdDetector, processDetector, hostDetector],
@@ -70,6 +74,13 @@ export async function startTracing (init: TracingInit): Promise<Tracing> {
     serviceName,
     shutdown: async () => { await (stopped ??= sdk.shutdown().catch(() => {})) }
   }
+}
+
+/** `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces` (OTLP exporter specification). */
+function tracesUrl (env: NodeJS.ProcessEnv): string {
+  const traces = (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? '').trim()
+  if (traces !== '') return traces
+  return `${(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').trim().replace(/\/+$/, '')}/v1/traces`
 }
 
 function ratio (arg: string | undefined): number {
