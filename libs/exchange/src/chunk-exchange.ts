@@ -10,7 +10,7 @@ import { BlockRefusedError, BlockVerificationError, InvalidBlockIdError, PeerDen
 import { encodePiece, messageStream, readMessage } from './wire.js'
 import { blockIdProblem, blockMatchesCid } from './verify.js'
 import { injectTrace, type TraceCarrier } from '@codio/tracing'
-import { serveSpan } from './serve-span.js'
+import { serveSpan, type ServeSpan } from './serve-span.js'
 
 /** Where served blocks come from: a block store, looked up by CID. */
 export interface BlockSource {
@@ -414,6 +414,12 @@ export class ChunkExchange implements Startable {
     let stopped = false
     let readError: Error | undefined
     let wake: (() => void) | undefined
+    /** The span of the request being served, when it carries a traceparent; ended as the next one starts. */
+    let span: ServeSpan | undefined
+    const refuse = (id: bigint, code: RefusalCode, reason: string): Uint8Array => {
+      span?.refused(RefusalCode[code])
+      return refusal(id, code, reason)
+    }
     const reading = (async () => {
       try {
         while (true) {
@@ -456,6 +462,8 @@ export class ChunkExchange implements Startable {
     })()
     try {
       while (true) {
+        span?.end()
+        span = undefined
         // a reset stream takes nothing more: what it left queued is dropped, not served to nobody
         if (stream.status === 'reset' || stream.status === 'aborted') break
         const req = queue.shift()
@@ -466,71 +474,63 @@ export class ChunkExchange implements Startable {
           wake = undefined
           continue
         }
-        // a traced request (one carrying a traceparent) is served inside a span of its trace
-        const span = serveSpan(req, peer)
-        const refuse = (id: bigint, code: RefusalCode, reason: string): Uint8Array => {
-          span?.refused(RefusalCode[code])
-          return refusal(id, code, reason)
+        const { id } = req
+        span = serveSpan(req, peer)
+        const cid = parseBlockId(req.cid)
+        if (typeof cid === 'string') {
+          // malformed: refused before the store is asked, and not our failure
+          await lp.write(refuse(id, RefusalCode.BAD_REQUEST, cid))
+          continue
         }
+        if (this.init.denied?.(peer) === true) {
+          // denied while its stream was open: nothing more leaves for it
+          stream.abort(new PeerDeniedError(`peer ${peer} is refused here`))
+          return
+        }
+        const refused = this.init.admit?.(peer, cid)
+        if (refused != null) {
+          await lp.write(refuse(id, refused, 'not admitted'))
+          continue
+        }
+        let data: Uint8Array | undefined
         try {
-          const { id } = req
-          const cid = parseBlockId(req.cid)
-          if (typeof cid === 'string') {
-            // malformed: refused before the store is asked, and not our failure
-            await lp.write(refuse(id, RefusalCode.BAD_REQUEST, cid))
+          data = await this.init.blocks.get(cid)
+        } catch (err: any) {
+          if (isInvalidArgument(err)) {
+            await lp.write(refuse(id, RefusalCode.BAD_REQUEST, err.message))
             continue
           }
-          if (this.init.denied?.(peer) === true) {
-            // denied while its stream was open: nothing more leaves for it
-            stream.abort(new PeerDeniedError(`peer ${peer} is refused here`))
-            return
-          }
-          const refused = this.init.admit?.(peer, cid)
-          if (refused != null) {
-            await lp.write(refuse(id, refused, 'not admitted'))
-            continue
-          }
-          let data: Uint8Array | undefined
-          try {
-            data = await this.init.blocks.get(cid)
-          } catch (err: any) {
-            if (isInvalidArgument(err)) {
-              await lp.write(refuse(id, RefusalCode.BAD_REQUEST, err.message))
-              continue
-            }
-            this.log.error('reading %s failed - %e', cid, err)
-            this.serveFailures++
-            await lp.write(refuse(id, RefusalCode.INTERNAL, 'block store error'))
-            continue
-          }
-          if (data == null) {
-            await lp.write(refuse(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
-            continue
-          }
-          current = { id, cancel: new AbortController() }
-          try {
-            await this.init.beforeServe?.(peer, data.byteLength, current.cancel.signal)
-          } catch (err) {
-            // cancelled while it waited for upload bandwidth: nothing was sent, nothing is owed
-            if (current.cancel.signal.aborted) continue
-            throw err
-          } finally {
-            current = undefined
-          }
-          // already length-prefixed, the chunk not copied: straight to the stream, as lp.write does
-          if (!stream.send(encodePiece(id, cid.bytes, data))) await stream.onDrain()
-          stats.chunksSent++
-          stats.bytesSent += data.byteLength
-          this.init.onServed?.(peer, data.byteLength)
-          span?.served(data.byteLength)
+          this.log.error('reading %s failed - %e', cid, err)
+          this.serveFailures++
+          await lp.write(refuse(id, RefusalCode.INTERNAL, 'block store error'))
+          continue
+        }
+        if (data == null) {
+          await lp.write(refuse(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
+          continue
+        }
+        current = { id, cancel: new AbortController() }
+        try {
+          await this.init.beforeServe?.(peer, data.byteLength, current.cancel.signal)
         } catch (err) {
-          span?.failed(err)
+          // cancelled while it waited for upload bandwidth: nothing was sent, nothing is owed
+          if (current.cancel.signal.aborted) continue
           throw err
         } finally {
-          span?.end()
+          current = undefined
         }
+        // already length-prefixed, the chunk not copied: straight to the stream, as lp.write does
+        if (!stream.send(encodePiece(id, cid.bytes, data))) await stream.onDrain()
+        stats.chunksSent++
+        stats.bytesSent += data.byteLength
+        this.init.onServed?.(peer, data.byteLength)
+        span?.served(data.byteLength)
       }
+    } catch (err) {
+      span?.failed(err)
+      throw err
     } finally {
+      span?.end()
       // what the peer left queued no longer counts against it
       stopped = true
       this.addQueued(key, -queue.length)

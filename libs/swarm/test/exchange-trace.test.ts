@@ -53,6 +53,18 @@ describe('trace context on chunk requests (W3C traceparent in Request)', () => {
     expect(served.attributes).toMatchObject({ 'network.protocol.name': CHUNK_PROTOCOL, 'codio.block.cid': cid.toString(), 'codio.block.bytes': chunk.byteLength, 'codio.peer.id': leecher.peerId.toString() })
   })
 
+  it('names the refusal on the span of a traced request it cannot serve', async () => {
+    spans.reset()
+    const missing = chunkCid(randomBytes(16))
+    const client = tracer.startSpan('download')
+    await expect(context.with(trace.setSpan(context.active(), client), async () => await leecher.services.exchange.fetch(seed.peerId, missing))).rejects.toThrow('refused')
+    client.end()
+    await until(() => spans.getFinishedSpans().some(s => s.name === 'chunk serve'), 5000, 'the serving span')
+    const served = spans.getFinishedSpans().find(s => s.name === 'chunk serve')!
+    expect(served.attributes).toMatchObject({ 'codio.block.cid': missing.toString(), 'codio.exchange.refusal': 'NOT_FOUND' })
+    expect(served.attributes['codio.block.bytes']).toBeUndefined()
+  })
+
   it('opens no span for an untraced request', async () => {
     spans.reset()
     expect(Buffer.compare(await leecher.services.exchange.fetch(seed.peerId, cid), chunk)).toBe(0)
