@@ -1,5 +1,5 @@
 /** What the container tests share: running commands, polling, and finding a Docker API. */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -44,8 +44,8 @@ export async function must (cmd: string, args: string[], env: NodeJS.ProcessEnv 
   return r.stdout
 }
 
-/** Call `check` every second until it returns a value; throws after `ms` with the last error. */
-export async function poll<T> (what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+/** Call `check` every `everyMs` (default a second) until it returns a value; throws after `ms` with the last error. */
+export async function poll<T> (what: string, ms: number, check: () => Promise<T | undefined>, everyMs = 1000): Promise<T> {
   const end = Date.now() + ms
   let last: unknown
   while (Date.now() < end) {
@@ -53,7 +53,17 @@ export async function poll<T> (what: string, ms: number, check: () => Promise<T 
       const v = await check()
       if (v !== undefined) return v
     } catch (err) { last = err }
-    await new Promise(resolve => setTimeout(resolve, 1000))
+    await new Promise(resolve => setTimeout(resolve, everyMs))
   }
   throw new Error(`${what} not within ${ms} ms${last == null ? '' : `: ${String(last)}`}`)
+}
+
+/** SIGTERM `child` and wait for its exit; `kill` (e.g. SIGKILL to its group) after `timeoutMs`. */
+export async function stopChild (child: ChildProcess | undefined, kill: () => void, timeoutMs = 10_000): Promise<void> {
+  if (child == null || child.exitCode != null || child.signalCode != null) return
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(() => { try { kill() } catch {} }, timeoutMs)
+    child.once('exit', () => { clearTimeout(timer); resolve() })
+    child.kill('SIGTERM')
+  })
 }

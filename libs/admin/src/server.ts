@@ -8,6 +8,7 @@ import { connectHandler } from './connect-handler.js'
 import { toConnectError } from './errors.js'
 import { Auth, authInterceptor, callCheck, loadTls, scopesOfRoutes, TokenSet, type TlsConfig } from '@codio/auth'
 import { createLogger, type Logger } from '@codio/telemetry'
+import { tracingInterceptor } from '@codio/tracing'
 
 export interface StatusInfo {
   role: string
@@ -197,7 +198,8 @@ export async function startAdminServer (init: AdminServerInit): Promise<AdminSer
   const gate = auth.gate({ name: 'admin', host, port: init.port, scopes: scopesOfRoutes(routes) })
   const handler = connectHandler({
     routes,
-    interceptors: [authInterceptor(gate)],
+    // the span outermost, so it covers the token check (a call the precheck refuses before its body is read has none)
+    interceptors: [tracingInterceptor('server'), authInterceptor(gate)],
     precheck: callCheck(gate),
     maxRequestBytes: init.maxRequestBytes,
     onError: (err, procedure) => init.log?.debug({ procedure, err: (err as Error).message }, 'admin call failed while answering')

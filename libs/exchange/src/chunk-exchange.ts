@@ -9,6 +9,8 @@ import { peerLimits, readLimitReason, StreamCounter, type PeerLimits, type Refus
 import { BlockRefusedError, BlockVerificationError, InvalidBlockIdError, PeerDeniedError, ProtocolError, RequestTimeoutError } from './errors.js'
 import { encodePiece, messageStream, readMessage } from './wire.js'
 import { blockIdProblem, blockMatchesCid } from './verify.js'
+import { injectTrace, type TraceCarrier } from '@codio/tracing'
+import { serveSpan, type ServeSpan } from './serve-span.js'
 
 /** Where served blocks come from: a block store, looked up by CID. */
 export interface BlockSource {
@@ -107,7 +109,7 @@ class RequestChannel {
   }
 
   /** Send a request and wait for its reply; aborting `signal` cancels it (the peer is told). */
-  async request (id: bigint, cid: CID, signal: AbortSignal, wantHave = false): Promise<Message> {
+  async request (id: bigint, cid: CID, signal: AbortSignal, wantHave = false, trace?: TraceCarrier): Promise<Message> {
     if (this.ended) throw new ProtocolError('stream ended')
     signal.throwIfAborted()
     let onAbort: (() => void) | undefined
@@ -121,7 +123,7 @@ class RequestChannel {
       signal.addEventListener('abort', onAbort, { once: true })
     })
     try {
-      this.write(create(MessageSchema, { payload: { case: 'request', value: { id, cid: cid.bytes, wantHave } } }))
+      this.write(create(MessageSchema, { payload: { case: 'request', value: { id, cid: cid.bytes, wantHave, ...trace } } }))
       return await reply
     } finally {
       signal.removeEventListener('abort', onAbort!)
@@ -339,7 +341,8 @@ export class ChunkExchange implements Startable {
     const stats = this.statsFor(peer)
     try {
       const id = this.nextId++
-      const reply = await (await raceSignal(this.channel(peer), signal)).request(id, cid, signal)
+      // the caller's span (a manifest fetch, a download) becomes the parent of the serving span
+      const reply = await (await raceSignal(this.channel(peer), signal)).request(id, cid, signal, false, injectTrace())
       const { payload } = reply
       if (payload.case === 'refusal') {
         throw new BlockRefusedError(`peer ${peer} refused ${cid}: ${payload.value.reason}`, payload.value.code)
@@ -404,13 +407,19 @@ export class ChunkExchange implements Startable {
     const key = peer.toString()
     const lp = messageStream(stream, { ...this.streamOptions })
     const stats = this.statsFor(peer)
-    const queue: Array<{ id: bigint, cid: Uint8Array }> = []
+    const queue: Array<{ id: bigint, cid: Uint8Array, traceparent: string, tracestate: string }> = []
     let current: { id: bigint, cancel: AbortController } | undefined
     let ended = false
     /** the serving loop is over: requests still read are not queued (nor counted) */
     let stopped = false
     let readError: Error | undefined
     let wake: (() => void) | undefined
+    /** The span of the request being served, when it carries a traceparent; ended as the next one starts. */
+    let span: ServeSpan | undefined
+    const refuse = (id: bigint, code: RefusalCode, reason: string): Uint8Array => {
+      span?.refused(RefusalCode[code])
+      return refusal(id, code, reason)
+    }
     const reading = (async () => {
       try {
         while (true) {
@@ -439,7 +448,7 @@ export class ChunkExchange implements Startable {
             await lp.write(refusal(payload.value.id, RefusalCode.OVERLOADED, `more than ${this.limits.maxRequestsInFlight} requests queued`))
             continue
           }
-          queue.push({ id: payload.value.id, cid: payload.value.cid })
+          queue.push({ id: payload.value.id, cid: payload.value.cid, traceparent: payload.value.traceparent, tracestate: payload.value.tracestate })
           this.addQueued(key, 1)
           wake?.()
         }
@@ -453,6 +462,8 @@ export class ChunkExchange implements Startable {
     })()
     try {
       while (true) {
+        span?.end()
+        span = undefined
         // a reset stream takes nothing more: what it left queued is dropped, not served to nobody
         if (stream.status === 'reset' || stream.status === 'aborted') break
         const req = queue.shift()
@@ -464,10 +475,11 @@ export class ChunkExchange implements Startable {
           continue
         }
         const { id } = req
+        span = serveSpan(req, peer)
         const cid = parseBlockId(req.cid)
         if (typeof cid === 'string') {
           // malformed: refused before the store is asked, and not our failure
-          await lp.write(refusal(id, RefusalCode.BAD_REQUEST, cid))
+          await lp.write(refuse(id, RefusalCode.BAD_REQUEST, cid))
           continue
         }
         if (this.init.denied?.(peer) === true) {
@@ -477,7 +489,7 @@ export class ChunkExchange implements Startable {
         }
         const refused = this.init.admit?.(peer, cid)
         if (refused != null) {
-          await lp.write(refusal(id, refused, 'not admitted'))
+          await lp.write(refuse(id, refused, 'not admitted'))
           continue
         }
         let data: Uint8Array | undefined
@@ -485,16 +497,16 @@ export class ChunkExchange implements Startable {
           data = await this.init.blocks.get(cid)
         } catch (err: any) {
           if (isInvalidArgument(err)) {
-            await lp.write(refusal(id, RefusalCode.BAD_REQUEST, err.message))
+            await lp.write(refuse(id, RefusalCode.BAD_REQUEST, err.message))
             continue
           }
           this.log.error('reading %s failed - %e', cid, err)
           this.serveFailures++
-          await lp.write(refusal(id, RefusalCode.INTERNAL, 'block store error'))
+          await lp.write(refuse(id, RefusalCode.INTERNAL, 'block store error'))
           continue
         }
         if (data == null) {
-          await lp.write(refusal(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
+          await lp.write(refuse(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
           continue
         }
         current = { id, cancel: new AbortController() }
@@ -512,8 +524,13 @@ export class ChunkExchange implements Startable {
         stats.chunksSent++
         stats.bytesSent += data.byteLength
         this.init.onServed?.(peer, data.byteLength)
+        span?.served(data.byteLength)
       }
+    } catch (err) {
+      span?.failed(err)
+      throw err
     } finally {
+      span?.end()
       // what the peer left queued no longer counts against it
       stopped = true
       this.addQueued(key, -queue.length)

@@ -1,12 +1,22 @@
 import { byteSize, z } from '@codio/config'
 import { DEFAULT_DATA_SHARDS, DEFAULT_PARITY_SHARDS, parseFecSpec } from '@codio/fec'
-import { peerServiceConfig } from './peer-config.js'
+import { listenerSchema, peerServiceConfig } from './peer-config.js'
 
 // The role schemas of edge, relay and origin (moved here from services/*/src/config.ts, which
 // re-export them): the tracker validates a role's cluster config document with them.
 
 /** The edge's configuration: TOML file + `CODIO_*` environment overrides. */
-export const edgeConfigSchema = z.strictObject(peerServiceConfig('edge', 8080, 8081))
+export const edgeConfigSchema = z.strictObject({
+  ...peerServiceConfig('edge', 8080, 8081),
+  http: listenerSchema(8080).extend({
+    /**
+     * One structured log line per content request (pino, `component: "access"`): method, path,
+     * status, bytes, duration in ms, cache hit/miss, trace ID. Off by default (and in tests);
+     * `CODIO_HTTP__ACCESS_LOG=true` turns it on.
+     */
+    accessLog: z.boolean().default(false)
+  }).default({ host: '127.0.0.1', port: 8080, accessLog: false })
+})
 
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>
 

@@ -21,6 +21,8 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { listenAddresses, SwarmHost, type LiveSwarmPolicyKey, type SwarmPolicy } from './swarm-host.js'
 import { BanList, cutOff } from './bans.js'
 import { purgeContent, type PurgeResult } from './purge.js'
+import { DownloadTrace, peerTracer } from './download-trace.js'
+import { withSpan } from '@codio/tracing'
 
 /** How often announcements that found no DHT peer are tried again (ms). */
 export const ANNOUNCE_RETRY_MS = 1000
@@ -531,7 +533,11 @@ export class CodioPeer {
     const key = contentId.toString()
     let pending = this.resolving.get(key)
     if (pending == null) {
-      pending = this.doResolve(contentId, signal).finally(() => this.resolving.delete(key))
+      pending = withSpan(peerTracer, 'peer.resolve', { attributes: { 'codio.content.id': key } }, async span => {
+        const resolved = await this.doResolve(contentId, signal)
+        span.setAttribute('codio.content.local', resolved.local)
+        return resolved
+      }).finally(() => this.resolving.delete(key))
       this.resolving.set(key, pending)
     }
     return pending
@@ -540,16 +546,28 @@ export class CodioPeer {
   private async doResolve (contentId: CID, signal?: AbortSignal): Promise<ResolvedContent> {
     const stored = await this.store.get(contentId)
     if (stored != null) {
-      const manifest = decodeManifest(stored)
-      await verifyManifest(manifest, this.init.trustedKeys)
+      const manifest = await this.verifiedManifest(stored)
       return { contentId, manifest, local: await this.store.hasContent(contentId) }
     }
     const search = new ProviderSearch(this.node, this.dht, contentId, this.init.lookupTimeoutMs ?? 10_000, signal, { tracker: this.providerSource, connected: this.connectedPeers, excluded: this.banned })
-    const bytes = await this.fetchManifest(contentId, search, signal)
-    const manifest = decodeManifest(bytes)
-    await verifyManifest(manifest, this.init.trustedKeys)
+    const bytes = await withSpan(peerTracer, 'manifest.fetch', {}, async span => {
+      const b = await this.fetchManifest(contentId, search, signal)
+      span.setAttribute('codio.manifest.bytes', b.byteLength)
+      return b
+    })
+    const manifest = await this.verifiedManifest(bytes)
     await this.store.put(contentId, bytes)
     return { contentId, manifest, local: false, search }
+  }
+
+  /** Decode and check the signature of a manifest block (span `manifest.verify`). */
+  private async verifiedManifest (bytes: Uint8Array): Promise<Manifest> {
+    return await withSpan(peerTracer, 'manifest.verify', {}, async span => {
+      const manifest = decodeManifest(bytes)
+      await verifyManifest(manifest, this.init.trustedKeys)
+      span.setAttributes({ 'codio.content.size': manifest.size, 'codio.content.chunks': manifest.chunks.length })
+      return manifest
+    })
   }
 
   /**
@@ -647,11 +665,18 @@ export class CodioPeer {
     const existing = this.downloads.get(key)
     if (existing != null) return existing.dl
     const manifest = resolved.manifest
+    const trace = new DownloadTrace(resolved.contentId, manifest.chunks.length, whole ? undefined : range)
+    return trace.run(() => this.startDownload(resolved, whole, range, trace))
+  }
+
+  private startDownload (resolved: ResolvedContent, whole: boolean, range: { first: number, last: number } | undefined, trace: DownloadTrace): Download {
+    const key = resolved.contentId.toString()
+    const manifest = resolved.manifest
     let announced = false
     const dl = new Download({
       chunks: manifest.chunks,
-      first: whole ? undefined : range.first,
-      last: whole ? undefined : range.last,
+      first: whole ? undefined : range!.first,
+      last: whole ? undefined : range!.last,
       fetcher: this.exchange,
       sink: this.store,
       size: manifest.size,
@@ -670,6 +695,7 @@ export class CodioPeer {
           announced = true
           void this.provide(resolved.contentId)
         }
+        trace.chunk(peer, index >= manifest.chunks.length)
         const peerRole = this.peerRoles.of(peer)
         this.metrics.chunksReceived.inc({ peer_role: peerRole })
         this.metrics.bytesReceived.inc({ peer_role: peerRole }, bytes)
@@ -682,6 +708,7 @@ export class CodioPeer {
         }
       },
       onRebuilt: (group, chunks) => {
+        trace.repaired(group, chunks)
         this.metrics.chunksRebuilt.inc(chunks.length)
         this.metrics.fecGroupsRepaired.inc()
         this.fecTotals.chunksRebuilt += chunks.length
@@ -707,7 +734,8 @@ export class CodioPeer {
         await Promise.allSettled(connecting)
         dl.noMorePeers()
       })().catch(err => dl.fail(err))
-      const complete = dl.done.then(async () => this.markComplete(resolved.contentId))
+      const complete = dl.done.then(async () => await withSpan(peerTracer, 'cache.write', { attributes: { 'codio.content.id': key } }, async () => { await this.markComplete(resolved.contentId) }))
+      trace.endWith(complete)
       this.downloads.set(key, { dl, complete })
       complete
         .catch((err: Error) => this.init.log.warn({ contentId: key, err: err.message }, 'download failed'))
@@ -723,6 +751,7 @@ export class CodioPeer {
         if (ranges.size === 0 && this.rangeDownloads.get(key) === ranges) this.rangeDownloads.delete(key)
       }
       dl.done.then(finished, finished)
+      trace.endWith(dl.done)
       void (async () => {
         for await (const p of search.providers()) dl.addPeer(p)
         dl.noMorePeers()

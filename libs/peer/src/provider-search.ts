@@ -5,6 +5,9 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import type { P2PNode } from '@codio/p2p'
 import type { DhtManager } from '@codio/dht'
+import { tracer, withActive, withSpan, type Span } from '@codio/tracing'
+
+const searchTracer = tracer('@codio/peer')
 
 /** First pause before a DHT walk that found nobody is repeated (ms); it doubles up to {@link LOOKUP_RETRY_MAX_MS}. */
 export const LOOKUP_RETRY_MS = 250
@@ -118,6 +121,8 @@ export class ProviderSearch {
   private readonly tracker?: ProviderSource
   private readonly connected?: ConnectedPeers
   private readonly excluded?: (peer: PeerId) => boolean
+  /** `providers.search`: from the start until the sources first go idle (or the lookup ends). */
+  private span?: Span
 
   constructor (private readonly node: P2PNode<any>, private readonly dht: Pick<DhtManager, 'findProviders'>, readonly cid: CID, timeoutMs: number, signal?: AbortSignal, sources: ProviderSearchSources = {}) {
     this.tracker = sources.tracker
@@ -128,7 +133,8 @@ export class ProviderSearch {
     this.signal = AbortSignal.any(signals)
     // the lookup ends when its time is up, even while a walk or a dial ignores the signal
     this.signal.addEventListener('abort', () => { this.finish() }, { once: true })
-    void this.run(this.signal)
+    const span = this.span = searchTracer.startSpan('providers.search', { attributes: { 'codio.content.id': cid.toString() } })
+    void withActive(span, async () => await this.run(this.signal))
   }
 
   /** True once the lookup has ended (time limit, abort): no provider is added after. */
@@ -148,6 +154,7 @@ export class ProviderSearch {
 
   private finish (): void {
     if (this.finished) return
+    this.endSpan()
     this.finished = true
     this.wake?.()
     this.notify()
@@ -156,6 +163,7 @@ export class ProviderSearch {
   /** Idle until a consumer asks for {@link more} (or the lookup ends). */
   private async demand (signal: AbortSignal): Promise<void> {
     if (!this.wanted) {
+      this.endSpan()
       this.idle = true
       this.notify()
       await new Promise<void>(resolve => { this.wake = resolve })
@@ -164,6 +172,14 @@ export class ProviderSearch {
     }
     this.wanted = false
     signal.throwIfAborted()
+  }
+
+  /** The search span ends once resolution has what its sources had; later walks (after {@link more}) are its children still. */
+  private endSpan (): void {
+    if (this.span == null) return
+    this.span.setAttributes({ 'codio.providers.found': this.found.length, 'codio.providers.source': this.source ?? 'none' })
+    this.span.end()
+    this.span = undefined
   }
 
   private async run (signal: AbortSignal): Promise<void> {
@@ -184,12 +200,17 @@ export class ProviderSearch {
       // finished a moment ago may be missing from its answer, and the download would never
       // hear of it (rediscovery comes seconds later, peer exchange only names swarm peers)
       const probe = this.connected == null ? Promise.resolve(0) : this.askConnected(seen, signal)
-      const selected = this.tracker == null ? undefined : await raceSignal(this.tracker.select(this.cid, signal).catch(() => undefined), signal)
       let named = 0
-      for (const peer of selected ?? []) {
-        if (!add(peer.id, peer.multiaddrs)) continue
-        named++
-        this.source ??= 'tracker'
+      if (this.tracker != null) {
+        await withSpan(searchTracer, 'providers.tracker', {}, async span => {
+          const selected = await raceSignal(this.tracker!.select(this.cid, signal).catch(() => undefined), signal)
+          for (const peer of selected ?? []) {
+            if (!add(peer.id, peer.multiaddrs)) continue
+            named++
+            this.source ??= 'tracker'
+          }
+          span.setAttributes({ 'codio.peers.named': selected?.length ?? 0, 'codio.providers.found': named, 'codio.tracker.answered': selected != null })
+        })
       }
       named += await raceSignal(probe, signal)
       if (named > 0) await this.demand(signal)
@@ -200,14 +221,18 @@ export class ProviderSearch {
         let slots = walkSlots.get(this.node)
         if (slots == null) walkSlots.set(this.node, slots = new Slots(DHT_WALKS_MAX))
         await slots.take(signal)
-        const walk = (async () => {
-          for await (const info of this.dht.findProviders(this.cid, { signal })) {
-            if (signal.aborted) return
-            if (!add(info.id, info.multiaddrs)) continue
-            this.source = 'dht'
-            fresh++
+        const walk = withSpan(searchTracer, 'providers.dht_walk', {}, async span => {
+          try {
+            for await (const info of this.dht.findProviders(this.cid, { signal })) {
+              if (signal.aborted) return
+              if (!add(info.id, info.multiaddrs)) continue
+              this.source = 'dht'
+              fresh++
+            }
+          } finally {
+            span.setAttribute('codio.providers.found', fresh)
           }
-        })()
+        })
         // the slot is held until the walk itself ends, even past this lookup's end
         void walk.catch(() => {}).finally(() => { slots.release() })
         await raceSignal(walk, signal)
@@ -232,6 +257,16 @@ export class ProviderSearch {
     if (candidates.length === 0) return 0
     const probe = AbortSignal.any([signal, AbortSignal.timeout(CONNECTED_PROBE_MS)])
     let named = 0
+    // want-have to every candidate in one span: how many were asked, how many hold it
+    return await withSpan(searchTracer, 'providers.want_have', { attributes: { 'codio.peers.asked': candidates.length } }, async span => {
+      await this.probeConnected(candidates, seen, probe, signal, () => { named++ })
+      span.setAttribute('codio.providers.found', named)
+      return named
+    })
+  }
+
+  private async probeConnected (candidates: PeerId[], seen: Set<string>, probe: AbortSignal, signal: AbortSignal, onFound: () => void): Promise<void> {
+    const connected = this.connected!
     await Promise.all(candidates.map(async peer => {
       // a peer that does not answer in time, or at all, simply is not one
       if (!(await connected.has(peer, this.cid, probe).catch(() => false)) || signal.aborted) return
@@ -240,10 +275,9 @@ export class ProviderSearch {
       seen.add(key)
       this.found.push(peer)
       this.source ??= 'connected'
-      named++
+      onFound()
       this.notify()
     }))
-    return named
   }
 
   private notify (): void {

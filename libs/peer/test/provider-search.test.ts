@@ -14,6 +14,14 @@ import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
 import { ProviderSearch, type ConnectedPeers } from '../src/provider-search.js'
 import { until } from '@codio/testing'
+import { context, trace } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
+
+// a real SDK tracer provider, exporting to memory what the OTLP exporter would send
+const spans = new InMemorySpanExporter()
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }))
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -68,11 +76,19 @@ describe('ProviderSearch: connected peers first, then the DHT', () => {
     // the DHT's own upkeep may have connected the two meanwhile
     await seeker.hangUp(holder.peerId)
     const asked: string[] = []
+    spans.reset()
     const search = new ProviderSearch(seeker, new DhtManager(seeker), cid, 10_000, undefined, { connected: connectedPeers(seeker, asked) })
     const found = await collect(search)
     expect(asked).toEqual([middle.peerId.toString()])
     expect(found).toEqual([holder.peerId.toString()])
     expect(search.source).toBe('dht')
+    // traced: the search span with the want-have and the walk as its children, with their counts
+    const byName = new Map(spans.getFinishedSpans().map(s => [s.name, s]))
+    const root = byName.get('providers.search')!
+    expect(root.attributes).toMatchObject({ 'codio.content.id': cid.toString(), 'codio.providers.found': 1, 'codio.providers.source': 'dht' })
+    expect(byName.get('providers.want_have')?.attributes).toMatchObject({ 'codio.peers.asked': 1, 'codio.providers.found': 0 })
+    expect(byName.get('providers.dht_walk')?.attributes).toMatchObject({ 'codio.providers.found': 1 })
+    for (const child of ['providers.want_have', 'providers.dht_walk']) expect(byName.get(child)!.parentSpanContext?.spanId).toBe(root.spanContext().spanId)
   })
 
   it('never names an excluded (banned) peer, whatever source finds it', async () => {

@@ -9,6 +9,7 @@
  * const registry = createMetricsRegistry({ role: 'edge' })
  * ```
  */
+import { context, trace } from '@opentelemetry/api'
 import { pino, type Logger, type LevelWithSilent } from 'pino'
 import { Registry, collectDefaultMetrics } from 'prom-client'
 
@@ -24,9 +25,20 @@ export interface LoggerInit {
   destination?: number | string
 }
 
-/** A pino JSON-lines logger. Lines are written asynchronously and flushed on exit. */
+/**
+ * A pino JSON-lines logger. Lines are written asynchronously and flushed on exit. A line
+ * written while an OpenTelemetry span is active carries its `trace_id` and `span_id` (hex, the
+ * OTel log data model's field names), so logs and traces join.
+ */
 export function createLogger (init: LoggerInit): Logger {
-  return pino({ name: init.name, level: init.level ?? 'info' }, pino.destination({ dest: init.destination ?? 1, sync: false }))
+  return pino({ name: init.name, level: init.level ?? 'info', mixin: traceIds }, pino.destination({ dest: init.destination ?? 1, sync: false }))
+}
+
+/** The active span's IDs, or nothing (no span, tracing off: the API's no-op answers at once). */
+function traceIds (): { trace_id?: string, span_id?: string } {
+  const sc = trace.getSpan(context.active())?.spanContext()
+  if (sc == null || !trace.isSpanContextValid(sc)) return {}
+  return { trace_id: sc.traceId, span_id: sc.spanId }
 }
 
 export interface MetricsInit {

@@ -7,6 +7,7 @@ import { InvalidRequestError, PeerNotFoundError, TrackerRequestError, TrackerTim
 import { availabilityEntryFromProto, peerCandidateFromProto, peerMetricsFromProto } from './proto-convert.js'
 import { validateSelectRequest } from './selection.js'
 import type { AvailabilityEntry, AvailabilityQuery, PeerMetrics, SelectedPeer } from './types.js'
+import { tracingInterceptor } from '@codio/tracing'
 
 export interface TrackerClientInit {
   /** The tracker's RPC listener, e.g. `http://127.0.0.1:7091`. */
@@ -57,7 +58,7 @@ export class TrackerClient {
     this.client = createClient(TrackerService, createConnectTransport({
       baseUrl: init.baseUrl,
       httpVersion: '1.1',
-      interceptors: token == null ? [] : [bearerInterceptor(token)]
+      interceptors: token == null ? [tracingInterceptor('client')] : [tracingInterceptor('client'), bearerInterceptor(token)]
     }))
     this.timeoutMs = init.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS
   }

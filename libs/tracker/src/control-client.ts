@@ -1,6 +1,7 @@
 import { ControlService } from '@codio/proto'
 import { createClient, type Client, type Interceptor } from '@connectrpc/connect'
 import { createConnectTransport } from '@connectrpc/connect-node'
+import { tracingInterceptor } from '@codio/tracing'
 
 /** A typed client of `codio.tracker.v1.ControlService` (see control.proto for the calls). */
 export type ControlClient = Client<typeof ControlService>
@@ -39,7 +40,7 @@ export function createControlClient (url: string, options: ControlClientOptions 
   return createClient(ControlService, createConnectTransport({
     baseUrl: url,
     httpVersion: '1.1',
-    interceptors: [auth],
+    interceptors: [tracingInterceptor('client'), auth],
     defaultTimeoutMs: options.timeoutMs
   }))
 }

@@ -6,6 +6,7 @@ import { encodeAvailability, encodeMetrics, type HoldingInit } from './gossip-co
 import { GOSSIP_SIGNATURE_HEADER, signGossip } from './gossip-signature.js'
 import { keepNatsConnection, type NatsKeeper } from './nats-connect.js'
 import { availabilitySubject, metricsSubject } from './subjects.js'
+import { context, injectHeaders, recordError, SpanKind, trace, tracer } from '@codio/tracing'
 import type { Observation } from './types.js'
 
 /** A node's own counters, cumulative since it started (see `MetricsReport` in gossip.proto). */
@@ -17,6 +18,10 @@ export interface NodeMetrics {
   /** What it measured of the peers it downloaded from since the previous report. */
   observations?: Observation[]
 }
+
+const gossipTracer = tracer('@codio/tracker')
+/** The span name's destination: the subject template, without the peer ID (low cardinality). */
+const GOSSIP_SPAN_DESTINATION: Record<string, string> = { availability: 'codio.gossip.availability', metrics: 'codio.gossip.metrics' }
 
 /** The subset of a pino logger the publisher uses. */
 export interface PublisherLog {
@@ -239,19 +244,26 @@ export class GossipPublisher {
   }
 
   private async publish (kind: string, build: () => Promise<[string, Uint8Array]>): Promise<boolean> {
+    // a PRODUCER span per message (OTel messaging conventions); its context rides in the headers
+    const span = gossipTracer.startSpan(`send ${GOSSIP_SPAN_DESTINATION[kind] ?? 'codio.gossip'}`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.operation.name': 'publish' } })
     try {
       const nc = this.nc
       if (nc === undefined || nc.isClosed()) throw new Error('not connected to NATS')
       const [subject, data] = await build()
       const h = natsHeaders()
       h.set(GOSSIP_SIGNATURE_HEADER, await signGossip(this.init.privateKey, subject, data))
+      injectHeaders(h, trace.setSpan(context.active(), span))
+      span.setAttributes({ 'messaging.destination.name': subject, 'messaging.message.body.size': data.byteLength })
       nc.publish(subject, data, { headers: h })
       this.counts.published++
       return true
     } catch (err) {
+      recordError(span, err)
       this.counts.failed++
       this.log.warn({ kind, err: (err as Error).message }, 'gossip: not published')
       return false
+    } finally {
+      span.end()
     }
   }
 }

@@ -10,6 +10,7 @@ import type { CID } from 'multiformats/cid'
 import type { EdgeConfig } from './config.js'
 import { readRange } from './content-reader.js'
 import { interpretRange, type ByteRange } from './ranges.js'
+import { tracedRoute, type RequestTrace } from './request-trace.js'
 
 /** A running edge. */
 export type Edge = PeerService
@@ -84,7 +85,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
    * Resolves once the first bytes are at hand, and rejects when they cannot be had: the
    * headers are not sent yet then, so the failure gets its own status (see `fail`).
    */
-  async function body (resolved: ResolvedContent, ranges: ByteRange[], trailer: string | undefined, t0: number, hit: boolean): Promise<Readable> {
+  async function body (resolved: ResolvedContent, ranges: ByteRange[], trailer: string | undefined, t0: number, hit: boolean, rt: RequestTrace): Promise<Readable> {
     const { manifest } = resolved
     const download = resolved.local
       ? undefined
@@ -99,6 +100,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
         ttfb.observe({ cache: hit ? 'hit' : 'miss' }, (performance.now() - t0) / 1000)
       }
       served.inc(source, b.byteLength)
+      rt.bytes += b.byteLength
       return b
     }
     const parts = (async function * () {
@@ -124,7 +126,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     })(), { objectMode: false })
   }
 
-  async function serveContent (request: FastifyRequest<{ Params: { cid: string } }>, reply: FastifyReply): Promise<FastifyReply> {
+  async function serveContent (request: FastifyRequest<{ Params: { cid: string } }>, reply: FastifyReply, rt: RequestTrace): Promise<FastifyReply> {
     const t0 = performance.now()
     const method = request.method
     let contentId: CID
@@ -148,6 +150,7 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     }
     const { manifest } = resolved
     cache.inc({ result: resolved.local ? 'hit' : 'miss' })
+    rt.cache = resolved.local ? 'hit' : 'miss'
     reply.header('content-type', manifest.mediaType)
     reply.header('last-modified', new Date(manifest.createdAt).toUTCString())
 
@@ -184,14 +187,14 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     }
     let stream: Readable
     try {
-      stream = await body(resolved, ranges, trailer, t0, resolved.local)
+      stream = await body(resolved, ranges, trailer, t0, resolved.local, rt)
     } catch (err: any) {
       return fail(reply, err)
     }
     return reply.code(status).header('content-length', length).send(stream)
   }
 
-  app.route({ method: ['GET', 'HEAD'], url: '/content/:cid', handler: serveContent })
+  app.route({ method: ['GET', 'HEAD'], url: '/content/:cid', handler: tracedRoute({ route: '/content/:cid', log, accessLog: config.http.accessLog }, serveContent) })
 
   return peerService({ role: 'edge', peer, app, http: config.http, admin: config.admin, log, version, auth: config.auth })
 }

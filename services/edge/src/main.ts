@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { loadNodeConfigOrExit } from '@codio/node-config'
 import { cannotStart, onShutdown, readPackageVersion } from '@codio/service'
 import { createLogger } from '@codio/telemetry'
+import { startTracing } from '@codio/tracing'
 import { createEdge } from './edge.js'
 
 const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } })
@@ -10,10 +11,12 @@ const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' }
 const layered = loadNodeConfigOrExit('edge', { file: values.config, env: process.env })
 const config = layered.current
 const log = createLogger({ name: config.name, level: config.logLevel })
+// OpenTelemetry traces when OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set (service name codio-edge), else off
+const tracing = await startTracing({ role: 'edge' })
 layered.setLog(log.child({ component: 'config' }))
 // a start refused (token files, credentials required beyond loopback, TLS files): one clear line, exit 1
 const refused = cannotStart('codio-edge', log)
 const edge = await createEdge(config, log, await readPackageVersion(new URL('../package.json', import.meta.url))).catch(refused)
 edge.useConfig(layered)
 await edge.start().catch(refused)
-onShutdown(() => edge.stop(), { log, trigger: edge.drained })
+onShutdown(async () => { await edge.stop(); await tracing.shutdown() }, { log, trigger: edge.drained })

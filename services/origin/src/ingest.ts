@@ -5,6 +5,9 @@ import type { BlockStore } from '@codio/store'
 import type { PublisherKeyPair } from '@codio/signing'
 import type { CID } from 'multiformats/cid'
 import { BadRequestError, UploadIncompleteError, UploadTooLargeError } from './errors.js'
+import { tracer, withSpan } from '@codio/tracing'
+
+const ingestTracer = tracer('@codio/origin')
 
 /** Why an empty upload is refused. */
 const EMPTY_UPLOAD = 'empty upload: a content of 0 bytes has no chunks, so there is nothing to store or serve'
@@ -54,6 +57,15 @@ export interface IngestResult {
  *   gone or `signal` aborted), BadRequestError (chunk size, empty upload), InvalidFecParamsError
  */
 export async function ingest (init: IngestInit, req: IngestRequest): Promise<IngestResult> {
+  // one span for the whole upload (chunking, parity, staging, signing, commit), not one per chunk
+  return await withSpan(ingestTracer, 'origin.ingest', { attributes: { 'codio.ingest.chunk_size': req.chunkSize, 'codio.ingest.fec': formatFecSpec(req.fec), 'http.request.body.size': req.expectedSize ?? undefined } }, async span => {
+    const result = await ingestContent(init, req)
+    span.setAttributes({ 'codio.content.id': result.contentId.toString(), 'codio.content.size': result.size, 'codio.content.chunks': result.chunks, 'codio.content.parity_chunks': result.parityChunks })
+    return result
+  })
+}
+
+async function ingestContent (init: IngestInit, req: IngestRequest): Promise<IngestResult> {
   if (!Number.isInteger(req.chunkSize) || req.chunkSize < MIN_CHUNK_SIZE || req.chunkSize > MAX_CHUNK_SIZE) {
     throw new BadRequestError(`chunk size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes`)
   }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { loadNodeConfigOrExit } from '@codio/node-config'
 import { cannotStart, onShutdown, readPackageVersion } from '@codio/service'
 import { createLogger } from '@codio/telemetry'
+import { startTracing } from '@codio/tracing'
 import { createOrigin } from './origin.js'
 
 const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } })
@@ -12,10 +13,12 @@ const layered = loadNodeConfigOrExit('origin', { file: values.config, env: proce
 const config = structuredClone(layered.current)
 layered.onChange(c => { config.ingest = c.ingest })
 const log = createLogger({ name: config.name, level: config.logLevel })
+// OpenTelemetry traces when OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set (service name codio-origin), else off
+const tracing = await startTracing({ role: 'origin' })
 layered.setLog(log.child({ component: 'config' }))
 // a start refused (token files, credentials required beyond loopback, TLS files): one clear line, exit 1
 const refused = cannotStart('codio-origin', log)
 const origin = await createOrigin(config, log, await readPackageVersion(new URL('../package.json', import.meta.url))).catch(refused)
 origin.useConfig(layered)
 await origin.start().catch(refused)
-onShutdown(() => origin.stop(), { log, trigger: origin.drained })
+onShutdown(async () => { await origin.stop(); await tracing.shutdown() }, { log, trigger: origin.drained })

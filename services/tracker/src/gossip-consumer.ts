@@ -2,6 +2,9 @@ import type { Msg, NatsConnection } from 'nats'
 import { decodeGossip, GOSSIP_SIGNATURE_HEADER, gossipWildcard, parseGossipSubject, verifyGossip, type Gossip, type TrackerStore } from '@codio/tracker'
 import type { Logger } from '@codio/telemetry'
 import type { TrackerMetrics } from './metrics.js'
+import { extractHeaders, SpanKind, tracer, withSpan } from '@codio/tracing'
+
+const consumerTracer = tracer('@codio/tracker-service')
 
 export interface GossipConsumerInit {
   nc: NatsConnection
@@ -144,7 +147,11 @@ export function consumeGossip (init: GossipConsumerInit): GossipConsumer {
       while (inflight.size >= init.concurrency || (inflight.size > 0 && inflightBytes + m.data.length > init.maxInflightBytes)) await Promise.race(inflight)
       const size = m.data.length
       inflightBytes += size
-      const p: Promise<void> = handle(m, kind).finally(() => { inflight.delete(p); inflightBytes -= size })
+      // a CONSUMER span, child of the publisher's (traceparent in the headers; a malformed one is ignored)
+      const p: Promise<void> = withSpan(consumerTracer, `process codio.gossip.${kind}`, {
+        kind: SpanKind.CONSUMER,
+        attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'messaging.destination.name': m.subject.slice(0, 200), 'messaging.message.body.size': size }
+      }, async () => { await handle(m, kind) }, extractHeaders(m.headers)).finally(() => { inflight.delete(p); inflightBytes -= size })
       inflight.add(p)
     }
   })().catch((err: Error) => log.error({ err: err.message }, 'gossip subscription ended'))

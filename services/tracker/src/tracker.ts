@@ -12,6 +12,7 @@ import { createControlPlane, type ControlPlane } from './control/plane.js'
 import { consumeGossip, type GossipConsumer } from './gossip-consumer.js'
 import { trackerMetrics } from './metrics.js'
 import { trackerRoutes } from './routes.js'
+import { tracingInterceptor } from '@codio/tracing'
 
 /** How long start() waits for Redis and NATS before going on without them, ms. */
 const STARTUP_WAIT_MS = 5000
@@ -137,7 +138,7 @@ export function createTracker (config: TrackerConfig, log: Logger, overrides: Tr
       control.start()
       const handler = connectHandler({
         routes: (router) => { trackerRoutes(store, metrics, log)(router); control.routes(router) },
-        interceptors: [authInterceptor(gate)],
+        interceptors: [tracingInterceptor('server'), authInterceptor(gate)],
         precheck: callCheck(gate),
         maxRequestBytes: config.rpc.maxRequestBytes,
         onError: (err, procedure) => log.debug({ procedure, err: (err as Error).message }, 'rpc failed while answering')
