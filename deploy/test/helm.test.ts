@@ -310,6 +310,28 @@ describe('helm chart deploy/helm/codio', () => {
     }
   })
 
+  test('tracing: every Codio container exports to the OTLP endpoint with the sampler ratio, and none without one', () => {
+    const containers = (objs: Obj[]): Obj[] => objs.filter(o => ['Deployment', 'StatefulSet'].includes(o.kind))
+      .flatMap(o => o.spec.template.spec.containers.filter((c: Obj) => ['edge', 'relay', 'origin', 'tracker'].includes(c.name)))
+    const otel = (c: Obj): Record<string, string> => Object.fromEntries((c.env ?? []).filter((e: Obj) => e.name.startsWith('OTEL_')).map((e: Obj) => [e.name, e.value]))
+    const off = containers(render())
+    expect(off.map(c => c.name).sort()).toEqual(['edge', 'origin', 'relay', 'tracker'])
+    for (const c of off) expect(otel(c)).toEqual({})
+    const on = containers(render(...valueSets.monitoring))
+    expect(on.map(c => c.name).sort()).toEqual(['edge', 'origin', 'relay', 'tracker'])
+    for (const c of on) {
+      expect(otel(c)).toEqual({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.monitoring:4318',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+        OTEL_RESOURCE_ATTRIBUTES: 'k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)'
+      })
+      // Kubernetes expands $(VAR) only from variables defined before it
+      const names = c.env.map((e: Obj) => e.name)
+      expect(names.indexOf('POD_NAME')).toBeLessThan(names.indexOf('OTEL_RESOURCE_ATTRIBUTES'))
+      expect(names.indexOf('POD_NAMESPACE')).toBeLessThan(names.indexOf('OTEL_RESOURCE_ATTRIBUTES'))
+    }
+  })
+
   test('the chart\'s copies of dashboards and rules are byte-identical to deploy/grafana and deploy/prometheus', () => {
     for (const [copy, source] of [['files/dashboards', '../../grafana/dashboards'], ['files/rules', '../../prometheus/rules']]) {
       const names = readdirSync(join(chart, source)).sort()

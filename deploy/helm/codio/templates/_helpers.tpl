@@ -257,6 +257,20 @@ affinity:
     {{- with .env }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+    {{- with .root.Values.tracing }}
+    {{- if .otlpEndpoint }}
+    - name: OTEL_EXPORTER_OTLP_ENDPOINT
+      value: {{ .otlpEndpoint | quote }}
+    - name: OTEL_TRACES_SAMPLER_ARG
+      value: {{ .samplerRatio | toString | quote }}
+    - name: POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    - name: OTEL_RESOURCE_ATTRIBUTES
+      value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)"
+    {{- end }}
+    {{- end }}
     {{- with $v.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
