@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { openSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -19,6 +19,7 @@ import { Ajv } from 'ajv'
 import { createGenerator } from 'ts-json-schema-generator'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import { freePort } from '@codio/sidecars'
+import { startTestCluster, type TestCluster } from './cluster.js'
 import { availabilitySubject, encodeAvailability } from '@codio/tracker'
 
 const deployDir = fileURLToPath(new URL('..', import.meta.url))
@@ -132,10 +133,9 @@ test('the dashboards match the JSON schema of @grafana/schema\'s Dashboard type'
 
 describe('against a live Prometheus scraping a Codio cluster', () => {
   let dir: string
-  let cluster: ChildProcess | undefined
+  let cluster: TestCluster | undefined
   let prometheus: ChildProcess | undefined
   let prom: string
-  let clusterOutput = ''
   let nodes = 0
   let scraped: string[] = []
   const tokens: Record<string, string> = { wrong: randomBytes(24).toString('base64url') }
@@ -179,36 +179,10 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
   beforeAll(async () => {
     requireBinary('prometheus')
     dir = await mkdtemp(join(tmpdir(), 'codio-monitoring-'))
-    const clusterDir = join(dir, 'cluster')
-    // Credentials as in production: every process takes an admin, a publish and a node token
-    // (so every listener enforces them), and the nodes carry the node token to the tracker.
-    await mkdir(join(dir, 'tokens'))
-    const tokenFiles: Record<string, string> = {}
-    for (const kind of ['admin', 'publish', 'node'] as const) {
-      tokens[kind] = randomBytes(24).toString('base64url')
-      tokenFiles[kind] = join(dir, 'tokens', kind)
-      await writeFile(tokenFiles[kind], `${tokens[kind]}\n`, { mode: 0o600 })
-    }
-    const env = {
-      ...process.env,
-      CODIO_AUTH__ADMIN_TOKEN_FILES: JSON.stringify([tokenFiles.admin]),
-      CODIO_AUTH__PUBLISH_TOKEN_FILES: JSON.stringify([tokenFiles.publish]),
-      CODIO_AUTH__NODE_TOKEN_FILES: JSON.stringify([tokenFiles.node]),
-      CODIO_TRACKER__TOKEN_FILE: tokenFiles.node
-    }
-    // The services need Node >= 22; the repository pins Node 24 as the `node` package.
-    const node = Number(process.versions.node.split('.')[0]) >= 22 ? process.execPath : join(root, 'node_modules', 'node', 'bin', 'node')
-    // detached: its own process group, so a cluster that ignores SIGTERM can still be killed whole.
-    cluster = spawn(node, [join(root, 'libs', 'cli', 'dist', 'bin.js'), 'cluster', '--dir', clusterDir, '--no-sample', '--edges', '1', '--relays', '1', '--log-level', 'warn'],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env })
-    cluster.stdout!.on('data', (d: Buffer) => { clusterOutput += d.toString() })
-    cluster.stderr!.on('data', (d: Buffer) => { clusterOutput += d.toString() })
-    const info = await poll('the cluster to be up', 120_000, async () => {
-      if (cluster!.exitCode != null) throw new Error(`codio cluster exited (${cluster!.exitCode}):\n${clusterOutput}`)
-      return existsSync(join(clusterDir, 'cluster.json')) ? JSON.parse(await readFile(join(clusterDir, 'cluster.json'), 'utf8')) : undefined
-    })
-    if (info.tracker == null) throw new Error(`the cluster started without its tracker (apt-get install -y nats-server redis-server):\n${clusterOutput}`)
-    const byRole = (role: string): Array<{ http: string, admin: string, peerId: string }> => info.processes.filter((p: { role: string }) => p.role === role)
+    cluster = await startTestCluster(dir)
+    Object.assign(tokens, cluster.tokens)
+    const { info } = cluster
+    const byRole = cluster.byRole
     const [origin, relay, edge] = [byRole('origin')[0], byRole('relay')[0], byRole('edge')[0]]
     nodes = info.processes.length
 
@@ -271,8 +245,7 @@ describe('against a live Prometheus scraping a Codio cluster', () => {
 
   afterAll(async () => {
     await stop(prometheus, () => prometheus!.kill('SIGKILL'))
-    // The CLI stops its services, NATS and Redis on SIGTERM.
-    await stop(cluster, () => process.kill(-cluster!.pid!, 'SIGKILL'), 30_000)
+    await cluster?.stop()
     if (dir != null) await rm(dir, { recursive: true, force: true })
   }, 60_000)
 

@@ -8,10 +8,10 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startTestCluster, nodeBinary as node, type ClusterProcessInfo, type TestCluster } from './cluster.js'
 import { poll as pollEvery, root, stopChild as stop } from './processes.js'
 
 interface Span {
@@ -32,9 +32,8 @@ const SIZE = 3 << 20
 
 let dir: string
 let receiver: ChildProcess | undefined
-let cluster: ChildProcess | undefined
+let cluster: TestCluster | undefined
 let receiverUrl = ''
-let clusterOutput = ''
 let trace: Span[] = []
 let root0: Span | undefined
 let cid = ''
@@ -48,7 +47,6 @@ async function spans (): Promise<Span[]> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'codio-tracing-'))
-  const node = Number(process.versions.node.split('.')[0]) >= 22 ? process.execPath : join(root, 'node_modules', 'node', 'bin', 'node')
   receiver = spawn(node, [join(root, 'deploy', 'test', 'otlp-receiver.mjs'), join(dir, 'spans.jsonl')], { stdio: ['ignore', 'pipe', 'inherit'] })
   receiverUrl = await new Promise<string>((resolve, reject) => {
     let out = ''
@@ -60,38 +58,11 @@ beforeAll(async () => {
     receiver!.once('exit', code => { reject(new Error(`the OTLP receiver exited (${code})`)) })
   })
 
-  await mkdir(join(dir, 'tokens'))
-  const tokens: Record<string, string> = {}
-  const files: Record<string, string> = {}
-  for (const kind of ['admin', 'publish', 'node']) {
-    tokens[kind] = randomBytes(24).toString('base64url')
-    files[kind] = join(dir, 'tokens', kind)
-    await writeFile(files[kind], `${tokens[kind]}\n`, { mode: 0o600 })
-  }
-  const clusterDir = join(dir, 'cluster')
-  cluster = spawn(node, [join(root, 'libs', 'cli', 'dist', 'bin.js'), 'cluster', '--dir', clusterDir, '--no-sample', '--edges', '1', '--relays', '1', '--log-level', 'warn'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-    env: {
-      ...process.env,
-      CODIO_AUTH__ADMIN_TOKEN_FILES: JSON.stringify([files.admin]),
-      CODIO_AUTH__PUBLISH_TOKEN_FILES: JSON.stringify([files.publish]),
-      CODIO_AUTH__NODE_TOKEN_FILES: JSON.stringify([files.node]),
-      CODIO_TRACKER__TOKEN_FILE: files.node,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
-      OTEL_TRACES_SAMPLER: 'always_on',
-      OTEL_BSP_SCHEDULE_DELAY: '100'
-    }
+  cluster = await startTestCluster(dir, {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: 'always_on', OTEL_BSP_SCHEDULE_DELAY: '100' }
   })
-  cluster.stdout!.on('data', (d: Buffer) => { clusterOutput += d.toString() })
-  cluster.stderr!.on('data', (d: Buffer) => { clusterOutput += d.toString() })
-  const info = await poll('the cluster to be up', 120_000, async () => {
-    if (cluster!.exitCode != null) throw new Error(`codio cluster exited (${cluster!.exitCode}):\n${clusterOutput}`)
-    return existsSync(join(clusterDir, 'cluster.json')) ? JSON.parse(await readFile(join(clusterDir, 'cluster.json'), 'utf8')) : undefined
-  })
-  if (info.tracker == null) throw new Error(`the cluster started without its tracker (apt-get install -y nats-server redis-server):\n${clusterOutput}`)
-  const byRole = (role: string): { http: string, admin: string } => info.processes.find((p: { role: string }) => p.role === role)
+  const { tokens } = cluster
+  const byRole = (role: string): ClusterProcessInfo => cluster!.byRole(role)[0]
   const put = await fetch(`${byRole('origin').http}/content`, { method: 'PUT', body: randomBytes(SIZE), headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${tokens.publish}` } })
   expect(put.status).toBe(201)
   cid = (await put.json() as { cid: string }).cid
@@ -117,7 +88,7 @@ beforeAll(async () => {
 }, 300_000)
 
 afterAll(async () => {
-  await stop(cluster, () => process.kill(-cluster!.pid!, 'SIGKILL'), 30_000)
+  await cluster?.stop()
   await stop(receiver, () => receiver!.kill('SIGKILL'))
   if (dir != null) await rm(dir, { recursive: true, force: true })
 }, 60_000)
