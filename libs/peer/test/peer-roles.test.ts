@@ -33,8 +33,9 @@ describe('peer roles from identify', () => {
     await publish(origin, content)
     const relay = await peers.start('relay', { role: 'relay', bootstrap: [addrOf(origin)] })
     const edge = await peers.start('edge', { bootstrap: [addrOf(origin), addrOf(relay)] })
+    // each side runs identify on a new connection, each in its own time
     await until(() => edge.peerRoles.of(origin.peerId) === 'origin' && edge.peerRoles.of(relay.peerId) === 'relay', 15_000, 'identify to tell the edge both roles')
-    expect(origin.peerRoles.of(edge.peerId)).toBe('edge')
+    await until(() => origin.peerRoles.of(edge.peerId) === 'edge' && origin.peerRoles.of(relay.peerId) === 'relay', 15_000, 'identify to tell the origin both roles')
     const agent = (await edge.node.peerStore.get(origin.peerId)).metadata.get('AgentVersion')
     expect(new TextDecoder().decode(agent)).toBe('codio-origin/9.9.9')
     // a peer never identified, or not a Codio node, is unknown
