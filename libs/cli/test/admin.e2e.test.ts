@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fromJson } from '@bufbuild/protobuf'
 import { GetPeerStatsResponseSchema, GetStatusResponseSchema } from '@codio/proto'
 import type { ClusterProcess } from '../src/endpoints.js'
 import { runCli, type CliResult } from './helpers.js'
-import { alive, curl, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
+import { alive, heldDownload, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
 
 /** A well-formed peer ID that no process of the cluster has. */
 const PEER = '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
@@ -160,15 +160,15 @@ describe('codio admin against a local cluster', () => {
 
   it('drain: the edge says how many requests are in flight, serves them to the end, then exits 0', async () => {
     const edge = byName('edge-2')
-    const target = join(cluster.dir, 'during-drain.bin')
-    const download = curl(['-f', '--limit-rate', '4M', '-o', target, `${edge.http}/content/${cid}`], 60)
-    await until(async () => ((await stat(target).catch(() => undefined))?.size ?? 0) > 0, 15_000, 'the download to start')
+    // a client that holds back after the first bytes: the request stays in flight
+    const download = await heldDownload(`${edge.http}/content/${cid}`)
+    expect(download.status).toBe(200)
     const r = await admin(['--admin', 'edge-2', 'drain', '--timeout', '30s'])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(out(r)).toBe('draining: 1 request in flight; the node exits once they are served (at most 30s)\n')
-    await download
-    expect(Buffer.compare(await readFile(target), sample)).toBe(0)
+    // the draining edge serves it to its last byte
+    expect(Buffer.compare(await download.finish(), sample)).toBe(0)
     await until(() => !alive(edge.pid), 15_000, 'the drained edge to exit')
     await until(() => cluster.output().includes('edge-2 exited (0): drained'), 5_000, 'its exit code, 0')
     const gone = await admin(['--admin', 'edge-2', 'status'])

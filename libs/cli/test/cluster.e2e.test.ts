@@ -12,7 +12,7 @@ import { parseByteSize } from '@codio/config'
 import { TrackerClient } from '@codio/tracker'
 import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
 import { BIN } from './helpers.js'
-import { alive, curl, exec, sha256File, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
+import { alive, curl, exec, heldDownload, sha256File, startLocalCluster, until, type LocalCluster } from './local-cluster.js'
 
 const sample = process.execPath
 
@@ -20,6 +20,8 @@ async function chunksBySource (proc: ClusterProcess): Promise<Map<string, number
   const { peers } = await createAdminClient(proc.admin).getPeerStats({})
   return new Map(peers.filter(p => p.chunksReceived > 0n).map(p => [p.peerId, Number(p.chunksReceived)]))
 }
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
 describe('local cluster end to end', () => {
   let cluster: LocalCluster
@@ -68,7 +70,7 @@ describe('local cluster end to end', () => {
     expect(await sha256File(out)).toBe(expected)
     // to stdout, from an edge named on the command line
     const piped = await exec(process.execPath, [BIN, 'get', cid, '--quiet', '--edge', byName('edge-1').http], { cwd: dir, encoding: 'buffer', maxBuffer: 2 * sampleSize })
-    expect(createHash('sha256').update(piped.stdout).digest('hex')).toBe(expected)
+    expect(sha256(piped.stdout)).toBe(expected)
     const unknown = 'bafyreiaxnnnb7qz2focittuqq3ya25q7rcv3bqynnczfzao3hlpxv4s6ty'
     const failed = await exec(process.execPath, [BIN, 'get', unknown, '-o', join(dir, 'unknown.bin'), '--quiet'], { cwd: dir }).then(() => undefined, (e: { code: number, stderr: string }) => e)
     expect(failed?.code).toBe(1)
@@ -205,9 +207,9 @@ describe('local cluster end to end', () => {
 
   it('drains an edge: the download in flight gets every byte, readiness and new requests get 503, then the edge exits 0', async () => {
     const edge = byName('edge-1') // holds the content: it served it above
-    const out = join(dir, 'drain.bin')
-    const download = curl(['-f', '--limit-rate', '40M', '-o', out, `${edge.http}/content/${cid}`])
-    await until(async () => ((await stat(out).catch(() => undefined))?.size ?? 0) > 0, 10_000, 'the download to start')
+    // a client that holds back after the first bytes: the request stays in flight
+    const download = await heldDownload(`${edge.http}/content/${cid}`)
+    expect(download.status).toBe(200)
     const { inFlight } = await createAdminClient(edge.admin).drain({})
     expect(inFlight).toBeGreaterThanOrEqual(1)
     expect((await fetch(`${edge.http}/readyz`)).status).toBe(503)
@@ -215,27 +217,25 @@ describe('local cluster end to end', () => {
     expect(refused.status).toBe(503)
     expect(refused.headers.get('retry-after')).toBe('1')
     expect((await fetch(`${edge.http}/healthz`)).status).toBe(200)
-    await download
-    expect(await sha256File(out)).toBe(expected)
+    expect(sha256(await download.finish())).toBe(expected)
     await until(() => !alive(edge.pid), 15_000, 'the drained edge to exit')
     await until(() => output().includes('edge-1 exited (0): drained'), 5_000, 'its exit code, 0')
   }, 120_000)
 
   it('SIGTERM drains an edge as the Drain call does: the download in flight gets every byte, then it exits 0', async () => {
     const edge = byName('edge-2')
-    const out = join(dir, 'sigterm.bin')
     const warm = join(dir, 'sigterm-warm.bin')
     await curl(['-f', '-o', warm, `${edge.http}/content/${cid}`]) // held whole: the next read is disk-bound
-    const download = curl(['-f', '--limit-rate', '40M', '-o', out, `${edge.http}/content/${cid}`])
-    await until(async () => ((await stat(out).catch(() => undefined))?.size ?? 0) > 0, 10_000, 'the download to start')
+    // a client that holds back after the first bytes: the request stays in flight
+    const download = await heldDownload(`${edge.http}/content/${cid}`)
+    expect(download.status).toBe(200)
     process.kill(edge.pid, 'SIGTERM')
     // still answering while it drains: readiness 503, new requests 503 with Retry-After
     await until(async () => (await fetch(`${edge.http}/readyz`).then(r => r.status, () => 0)) === 503, 5_000, 'readiness to answer 503')
     const refused = await fetch(`${edge.http}/content/${cid}`, { method: 'HEAD' })
     expect(refused.status).toBe(503)
     expect(refused.headers.get('retry-after')).toBe('1')
-    await download
-    expect(await sha256File(out)).toBe(expected)
+    expect(sha256(await download.finish())).toBe(expected)
     await until(() => !alive(edge.pid), 25_000, 'the edge to exit')
     await until(() => output().includes('edge-2 exited (0)'), 5_000, 'its exit code, 0')
   }, 120_000)

@@ -4,9 +4,11 @@
  * share (polling, liveness, curl, file digests).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { get as httpGet, type IncomingMessage } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -33,6 +35,36 @@ export async function sha256File (path: string): Promise<string> {
   const h = createHash('sha256')
   for await (const b of createReadStream(path)) h.update(b)
   return h.digest('hex')
+}
+
+/** A download taken up to its first bytes and then held back (see {@link heldDownload}). */
+export interface HeldDownload {
+  /** The response's status. */
+  status: number
+  /** Read the rest; resolves with the whole body once the response ends complete, rejects if it is cut. */
+  finish: () => Promise<Buffer>
+}
+
+/**
+ * GET `url`, take the first body bytes, then stop reading: the server cannot finish the
+ * response while the client holds back, so it is in flight for as long as the test needs (a
+ * rate-limited client cannot promise that: a receive buffer that autotunes up to
+ * net.ipv4.tcp_rmem's maximum, 32 MiB here, may take a whole content before the test acts).
+ */
+export async function heldDownload (url: string): Promise<HeldDownload> {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => { httpGet(url, resolve).once('error', reject) })
+  const body: Buffer[] = [await new Promise<Buffer>((resolve, reject) => {
+    res.once('data', (b: Buffer) => { res.pause(); resolve(b) }).once('error', reject).once('end', () => resolve(Buffer.alloc(0)))
+  })]
+  return {
+    status: res.statusCode ?? 0,
+    finish: async () => {
+      res.on('data', (b: Buffer) => body.push(b)).resume()
+      await once(res, 'end')
+      if (!res.complete) throw new Error(`the response from ${url} was cut after ${body.reduce((n, b) => n + b.byteLength, 0)} bytes`)
+      return Buffer.concat(body)
+    }
+  }
 }
 
 /** Run `curl -sS --max-time <maxTimeS> ...args`; stdout and stderr as Buffers (up to 64 MiB); rejects on a non-zero exit. */
