@@ -164,10 +164,19 @@ test('gossip over NATS carries the trace: the tracker\'s CONSUMER span is the ch
   }
 })
 
-test('the origin\'s ingest of the upload is one span with the content it made', async () => {
-  const ingest = (await spans()).filter(s => s.name === 'origin.ingest' && s.attributes['codio.content.id'] === cid)
+test('the origin\'s ingest of the upload is one span with the content it made, the child of the PUT /content SERVER span', async () => {
+  const all = await spans()
+  const ingest = all.filter(s => s.name === 'origin.ingest' && s.attributes['codio.content.id'] === cid)
   expect(ingest).toHaveLength(1)
   expect(ingest[0]).toMatchObject({ service: 'codio-origin', attributes: { 'codio.content.size': SIZE, 'codio.content.chunks': 3 } })
+  const put = all.find(s => s.spanId === ingest[0].parentSpanId)
+  expect(put).toMatchObject({
+    name: 'PUT /content',
+    service: 'codio-origin',
+    kind: SERVER,
+    parentSpanId: '',
+    attributes: { 'http.request.method': 'PUT', 'http.route': '/content', 'url.path': '/content', 'http.response.status_code': 201 }
+  })
 })
 
 test('an admin call is a SERVER span with the RPC conventions', async () => {

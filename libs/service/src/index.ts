@@ -11,6 +11,7 @@
  * ```
  */
 export { registerHttpMetrics } from './http-metrics.js'
+export { tracedRoute, type RequestTrace, type TracedRouteInit } from './request-trace.js'
 export { registerHealthRoutes, onShutdown, cannotStart, listen, type HealthInit, type ShutdownOptions } from './health.js'
 export { peerService, readPackageVersion, type Listener, type PeerService, type PeerServiceInit } from './peer-service.js'
 export { nodeConfigBackend, InvalidPublicKeyError, type NodeConfigBackend, type NodeConfigBackendInit, type NodeConfigSource, type NodeLiveConfig } from './config-backend.js'

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { chunksForRange, parseContentId } from '@codio/content'
 import { CodioPeer, peerSettings, type ResolvedContent } from '@codio/peer'
-import { peerService, registerHealthRoutes, type PeerService } from '@codio/service'
+import { peerService, registerHealthRoutes, tracedRoute, type PeerService, type RequestTrace } from '@codio/service'
 import { loadPublicKey, TrustedKeys } from '@codio/signing'
 import { Counter, createMetricsRegistry, Histogram, type Logger } from '@codio/telemetry'
 import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -10,7 +10,6 @@ import type { CID } from 'multiformats/cid'
 import type { EdgeConfig } from './config.js'
 import { readRange } from './content-reader.js'
 import { interpretRange, type ByteRange } from './ranges.js'
-import { tracedRoute, type RequestTrace } from './request-trace.js'
 
 /** A running edge. */
 export type Edge = PeerService

@@ -1,7 +1,7 @@
 import { MAX_MEDIA_TYPE_LENGTH } from '@codio/content'
 import { formatFecSpec, parseFecSpec } from '@codio/fec'
 import { CodioPeer, peerSettings } from '@codio/peer'
-import { peerService, registerHealthRoutes, type PeerService } from '@codio/service'
+import { peerService, registerHealthRoutes, tracedRoute, type PeerService } from '@codio/service'
 import { loadOrCreateKeyPair, loadPublicKey, TrustedKeys } from '@codio/signing'
 import { createMetricsRegistry, Counter, Histogram, type Logger } from '@codio/telemetry'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -48,7 +48,8 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
     registry
   })
 
-  app.put('/content', { onRequest: requireScope(ingestGate, 'publish', 'PUT /content') }, async (request, reply) => {
+  // an HTTP SERVER span (its child: origin.ingest), a child of the publisher's traceparent
+  app.put('/content', { onRequest: requireScope(ingestGate, 'publish', 'PUT /content') }, tracedRoute({ route: '/content', log }, async (request, reply) => {
     const query = request.query as Record<string, string | string[] | undefined>
     const lengthHeader = request.headers['content-length']
     const t0 = performance.now()
@@ -88,7 +89,7 @@ export async function createOrigin (config: OriginConfig, log: Logger, version: 
     } finally {
       reply.raw.off('close', onClose)
     }
-  })
+  }))
 
   return peerService({ role: 'origin', peer, app, http: config.http, admin: config.admin, log, version, auth })
 }

@@ -2,12 +2,12 @@ import { context, extractHeaders, SpanKind, SpanStatusCode, trace, tracer, type 
 import type { Logger } from '@codio/telemetry'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
-const httpTracer = tracer('@codio/edge')
+const httpTracer = tracer('@codio/service')
 
 /** What a content handler tells the request's span and access log line. */
 export interface RequestTrace {
   readonly span: Span
-  /** `hit` when every chunk was local, `miss` when the swarm fetched it; unset before resolution. */
+  /** Edge: `hit` when every chunk was local, `miss` when the swarm fetched it; unset before resolution (and elsewhere). */
   cache?: 'hit' | 'miss'
   /** Body bytes handed to the response stream so far. */
   bytes: number
@@ -17,8 +17,8 @@ export interface TracedRouteInit {
   /** The route template, e.g. `/content/:cid` (`http.route`). */
   route: string
   log: Logger
-  /** Write one `component: "access"` line per request (config `http.accessLog`). */
-  accessLog: boolean
+  /** Write one `component: "access"` line per request (the edge's config `http.accessLog`). Default false. */
+  accessLog?: boolean
 }
 
 type Handler<R extends FastifyRequest> = (request: R, reply: FastifyReply, rt: RequestTrace) => Promise<FastifyReply>
@@ -64,7 +64,7 @@ export function tracedRoute<R extends FastifyRequest> (init: TracedRouteInit, ha
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
       else if (!finished) span.setStatus({ code: SpanStatusCode.ERROR, message: 'response closed before its end' })
       span.end()
-      if (init.accessLog) {
+      if (init.accessLog === true) {
         const sc = span.spanContext()
         // inside the request's span, so the logger's trace mixin names it and no other request's
         context.with(ctx, () => access.info({
