@@ -1,16 +1,21 @@
 /**
  * Traces across processes, checked for real: a local Codio cluster (origin, relay, edge, tracker
- * with nats-server and redis-server, tokens required) exports OTLP/HTTP to a receiver running as
- * its own process (otlp-receiver.mjs); one cold GET at the edge must come back as one trace,
+ * with nats-server and redis-server, tokens required) exports OTLP/HTTP to a real OpenTelemetry
+ * Collector in its own process (codio-otelcol, built from deploy/otelcol by
+ * scripts/install-otelcol.sh; where it is missing, deploy/test/otlp-receiver.mjs stands in); one
+ * cold GET at the edge must come back as one trace,
  * rooted at the edge's HTTP SERVER span, every span's parent in it, with spans from the edge
  * and from the origin or relay that served its chunks.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { stringify as stringifyYaml } from 'yaml'
+import { freePort } from '@codio/sidecars'
 import { startTestCluster, nodeBinary as node, type ClusterProcessInfo, type TestCluster } from './cluster.js'
 import { poll as pollEvery, root, stopChild as stop } from './processes.js'
 
@@ -40,15 +45,46 @@ let cid = ''
 let edgeAdmin = ''
 let adminToken = ''
 
-/** Every span the receiver holds. */
+/** The OpenTelemetry Collector scripts/install-otelcol.sh builds (OTLP receiver, file exporter). */
+const COLLECTOR = 'codio-otelcol'
+const collectorInstalled = spawnSync(COLLECTOR, ['--version']).status === 0
+if (!collectorInstalled) console.warn(`${COLLECTOR} is not installed (sh scripts/install-otelcol.sh builds it): the traces go to deploy/test/otlp-receiver.mjs instead`)
+let flattenTraces: (body: unknown) => Span[]
+
+/** Every span received: from the Collector's file exporter (one OTLP/JSON request per line), or from the fallback receiver. */
 async function spans (): Promise<Span[]> {
-  return await (await fetch(`${receiverUrl}/spans`, { signal: AbortSignal.timeout(5000) })).json() as Span[]
+  if (!collectorInstalled) return await (await fetch(`${receiverUrl}/spans`, { signal: AbortSignal.timeout(5000) })).json() as Span[]
+  const text = await readFile(join(dir, 'spans.jsonl'), 'utf8').catch(() => '')
+  return text.split('\n').filter(l => l.trim() !== '').flatMap(l => flattenTraces(JSON.parse(l)))
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'codio-tracing-'))
+/**
+ * A real OpenTelemetry Collector (OTLP/HTTP in, spans to `dir/spans.jsonl`), its own process;
+ * resolves with its OTLP/HTTP endpoint once it is ready.
+ */
+async function startCollector (): Promise<string> {
+  const port = await freePort()
+  const config = join(dir, 'otelcol.yaml')
+  await writeFile(config, stringifyYaml({
+    receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${port}` } } } },
+    exporters: { file: { path: join(dir, 'spans.jsonl'), flush_interval: '100ms' } },
+    service: { telemetry: { metrics: { level: 'none' } }, pipelines: { traces: { receivers: ['otlp'], exporters: ['file'] } } }
+  }))
+  receiver = spawn(COLLECTOR, ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] })
+  return await new Promise<string>((resolve, reject) => {
+    let out = ''
+    receiver!.stderr!.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('Everything is ready')) resolve(`http://127.0.0.1:${port}`)
+    })
+    receiver!.once('exit', code => { reject(new Error(`${COLLECTOR} exited (${code}):\n${out}`)) })
+  })
+}
+
+/** The fallback: deploy/test/otlp-receiver.mjs, its own process. */
+async function startReceiver (): Promise<string> {
   receiver = spawn(node, [join(root, 'deploy', 'test', 'otlp-receiver.mjs'), join(dir, 'spans.jsonl')], { stdio: ['ignore', 'pipe', 'inherit'] })
-  receiverUrl = await new Promise<string>((resolve, reject) => {
+  return await new Promise<string>((resolve, reject) => {
     let out = ''
     receiver!.stdout!.on('data', (d: Buffer) => {
       out += d.toString()
@@ -57,6 +93,12 @@ beforeAll(async () => {
     })
     receiver!.once('exit', code => { reject(new Error(`the OTLP receiver exited (${code})`)) })
   })
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'codio-tracing-'))
+  flattenTraces = (await import(pathToFileURL(join(root, 'deploy', 'test', 'otlp-spans.mjs')).href)).flattenTraces
+  receiverUrl = collectorInstalled ? await startCollector() : await startReceiver()
 
   cluster = await startTestCluster(dir, {
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: 'always_on', OTEL_BSP_SCHEDULE_DELAY: '100' }
