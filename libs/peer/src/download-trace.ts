@@ -30,6 +30,8 @@ export class DownloadTrace {
 
   /** A chunk (data, or parity when `index >= chunks`) arrived from `peer`. */
   chunk (peer: PeerId, parity: boolean): void {
+    // a span not sampled (or tracing off) keeps nothing: no per-chunk bookkeeping for it
+    if (!this.span.isRecording()) return
     const key = peer.toString()
     this.perPeer.set(key, (this.perPeer.get(key) ?? 0) + 1)
     if (parity) this.parity++
