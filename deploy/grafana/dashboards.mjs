@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The Codio Grafana dashboards, as code: `node deploy/grafana/dashboards.mjs` writes every
- * dashboard's JSON model (schemaVersion 39) into deploy/grafana/dashboards/ and the Helm chart's
+ * dashboard's JSON model (schemaVersion 42, the current one of @grafana/schema) into deploy/grafana/dashboards/ and the Helm chart's
  * copy (deploy/helm/codio/files/dashboards/). deploy/test/monitoring.test.ts checks that the
  * files are what this script writes, and runs every panel's query against a live Prometheus.
  *
@@ -13,6 +13,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+/** Grafana's current dashboard schema version (`defaultDashboard.schemaVersion` of @grafana/schema 13). */
+export const SCHEMA_VERSION = 42
 const DS = { type: 'prometheus', uid: '${datasource}' }
 /** The scrape selector every panel query carries. */
 const S = 'namespace=~"$namespace", job=~"$job", instance=~"$instance"'
@@ -92,7 +94,7 @@ function layout (panels) {
 
 function dashboard (uid, title, description, roles, panels) {
   return {
-    uid, title, description, tags: ['codio'], schemaVersion: 39, version: 1, editable: true, graphTooltip: 1, refresh: '30s',
+    uid, title, description, tags: ['codio'], schemaVersion: SCHEMA_VERSION, version: 1, editable: true, graphTooltip: 1, refresh: '30s',
     time: { from: 'now-1h', to: 'now' }, timepicker: {}, timezone: 'browser', fiscalYearStartMonth: 0, liveNow: false,
     links: [{ title: 'Codio dashboards', type: 'dashboards', tags: ['codio'], asDropdown: true, includeVars: true, keepTime: true, icon: 'external link', tooltip: '', url: '', targetBlank: false }],
     annotations: { list: [{ builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true, iconColor: 'rgba(0, 211, 255, 1)', name: 'Annotations & Alerts', type: 'dashboard' }] },
