@@ -8,7 +8,7 @@
  *
  * Prints a table, then one JSON line of every figure.
  */
-import { spawn, execFile } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { randomFillSync } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { startCluster } from './local-cluster.mjs'
 
 const exec = promisify(execFile)
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -53,18 +54,8 @@ function peakRss (pid) {
 const mb = (bytesPerSecond) => (bytesPerSecond / 1e6).toFixed(1)
 
 const dir = await mkdtemp(join(tmpdir(), 'codio-bench-'))
-const cluster = spawn(process.execPath, [cli, 'cluster', '--dir', join(dir, '.codio'), '--no-sample', '--edges', '2', '--relays', '2', '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] })
-let out = ''
-cluster.stdout.on('data', b => { out += b })
+const { child: cluster, file, byName: proc } = await startCluster(dir, { edges: 2, relays: 2 })
 try {
-  const t0 = Date.now()
-  while (!out.includes('cluster.json:')) {
-    if (cluster.exitCode != null) throw new Error(`cluster exited:\n${out}`)
-    if (Date.now() - t0 > 120_000) throw new Error('cluster not ready')
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  const file = JSON.parse(await readFile(join(dir, '.codio', 'cluster.json'), 'utf8'))
-  const proc = name => file.processes.find(p => p.name === name)
   const results = []
   for (const size of sizes) {
     const path = join(dir, `sample-${size}.bin`)

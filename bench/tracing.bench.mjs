@@ -16,11 +16,12 @@
  */
 import { spawn, execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { startCluster } from './local-cluster.mjs'
 
 const exec = promisify(execFile)
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -44,20 +45,9 @@ async function startReceiver () {
   return { child, url }
 }
 
-async function startCluster (dir, env) {
-  await mkdir(dir, { recursive: true })
-  const child = spawn(process.execPath, [cli, 'cluster', '--dir', join(dir, '.codio'), '--no-sample', '--edges', '1', '--relays', '1', '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
-  let out = ''
-  child.stdout.on('data', b => { out += b })
-  const t0 = Date.now()
-  while (!out.includes('cluster.json:')) {
-    if (child.exitCode != null) throw new Error(`cluster exited:\n${out}`)
-    if (Date.now() - t0 > 120_000) throw new Error('cluster not ready')
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  const file = JSON.parse(await readFile(join(dir, '.codio', 'cluster.json'), 'utf8'))
-  const proc = role => file.processes.find(p => p.role === role)
-  return { child, dir, origin: proc('origin').http, edge: proc('edge').http }
+async function startNodes (dir, env) {
+  const { child, byName } = await startCluster(dir, { env })
+  return { child, dir, origin: byName('origin-1').http, edge: byName('edge-1').http }
 }
 
 async function publish (c, i) {
@@ -99,8 +89,8 @@ const base = await mkdtemp(join(tmpdir(), 'codio-bench-tracing-'))
 const receiver = await startReceiver()
 const clusters = {}
 try {
-  clusters.off = await startCluster(join(base, 'off'), {})
-  clusters.on = await startCluster(join(base, 'on'), { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'always_on' })
+  clusters.off = await startNodes(join(base, 'off'), {})
+  clusters.on = await startNodes(join(base, 'on'), { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'always_on' })
   const cached = {}
   for (const [k, c] of Object.entries(clusters)) {
     cached[k] = await publish(c, 'warm')

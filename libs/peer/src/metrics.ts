@@ -90,37 +90,23 @@ const REFUSAL_REASONS: RefusalReason[] = ['streams', 'sessions', 'requests', 'me
 /**
  * Gauges of the block store, read at each scrape: blocks and bytes held, and the size and free
  * space of the file system under `store.dir` (the store has no size bound of its own yet, so
- * the file system is its capacity).
+ * the file system is its capacity). One scrape reads the store's counts once and the file
+ * system once, whichever gauges ask; a read that fails shows as NaN.
  */
 export function registerStoreMetrics (registry: Registry, store: Pick<BlockStore, 'stats' | 'dir'>): void {
-  const registers = [registry]
-  new Gauge({
-    name: 'codio_store_blocks',
-    help: 'Blocks (chunks and manifests) in the store',
-    registers,
-    async collect () { this.set((await store.stats().catch(() => ({ blocks: NaN }))).blocks) }
-  })
-  new Gauge({
-    name: 'codio_store_used_bytes',
-    help: 'Bytes of the blocks in the store',
-    registers,
-    async collect () { this.set((await store.stats().catch(() => ({ bytes: NaN }))).bytes) }
-  })
-  new Gauge({
-    name: 'codio_store_capacity_bytes',
-    help: 'Size of the file system that holds the store',
-    registers,
-    async collect () { this.set(await filesystem(store.dir).then(s => s.size, () => NaN)) }
-  })
-  new Gauge({
-    name: 'codio_store_available_bytes',
-    help: 'Bytes the store may still write on its file system (available to unprivileged users)',
-    registers,
-    async collect () { this.set(await filesystem(store.dir).then(s => s.available, () => NaN)) }
-  })
+  const stats = shared(async () => await store.stats())
+  const fs = shared(async () => await statfs(store.dir))
+  const gauge = (name: string, help: string, value: () => Promise<number>): void => {
+    new Gauge({ name, help, registers: [registry], async collect () { this.set(await value().catch(() => NaN)) } })
+  }
+  gauge('codio_store_blocks', 'Blocks (chunks and manifests) in the store', async () => (await stats()).blocks)
+  gauge('codio_store_used_bytes', 'Bytes of the blocks in the store', async () => (await stats()).bytes)
+  gauge('codio_store_capacity_bytes', 'Size of the file system that holds the store', async () => { const s = await fs(); return s.blocks * s.bsize })
+  gauge('codio_store_available_bytes', 'Bytes the store may still write on its file system (available to unprivileged users)', async () => { const s = await fs(); return s.bavail * s.bsize })
 }
 
-async function filesystem (dir: string): Promise<{ size: number, available: number }> {
-  const s = await statfs(dir)
-  return { size: s.blocks * s.bsize, available: s.bavail * s.bsize }
+/** `read`, shared by the calls made while one is in flight (the gauges of one scrape are collected together). */
+function shared<T> (read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined
+  return async () => await (pending ??= read().finally(() => { pending = undefined }))
 }

@@ -664,19 +664,21 @@ export class CodioPeer {
     const whole = range == null || (range.first === 0 && range.last === resolved.manifest.chunks.length - 1)
     const existing = this.downloads.get(key)
     if (existing != null) return existing.dl
-    const manifest = resolved.manifest
-    const trace = new DownloadTrace(resolved.contentId, manifest.chunks.length, whole ? undefined : range)
-    return trace.run(() => this.startDownload(resolved, whole, range, trace))
+    const part = whole ? undefined : range
+    const trace = new DownloadTrace(resolved.contentId, resolved.manifest.chunks.length, part)
+    return trace.run(() => this.startDownload(resolved, part, trace))
   }
 
-  private startDownload (resolved: ResolvedContent, whole: boolean, range: { first: number, last: number } | undefined, trace: DownloadTrace): Download {
+  /** {@link download}, inside its span: `part` is the range of a range download, undefined for a whole one. */
+  private startDownload (resolved: ResolvedContent, part: { first: number, last: number } | undefined, trace: DownloadTrace): Download {
     const key = resolved.contentId.toString()
     const manifest = resolved.manifest
+    const whole = part == null
     let announced = false
     const dl = new Download({
       chunks: manifest.chunks,
-      first: whole ? undefined : range!.first,
-      last: whole ? undefined : range!.last,
+      first: part?.first,
+      last: part?.last,
       fetcher: this.exchange,
       sink: this.store,
       size: manifest.size,

@@ -58,7 +58,7 @@ export class TrackerClient {
     this.client = createClient(TrackerService, createConnectTransport({
       baseUrl: init.baseUrl,
       httpVersion: '1.1',
-      interceptors: token == null ? [tracingInterceptor('client')] : [tracingInterceptor('client'), bearerInterceptor(token)]
+      interceptors: [tracingInterceptor('client'), ...(token == null ? [] : [bearerInterceptor(token)])]
     }))
     this.timeoutMs = init.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS
   }
