@@ -6,7 +6,9 @@
  * download, every chunk verified). Printed per N: the time until all N hold the whole file,
  * the fluid-model minimum T_min = max(F/u_s, F/d_min, N·F/(u_s + Σu_i)) (Kumar & Ross 2006;
  * d_min = ∞ here, downloads are not limited), their ratio, the bytes the origin uploaded, and
- * the same download with peers not uploading to each other (the origin alone).
+ * the same download with peers not uploading to each other (the origin alone), the aggregate
+ * rate delivered (N·F over the time) and the CPU all processes used for it (user + system, from
+ * /proc, bench/cpu.mjs) per GB delivered.
  *
  *   npm run bench:swarm
  *   BENCH_SWARM_N=4,8,16 BENCH_SWARM_MIB=128 BENCH_SWARM_ORIGIN_MBPS=50 BENCH_SWARM_PEER_MBPS=25
@@ -14,6 +16,8 @@
  *   BENCH_SWARM_DIR=/dev/shm (stores on tmpfs: takes per-chunk fsync out of the figures)
  *   BENCH_SWARM_CHUNK_KIB=256 (chunk size of the published content; default the origin's 1 MiB)
  *   BENCH_SWARM_TRANSPORT=quic (default tcp)
+ *   BENCH_SWARM_IDLE_SECONDS=5 (how long the idle CPU of all processes is measured before the download)
+ *   BENCH_CPU_PROF=<dir> (every process runs with --cpu-prof, profiles written to <dir>)
  *   BENCH_SWARM_TRACE=1 (per-process state every 2 s), BENCH_SWARM_TIMELINE=1 (chunks stored
  *   per second across all downloaders, from the block files' times, and each one's last chunk)
  *
@@ -28,6 +32,7 @@ import { fileURLToPath } from 'node:url'
 import { stringify } from 'smol-toml'
 import { createAdminClient } from '@codio/admin'
 import { freePort } from '@codio/sidecars'
+import { cpuMeter } from './cpu.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const MB = 1e6
@@ -42,6 +47,7 @@ const SUPER_SEED = process.env.BENCH_SWARM_SUPERSEED !== '0'
 const SEED_COPIES = process.env.BENCH_SWARM_SEED_COPIES == null ? undefined : Number(process.env.BENCH_SWARM_SEED_COPIES)
 const CHUNK_KIB = process.env.BENCH_SWARM_CHUNK_KIB
 const TRANSPORT = process.env.BENCH_SWARM_TRANSPORT ?? 'tcp'
+const IDLE_SECONDS = Number(process.env.BENCH_SWARM_IDLE_SECONDS ?? 5)
 const ORIGIN_ONLY = new Set((process.env.BENCH_SWARM_ORIGIN_ONLY ?? '4').split(',').filter(Boolean).map(Number))
 
 /** Spawn a service; it joins `procs` at once, so a failure anywhere still stops it. */
@@ -61,7 +67,8 @@ async function start (procs, dir, role, name, config) {
   }
   const configPath = join(dataDir, 'config.toml')
   await writeFile(configPath, stringify(full))
-  const child = spawn(process.execPath, [join(root, `services/${role}/dist/main.js`), '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const prof = process.env.BENCH_CPU_PROF == null ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF, '--cpu-prof-name', `${name}.cpuprofile`]
+  const child = spawn(process.execPath, [...prof, join(root, `services/${role}/dist/main.js`), '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
   const proc = { name, child }
   procs.push(proc)
   let err = ''
@@ -176,6 +183,12 @@ async function run (n, originOnly) {
       peers.push(...batch)
     }
     const servedBefore = await metric(origin.http, 'codio_swarm_sent_bytes_total')
+    const named = procs.map(p => ({ name: p.name, pid: p.child.pid }))
+    // what the processes burn doing nothing (timers, keep-alive, DHT upkeep), before the download
+    const idle = await cpuMeter(named)
+    await new Promise(resolve => setTimeout(resolve, IDLE_SECONDS * 1000))
+    const idleCpu = await idle.stop()
+    const meter = await cpuMeter(named)
     const t0 = performance.now()
     const t0Wall = Date.now()
     const trace = process.env.BENCH_SWARM_TRACE === '1' ? traceSwarm(origin, peers, t0) : undefined
@@ -184,6 +197,7 @@ async function run (n, originOnly) {
       return (performance.now() - t0) / 1000
     }))
     const seconds = Math.max(...done)
+    const cpu = await meter.stop()
     trace?.stop()
     for (const p of peers) {
       const held = (await createAdminClient(p.admin).listContent({})).contentIds
@@ -191,7 +205,7 @@ async function run (n, originOnly) {
     }
     const originBytes = await metric(origin.http, 'codio_swarm_sent_bytes_total') - servedBefore
     if (process.env.BENCH_SWARM_TIMELINE === '1') await timeline(dir, peers, t0Wall)
-    return { seconds, originBytes, perPeer: done }
+    return { seconds, originBytes, perPeer: done, cpu, idleCpuPerSecond: idleCpu.total / IDLE_SECONDS }
   } finally {
     await stop(procs)
     await rm(dir, { recursive: true, force: true })
@@ -211,14 +225,21 @@ for (const n of Ns) {
     originUploadF: Math.round(swarm.originBytes / F * 100) / 100,
     medianPeerSeconds: Math.round([...swarm.perPeer].sort((a, b) => a - b)[Math.floor(n / 2)] * 100) / 100,
     originAloneSeconds: alone == null ? null : Math.round(alone.seconds * 100) / 100,
-    originAloneBoundSeconds: Math.round(n * F / U_S * 100) / 100
+    originAloneBoundSeconds: Math.round(n * F / U_S * 100) / 100,
+    // delivered: the N·F bytes that reached the downloaders
+    aggregateMBps: Math.round(n * F / swarm.seconds / MB * 10) / 10,
+    cpuSeconds: swarm.cpu.total,
+    cpuSecondsPerGB: Math.round(swarm.cpu.total / (n * F / 1e9) * 100) / 100,
+    idleCpuPerSecond: Math.round(swarm.idleCpuPerSecond * 1000) / 1000,
+    originCpuSeconds: swarm.cpu.byName.origin,
+    medianPeerCpuSeconds: [...Object.entries(swarm.cpu.byName)].filter(([k]) => k !== 'origin').map(([, v]) => v).sort((a, b) => a - b)[Math.floor(n / 2)]
   })
   const r = rows.at(-1)
-  console.error(`N=${n}: ${r.seconds} s (T_min ${r.tMinSeconds} s, ratio ${r.ratio}), origin uploaded ${r.originUploadF}·F${alone ? `, origin alone ${r.originAloneSeconds} s` : ''}`)
+  console.error(`N=${n}: ${r.seconds} s (T_min ${r.tMinSeconds} s, ratio ${r.ratio}), origin uploaded ${r.originUploadF}·F${alone ? `, origin alone ${r.originAloneSeconds} s` : ''}; ${r.aggregateMBps} MB/s delivered, ${r.cpuSecondsPerGB} CPU-s/GB (idle: ${r.idleCpuPerSecond} CPU-s/s)`)
 }
 
 console.log(`Swarm distribution, F = ${F / MiB} MiB, origin ${U_S / MB} MB/s, peers ${U_I / MB} MB/s each, queue depth ${DEPTH}, stores in ${process.env.BENCH_SWARM_DIR ?? tmpdir()}, separate processes on loopback (this machine)`)
-console.log('   N   all hold F (s)   T_min (s)   ratio   origin upload   median peer (s)   origin alone (s)   N·F/u_s (s)')
+console.log('   N   all hold F (s)   T_min (s)   ratio   origin upload   median peer (s)   origin alone (s)   N·F/u_s (s)   MB/s delivered   CPU-s   CPU-s/GB')
 for (const r of rows) {
   console.log([
     String(r.n).padStart(4),
@@ -228,7 +249,10 @@ for (const r of rows) {
     `${r.originUploadF}·F`.padStart(15),
     String(r.medianPeerSeconds).padStart(17),
     String(r.originAloneSeconds ?? '-').padStart(18),
-    String(r.originAloneBoundSeconds).padStart(13)
+    String(r.originAloneBoundSeconds).padStart(13),
+    String(r.aggregateMBps).padStart(16),
+    String(r.cpuSeconds).padStart(7),
+    String(r.cpuSecondsPerGB).padStart(10)
   ].join(' '))
 }
 console.log(JSON.stringify({ bench: 'swarm', fileMiB: F / MiB, originMBps: U_S / MB, peerMBps: U_I / MB, depth: DEPTH, storeDir: process.env.BENCH_SWARM_DIR ?? tmpdir(), rows }))
