@@ -76,12 +76,14 @@ ENV NODE_ENV=production
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.HEALTHCHECK_URL,{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
+# each role starts with SERVICE_NODE_FLAGS of libs/sidecars (src/node-flags.ts says why): V8 reads
+# them only on the command line
 
 FROM runtime AS edge
 COPY deploy/docker/edge.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
 EXPOSE 8080 8081 4001 4001/udp
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/services/edge/dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/edge/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]
 
@@ -89,7 +91,7 @@ FROM runtime AS relay
 COPY deploy/docker/relay.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:7080/healthz
 EXPOSE 7080 7081 4001 4001/udp
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/services/relay/dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/relay/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]
 
@@ -97,7 +99,7 @@ FROM runtime AS origin
 COPY deploy/docker/origin.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:7070/healthz
 EXPOSE 7070 7071 4001 4001/udp
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/services/origin/dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/origin/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]
 
@@ -105,6 +107,6 @@ FROM runtime AS tracker
 COPY deploy/docker/tracker.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:7090/healthz
 EXPOSE 7090 7091
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/services/tracker/dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/tracker/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]

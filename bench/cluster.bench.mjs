@@ -2,7 +2,9 @@
 /**
  * Local-cluster benchmark: publish and download rates (64 MiB and 1 GiB), time to first byte
  * at a cold edge, and each process's peak memory (VmHWM). Baseline in the same run: a plain
- * node:http static file server streaming the same file over loopback to the same curl.
+ * node:http static file server streaming the same file over loopback to the same curl. For the
+ * cold and the swarm download, the CPU the cluster's processes used (user + system, from /proc,
+ * summed over all of them) per GB delivered.
  *
  *   npm run bench:cluster            (BENCH_SIZES_MIB=64,1024 by default)
  *
@@ -18,6 +20,7 @@ import { promisify } from 'node:util'
 import { randomFillSync } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { startCluster } from './local-cluster.mjs'
+import { cpuMeter } from './cpu.mjs'
 
 const exec = promisify(execFile)
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -73,12 +76,19 @@ try {
     const publishSeconds = (performance.now() - p0) / 1000
     const cid = stdout.trim().split('\n').pop()
 
+    const named = file.processes.map(p => ({ name: p.name, pid: p.pid }))
+    let meter = await cpuMeter(named)
     const cold = await curl(`${proc('edge-1').http}/content/${cid}`, join(dir, 'e1.out'))
+    const coldCpu = await meter.stop()
     if (await sha(join(dir, 'e1.out')) !== expected) throw new Error('edge-1 returned different bytes')
     await new Promise(resolve => setTimeout(resolve, 1500)) // edge-1 provides what it cached
+    meter = await cpuMeter(named)
     const swarm = await curl(`${proc('edge-2').http}/content/${cid}`, join(dir, 'e2.out'))
+    const swarmCpu = await meter.stop()
     if (await sha(join(dir, 'e2.out')) !== expected) throw new Error('edge-2 returned different bytes')
+    meter = await cpuMeter(named)
     const hit = await curl(`${proc('edge-1').http}/content/${cid}`, join(dir, 'e1b.out'))
+    const hitCpu = await meter.stop()
     await rm(path)
     for (const f of ['base.out', 'e1.out', 'e2.out', 'e1b.out']) await rm(join(dir, f), { force: true })
     results.push({
@@ -90,6 +100,10 @@ try {
       swarmEdgeMBps: swarm.rate / 1e6,
       cacheHitMBps: hit.rate / 1e6,
       cacheHitTtfbMs: hit.ttfb * 1000,
+      coldCpuSecondsPerGB: coldCpu.total / (size * MiB / 1e9),
+      coldCpuByProcess: coldCpu.byName,
+      swarmCpuSecondsPerGB: swarmCpu.total / (size * MiB / 1e9),
+      hitCpuSecondsPerGB: hitCpu.total / (size * MiB / 1e9),
       coldVsBaseline: cold.rate / base.rate,
       hitVsBaseline: hit.rate / base.rate
     })
@@ -102,6 +116,8 @@ try {
     console.log(`${String(r.sizeMiB).padStart(5)} MiB ${mb(r.publishMBps * 1e6).padStart(6)}   ${mb(r.baselineMBps * 1e6).padStart(7)}   ${mb(r.coldEdgeMBps * 1e6).padStart(7)}  ${r.coldTtfbMs.toFixed(0).padStart(5)} ms  ${mb(r.swarmEdgeMBps * 1e6).padStart(8)}    ${mb(r.cacheHitMBps * 1e6).padStart(7)}  ${r.cacheHitTtfbMs.toFixed(0).padStart(4)} ms    ${r.coldVsBaseline.toFixed(2)}      ${r.hitVsBaseline.toFixed(2)}`)
   }
   console.log('(rates in MB/s = 10^6 bytes/s; baseline = node:http static file server, same curl, same run)')
+  console.log('CPU-seconds per GB delivered, all cluster processes (user + system):')
+  for (const r of results) console.log(`${String(r.sizeMiB).padStart(5)} MiB  cold ${r.coldCpuSecondsPerGB.toFixed(2)}  swarm ${r.swarmCpuSecondsPerGB.toFixed(2)}  hit ${r.hitCpuSecondsPerGB.toFixed(2)}   cold by process: ${Object.entries(r.coldCpuByProcess).filter(([, s]) => s >= 0.05).map(([n, s]) => `${n} ${s}`).join(', ')}`)
   console.log('peak memory (VmHWM) over the whole run:')
   for (const [name, bytes] of Object.entries(memory)) console.log(`  ${name.padEnd(9)} ${(bytes / MiB).toFixed(0)} MiB`)
   console.log(JSON.stringify({ bench: 'cluster', results, peakMemoryBytes: memory }))

@@ -45,3 +45,13 @@ export async function cpuMeter (named) {
     }
   }
 }
+
+/** Peak resident set size of `pid` so far (VmHWM), bytes; 0 once it is gone. */
+export async function peakRss (pid) {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8')
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]) * 1024
+  } catch {
+    return 0
+  }
+}

@@ -4,7 +4,9 @@
  * a workspace lib, node's internals, GC, idle) and by function, over one or more
  * `.cpuprofile` files.
  *
- *   node bench/profile-summary.mjs <file|dir>... [--top 25]
+ *   node bench/profile-summary.mjs <file|dir>... [--top 25] [--last <seconds>]
+ *
+ * `--last` keeps only each profile's last seconds (e.g. the transfer of a bench, not the start).
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -12,6 +14,8 @@ import { join } from 'node:path'
 const args = process.argv.slice(2)
 const topAt = args.indexOf('--top')
 const top = topAt >= 0 ? Number(args.splice(topAt, 2)[1]) : 25
+const lastAt = args.indexOf('--last')
+const last = lastAt >= 0 ? Number(args.splice(lastAt, 2)[1]) : Infinity
 const files = []
 for (const a of args) {
   if ((await stat(a)).isDirectory()) files.push(...(await readdir(a)).filter(f => f.endsWith('.cpuprofile')).map(f => join(a, f)))
@@ -41,7 +45,12 @@ for (const f of files) {
   const p = JSON.parse(await readFile(f, 'utf8'))
   const nodes = new Map(p.nodes.map(n => [n.id, n]))
   const dt = new Map()
-  for (let i = 0; i < p.samples.length; i++) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0))
+  const from = p.endTime - last * 1e6
+  let at = p.startTime
+  for (let i = 0; i < p.samples.length; i++) {
+    at += p.timeDeltas[i] ?? 0
+    if (at >= from) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0))
+  }
   for (const [id, us] of dt) {
     const n = nodes.get(id)
     if (n == null) continue

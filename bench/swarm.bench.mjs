@@ -17,6 +17,8 @@
  *   BENCH_SWARM_CHUNK_KIB=256 (chunk size of the published content; default the origin's 1 MiB)
  *   BENCH_SWARM_TRANSPORT=quic (default tcp)
  *   BENCH_SWARM_IDLE_SECONDS=5 (how long the idle CPU of all processes is measured before the download)
+ *   BENCH_NODE_FLAGS='--flag …' (node/V8 flags of every process; default SERVICE_NODE_FLAGS of
+ *   @codio/sidecars, as the local cluster and the images start services; '' for none)
  *   BENCH_CPU_PROF=<dir> (every process runs with --cpu-prof, profiles written to <dir>)
  *   BENCH_SWARM_TRACE=1 (per-process state every 2 s), BENCH_SWARM_TIMELINE=1 (chunks stored
  *   per second across all downloaders, from the block files' times, and each one's last chunk)
@@ -31,8 +33,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stringify } from 'smol-toml'
 import { createAdminClient } from '@codio/admin'
-import { freePort } from '@codio/sidecars'
-import { cpuMeter } from './cpu.mjs'
+import { freePort, SERVICE_NODE_FLAGS } from '@codio/sidecars'
+import { cpuMeter, peakRss } from './cpu.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const MB = 1e6
@@ -68,7 +70,9 @@ async function start (procs, dir, role, name, config) {
   const configPath = join(dataDir, 'config.toml')
   await writeFile(configPath, stringify(full))
   const prof = process.env.BENCH_CPU_PROF == null ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF, '--cpu-prof-name', `${name}.cpuprofile`]
-  const child = spawn(process.execPath, [...prof, join(root, `services/${role}/dist/main.js`), '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
+  // as the local cluster and the images start them, unless BENCH_NODE_FLAGS says otherwise
+  const flags = process.env.BENCH_NODE_FLAGS == null ? SERVICE_NODE_FLAGS : process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...flags, ...prof, join(root, `services/${role}/dist/main.js`), '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
   const proc = { name, child }
   procs.push(proc)
   let err = ''
@@ -198,6 +202,7 @@ async function run (n, originOnly) {
     }))
     const seconds = Math.max(...done)
     const cpu = await meter.stop()
+    const rss = await Promise.all(procs.map(async p => await peakRss(p.child.pid)))
     trace?.stop()
     for (const p of peers) {
       const held = (await createAdminClient(p.admin).listContent({})).contentIds
@@ -205,7 +210,7 @@ async function run (n, originOnly) {
     }
     const originBytes = await metric(origin.http, 'codio_swarm_sent_bytes_total') - servedBefore
     if (process.env.BENCH_SWARM_TIMELINE === '1') await timeline(dir, peers, t0Wall)
-    return { seconds, originBytes, perPeer: done, cpu, idleCpuPerSecond: idleCpu.total / IDLE_SECONDS }
+    return { seconds, originBytes, perPeer: done, cpu, idleCpuPerSecond: idleCpu.total / IDLE_SECONDS, originPeakRss: rss[0], maxPeerPeakRss: Math.max(...rss.slice(1)) }
   } finally {
     await stop(procs)
     await rm(dir, { recursive: true, force: true })
@@ -232,6 +237,8 @@ for (const n of Ns) {
     cpuSecondsPerGB: Math.round(swarm.cpu.total / (n * F / 1e9) * 100) / 100,
     idleCpuPerSecond: Math.round(swarm.idleCpuPerSecond * 1000) / 1000,
     originCpuSeconds: swarm.cpu.byName.origin,
+    originPeakRssMiB: Math.round(swarm.originPeakRss / MiB),
+    maxPeerPeakRssMiB: Math.round(swarm.maxPeerPeakRss / MiB),
     medianPeerCpuSeconds: [...Object.entries(swarm.cpu.byName)].filter(([k]) => k !== 'origin').map(([, v]) => v).sort((a, b) => a - b)[Math.floor(n / 2)]
   })
   const r = rows.at(-1)

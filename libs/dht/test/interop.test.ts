@@ -11,17 +11,6 @@ import { until } from '@codio/testing'
 import { randomCid, startCluster, tcpAddr, type Cluster } from './helpers.js'
 import type { ProviderInfo } from '../src/index.js'
 
-/**
- * The identify/ping protocol prefix Codio nodes actually speak, read off a running node
- * (`/<prefix>/id/1.0.0`), cross-checked with `PROTOCOL_PREFIX` when @codio/p2p exports it.
- */
-function codioPrefix (protocols: string[]): string {
-  const fromNode = protocols.map(p => /^\/([^/]+)\/id\/1\.0\.0$/.exec(p)?.[1]).find(p => p != null) ?? 'ipfs'
-  const exported = (p2p as Record<string, unknown>).PROTOCOL_PREFIX
-  if (typeof exported === 'string' && exported !== fromNode) throw new Error(`node speaks /${fromNode}/id but PROTOCOL_PREFIX is ${exported}`)
-  return fromNode
-}
-
 describe('interop with a plain js-libp2p kad-dht node', () => {
   let cluster: Cluster
   let plain: Libp2p<{ dht: KadDHT }>
@@ -29,17 +18,16 @@ describe('interop with a plain js-libp2p kad-dht node', () => {
   beforeAll(async () => {
     cluster = await startCluster(3, { queryTimeoutMs: 20_000 })
     const boot = cluster.nodes[0]
-    const prefix = codioPrefix(boot.getProtocols())
-    // none of our code: stock libp2p modules, Codio's protocol ids
+    // none of our code: stock libp2p modules with their defaults (Noise only, /ipfs/id/1.0.0,
+    // /ipfs/ping/1.0.0), told only Codio's DHT protocol id
     plain = await createLibp2p({
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionMonitor: { protocolPrefix: prefix },
       services: {
-        identify: identify({ protocolPrefix: prefix }),
-        ping: ping({ protocolPrefix: prefix }), // kad-dht depends on a ping service
+        identify: identify(),
+        ping: ping(), // kad-dht depends on a ping service
         dht: kadDHT({ protocol: p2p.DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper })
       }
     })

@@ -1,11 +1,11 @@
 import type { Connection, Logger, PeerId, PeerStore, Stream, StreamMiddleware } from '@libp2p/interface'
-import { CONNECTION_GRACE_MS, DHT_PROTOCOL, IDENTIFY_WAIT_MS, PROTOCOL_PREFIX, REDIAL_MEMORY_MS } from './constants.js'
+import { CONNECTION_GRACE_MS, DHT_PROTOCOL, IDENTIFY_PROTOCOL, IDENTIFY_PUSH_PROTOCOL, IDENTIFY_WAIT_MS, PING_PROTOCOL, REDIAL_MEMORY_MS } from './constants.js'
 
 /** Protocols that run by themselves on every connection (identify, ping): their streams say nothing about its use. */
 const SPECULATIVE_PROTOCOLS = new Set([
-  `/${PROTOCOL_PREFIX}/id/1.0.0`,
-  `/${PROTOCOL_PREFIX}/id/push/1.0.0`,
-  `/${PROTOCOL_PREFIX}/ping/1.0.0`
+  IDENTIFY_PROTOCOL,
+  IDENTIFY_PUSH_PROTOCOL,
+  PING_PROTOCOL
 ])
 
 /**

@@ -1,10 +1,17 @@
 /**
- * Prefix of every Codio protocol id that is ours to name: identify (`/codio/id/1.0.0`,
- * `/codio/id/push/1.0.0`), ping (`/codio/ping/1.0.0`, also used by the connection monitor) and
- * the DHT (`/codio/kad/1.0.0`). Circuit relay v2 keeps its spec-fixed ids
+ * Prefix of the Codio protocol ids that are ours to name: the DHT (`/codio/kad/1.0.0`, which is
+ * what keeps Codio's network apart from the public IPFS DHT) and the swarm protocols. Identify
+ * and ping keep libp2p's standard ids (`/ipfs/id/1.0.0`, `/ipfs/id/push/1.0.0`,
+ * `/ipfs/ping/1.0.0`), so that any libp2p node or tool can identify a Codio node and learn that
+ * it speaks `/codio/kad/1.0.0`; circuit relay v2 keeps its spec-fixed ids
  * (`/libp2p/circuit/relay/0.2.0/hop|stop`).
  */
 export const PROTOCOL_PREFIX = 'codio'
+
+/** libp2p's standard identify, identify-push and ping protocol ids (libp2p specs: identify, ping). */
+export const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
+export const IDENTIFY_PUSH_PROTOCOL = '/ipfs/id/push/1.0.0'
+export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 
 /** Kademlia DHT protocol id of the Codio network (kept apart from the public IPFS DHT). */
 export const DHT_PROTOCOL = `/${PROTOCOL_PREFIX}/kad/1.0.0`

@@ -7,12 +7,13 @@ import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type SingleKadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import type { ConnectionGater, Metrics, PeerDiscovery, PeerId, PrivateKey, ServiceMap } from '@libp2p/interface'
 import {
   CONNECTION_HEADROOM, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_RELAY_MAX_RESERVATIONS, DHT_ALPHA, DHT_PROTOCOL,
-  K_BUCKET_SIZE, MIN_CONNECTION_HEADROOM, PING_INTERVAL_MS, PING_TIMEOUT_MIN_MS, PROTOCOL_PREFIX, PROVIDER_VALIDITY_MS,
+  K_BUCKET_SIZE, MIN_CONNECTION_HEADROOM, PING_INTERVAL_MS, PING_TIMEOUT_MIN_MS, PROVIDER_VALIDITY_MS,
   RECONNECT_BACKOFF_FACTOR, RECONNECT_INITIAL_DELAY_MS, REPROVIDE_CHECK_INTERVAL_MS, REPUBLISH_INTERVAL_MS
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidOptionError } from './errors.js'
@@ -108,7 +109,7 @@ export interface P2PNodeInit<T extends ServiceMap = Record<never, never>> {
   relayReservation?: string[]
   /** Reconnection backoff for bootstrap, relay and {@link keepAlive} peers. */
   reconnect?: ReconnectInit
-  /** How often every open connection is pinged on `/codio/ping/1.0.0`, ms; a failed ping closes it. Default 30 000 (PING_INTERVAL_MS). */
+  /** How often every open connection is pinged on `/ipfs/ping/1.0.0`, ms; a failed ping closes it. Default 30 000 (PING_INTERVAL_MS). */
   pingIntervalMs?: number
   /**
    * Peers refused at the connection level (a ban list): consulted on every dial, every outbound
@@ -189,12 +190,12 @@ function connectionGater (allowPrivate: boolean, denyPeer?: (peer: PeerId) => bo
 
 /**
  * Build (not start) a libp2p node with Codio's stack: TCP, QUIC-v1 and circuit relay v2
- * transports, Noise, Yamux, identify and identify-push, ping (also the connection monitor's
- * keep-alive), a Kademlia DHT on `/codio/kad/1.0.0` with K = 20 and α = 3 (Maymounkov & Mazières
+ * transports, TLS 1.3 (preferred) and Noise, Yamux, identify and identify-push and ping on
+ * libp2p's standard ids (ping is also the connection monitor's keep-alive), a Kademlia DHT on `/codio/kad/1.0.0` with K = 20 and α = 3 (Maymounkov & Mazières
  * 2002; libp2p kad-dht spec), provider records valid 24 h and republished every 12 h, and the
  * `peers` service ({@link PeerTable}). Peers are found through the bootstrap list (dialled at
  * start, kept alive), optionally mDNS on the LAN, and the DHT (random walk) for everything else.
- * Our protocol ids live under `/codio/`; circuit relay keeps its spec ids
+ * The DHT's protocol id is Codio's own (`/codio/kad/1.0.0`); circuit relay keeps its spec ids
  * `/libp2p/circuit/relay/0.2.0/{hop,stop}`.
  *
  * @throws InvalidMultiaddrError when a listen, announce, bootstrap or relay address does not
@@ -235,9 +236,10 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
   if (mdnsInit != null) peerDiscovery.push(mdnsDiscovery(mdnsInit, maxConnections))
 
   const services: Record<string, unknown> = {
-    identify: identify({ protocolPrefix: PROTOCOL_PREFIX }),
-    identifyPush: identifyPush({ protocolPrefix: PROTOCOL_PREFIX }),
-    ping: ping({ protocolPrefix: PROTOCOL_PREFIX }),
+    // libp2p's standard ids (/ipfs/id/1.0.0, /ipfs/ping/1.0.0): any libp2p node can identify us
+    identify: identify(),
+    identifyPush: identifyPush(),
+    ping: ping(),
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
       kBucketSize: K_BUCKET_SIZE,
@@ -267,7 +269,10 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
     datastore: new OwnedValueDatastore(),
     addresses: { listen: listenAddrs, announce: announce.map(a => a.toString()) },
     transports: [tcp(), ...(useQuic ? [quic()] : []), circuitRelayTransport()],
-    connectionEncrypters: [noise({ crypto: noiseCrypto })],
+    // TLS 1.3 first (libp2p TLS spec: the certificate carries the peer ID's signature; AES-GCM in
+    // OpenSSL, cheaper per byte than Noise's ChaCha20-Poly1305: bench:transport), Noise for every
+    // libp2p node that offers only Noise (multistream-select picks the first both speak)
+    connectionEncrypters: [tls(), noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {
@@ -282,8 +287,7 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
     connectionMonitor: {
       enabled: true,
       pingInterval: init.pingIntervalMs ?? PING_INTERVAL_MS,
-      pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS },
-      protocolPrefix: PROTOCOL_PREFIX
+      pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS }
     },
     connectionGater: connectionGater(allowPrivate, init.denyPeer),
     services: services as ServiceFactoryMap<P2PServices & T>

@@ -20,13 +20,12 @@ describe('peer table, keep-alive and protocol ids', () => {
     await stopTestNodes(nodes)
   })
 
-  it('puts identify, ping and the DHT under /codio/; only circuit relay keeps its spec ids', async () => {
+  it('speaks libp2p\'s standard identify and ping ids, the DHT under /codio/, and circuit relay\'s spec ids', async () => {
     const n = await start({ relayServer: true })
     const protocols = n.getProtocols()
-    expect(protocols).toEqual(expect.arrayContaining([
-      '/codio/id/1.0.0', '/codio/id/push/1.0.0', '/codio/ping/1.0.0', DHT_PROTOCOL
-    ]))
+    expect(protocols).toEqual(expect.arrayContaining([DHT_PROTOCOL]))
     expect(protocols.filter(p => !p.startsWith('/codio/')).sort()).toEqual([
+      '/ipfs/id/1.0.0', '/ipfs/id/push/1.0.0', '/ipfs/ping/1.0.0',
       '/libp2p/circuit/relay/0.2.0/hop', '/libp2p/circuit/relay/0.2.0/stop'
     ])
   })
@@ -47,7 +46,7 @@ describe('peer table, keep-alive and protocol ids', () => {
     expect(rec.disconnectedAt).toBeUndefined()
     expect(rec.keepAlive).toBe(true) // bootstrap peers are kept alive
     expect(rec.addresses).toContain(bootAddr.toString().replace(/\/p2p\/.*$/, ''))
-    expect(rec.protocols).toContain('/codio/ping/1.0.0')
+    expect(rec.protocols).toContain('/ipfs/ping/1.0.0')
     expect(rec.reconnectAttempts).toBe(0)
     // the bootstrap node sees the inbound peer too, not kept alive there
     await until(() => (boot.services.peers.get(n.peerId)?.connections ?? 0) > 0, 15_000, 'the inbound peer recorded at the bootstrap node')

@@ -21,4 +21,5 @@ export { startSidecar, type Sidecar, type SidecarOptions, type SidecarSpec } fro
 export { findBinary, searchDirs, DEFAULT_SEARCH_DIRS, type FindBinaryOptions } from './find-binary.js'
 export { containerRuntimeAvailable } from './container.js'
 export { freePort, freeUdpPort, probe } from './ports.js'
+export { SERVICE_NODE_FLAGS } from './node-flags.js'
 export { SidecarRestartError, SidecarStartError, SidecarUnavailableError, DEBIAN_PACKAGES, type SidecarKind } from './errors.js'

@@ -10,7 +10,7 @@ import { stringify } from 'smol-toml'
 import type { ClusterFile, ClusterProcess } from '../endpoints.js'
 import { ClusterStartError } from '../errors.js'
 import { publish } from './publish.js'
-import { freePort, freeUdpPort, startNats, startRedis, type Sidecar } from '@codio/sidecars'
+import { freePort, freeUdpPort, SERVICE_NODE_FLAGS, startNats, startRedis, type Sidecar } from '@codio/sidecars'
 
 export interface ClusterOptions {
   /** Number of edges. Default 2. */
@@ -283,7 +283,7 @@ function startProcess (p: Pick<Planned, 'configPath' | 'logPath' | 'config'> & {
   writeFileSync(`${p.configPath}.tmp`, stringify(p.config))
   renameSync(`${p.configPath}.tmp`, p.configPath)
   const log = openSync(p.logPath, 'a')
-  const child = spawn(process.execPath, [join(services, p.role, 'dist', 'main.js'), '--config', p.configPath], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(services, p.role, 'dist', 'main.js'), '--config', p.configPath], {
     stdio: ['ignore', log, log],
     env: { ...process.env }
   })
