@@ -61,6 +61,14 @@ export const PROVIDE_AT_FRACTION = 0.5
 /** A relay's default ceiling on connections: it holds one per reservation on top of its swarm peers. */
 export const RELAY_MAX_CONNECTIONS = 200
 
+/**
+ * Bytes of verified chunks a download keeps in memory ahead of its reader (`readAhead` of
+ * `@codio/swarm`, at least two chunks): an edge response streams them as they arrive instead of
+ * reading back from the store what the download has just written. 8 MiB: the streaming window
+ * (8 chunks of 1 MiB) the picker requests ahead of the reader.
+ */
+export const READ_AHEAD_BYTES = 8 * 1024 * 1024
+
 /** Head start a provider gets before the next one is also asked for a manifest (ms). */
 export const MANIFEST_HEDGE_MS = 300
 
@@ -687,6 +695,8 @@ export class CodioPeer {
       maxInFlight: this.init.maxInFlight,
       strategy: this.init.strategy,
       streamingWindow: this.init.streamingWindow,
+      // a reader (the edge's response) streams the chunks it waits for from memory, not the store
+      readAhead: Math.max(2, Math.floor(READ_AHEAD_BYTES / manifest.chunkSize)),
       // always through the bucket (free while unlimited), so a limit set later applies
       throttle: async (bytes, signal) => { await this.swarm.download.take(bytes, signal) },
       fec: fecPlan(manifest),

@@ -20,6 +20,15 @@ export const ADAPTIVE_QUEUE_TIME_MS = 500
 export const ADAPTIVE_MIN_DEPTH = 2
 export const ADAPTIVE_MAX_DEPTH = 16
 
+/**
+ * Bytes of chunks one peer's request queue may have outstanding, whatever the depth (fixed or
+ * adaptive): the requester's read buffer on its request stream (`MAX_READ_BUFFER_BYTES` of
+ * @codio/exchange, 16 MiB + 8 KiB) must hold every answer at once, since a stalled reader lets
+ * them pile up there and one byte more fails the stream (`StreamBufferError`). 16 MiB: 16
+ * chunks of 1 MiB, 2 of 8 MiB (the largest chunk); at least one request is always allowed.
+ */
+export const MAX_QUEUE_BYTES = 16 * 1024 * 1024
+
 /** A peer that refused with CHOKED and has no session to unchoke us is asked again after this (ms). */
 export const CHOKED_RETRY_MS = 2000
 

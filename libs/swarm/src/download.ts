@@ -1,8 +1,9 @@
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT, ADAPTIVE_QUEUE_TIME_MS, ADAPTIVE_MIN_DEPTH, ADAPTIVE_MAX_DEPTH, CHOKED_RETRY_MS, DEFAULT_STALL_TIMEOUT_MS, HEDGE_FACTOR, HEDGE_MIN_DELAY_MS, HEDGE_MIN_SAMPLES } from './constants.js'
+import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT, ADAPTIVE_QUEUE_TIME_MS, ADAPTIVE_MIN_DEPTH, ADAPTIVE_MAX_DEPTH, MAX_QUEUE_BYTES, CHOKED_RETRY_MS, DEFAULT_STALL_TIMEOUT_MS, HEDGE_FACTOR, HEDGE_MIN_DELAY_MS, HEDGE_MIN_SAMPLES } from './constants.js'
 import { ChunkUnavailableError, DownloadAbortedError } from './errors.js'
 import type { Bitfield } from './bitfield.js'
+import { ReadAhead } from './read-ahead.js'
 import { PiecePicker, type PickStrategy } from './picker.js'
 
 /** Fetches one verified block from one peer (see `ChunkExchange.fetch` in @codio/exchange). */
@@ -55,6 +56,12 @@ export interface DownloadInit {
    * order, before the strategy picks the rest. Default 8.
    */
   streamingWindow?: number
+  /**
+   * Verified chunks kept in memory ahead of the reader for {@link Download.read}, so that a
+   * response streams them without reading them back from the store (see {@link ReadAhead}).
+   * Default 0: none, {@link Download.read} reads nothing and the reader uses the store.
+   */
+  readAhead?: number
   /**
    * Requests in flight per peer: a number, or `'adaptive'` to size each peer's queue to its
    * measured rate × {@link ADAPTIVE_QUEUE_TIME_MS} (libtorrent's request queue sizing), within
@@ -197,6 +204,7 @@ export class Download {
   private resolveFinished!: () => void
   private rejectFinished!: (err: Error) => void
   private readonly abort = new AbortController()
+  private readonly readAhead: ReadAhead
 
   constructor (private readonly init: DownloadInit) {
     this.first = init.first ?? 0
@@ -212,6 +220,7 @@ export class Download {
     this.perPeer = init.perPeerInFlight ?? DEFAULT_PER_PEER_IN_FLIGHT
     this.maxInFlight = init.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
     this.chunkBytes = init.chunkSize ?? 1024 * 1024
+    this.readAhead = new ReadAhead(init.readAhead ?? 0, this.first)
     this.picker = new PiecePicker({ pieces: this.dataCount, strategy: init.strategy ?? 'rarest-first', streamingWindow: init.streamingWindow ?? 8 })
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve
@@ -340,6 +349,18 @@ export class Download {
     })
   }
 
+  /**
+   * Resolves once chunk `index` is stored, with its verified bytes when this download still
+   * holds them for its reader (see `readAhead`), else undefined: read the store then. Each
+   * chunk's bytes are handed out once; the reader's position moves to `index + 1`.
+   *
+   * @throws RangeError if `index` is outside this download's `first..last`
+   */
+  async read (index: number): Promise<Uint8Array | undefined> {
+    await this.chunk(index)
+    return this.readAhead.take(index)
+  }
+
   /** Chunks of the range held (fetched, rebuilt or already stored), without building a {@link progress} snapshot. */
   get chunksDone (): number {
     return this.last - this.first + 1 - this.remaining
@@ -404,10 +425,12 @@ export class Download {
   /** Requests `peer` may have in flight now. */
   private depth (peer: PeerState): number {
     if (peer.demoted) return 1
-    if (this.perPeer !== 'adaptive') return this.perPeer
+    // never more answers outstanding than the request stream's read buffer holds
+    const byBytes = Math.max(1, Math.floor(MAX_QUEUE_BYTES / this.chunkBytes))
+    if (this.perPeer !== 'adaptive') return Math.min(this.perPeer, byBytes)
     // libtorrent: queue = download rate × request queue time / block size
     const want = Math.ceil(peer.rate * (ADAPTIVE_QUEUE_TIME_MS / 1000) / this.chunkBytes)
-    return Math.min(ADAPTIVE_MAX_DEPTH, Math.max(ADAPTIVE_MIN_DEPTH, want))
+    return Math.min(ADAPTIVE_MAX_DEPTH, byBytes, Math.max(ADAPTIVE_MIN_DEPTH, want))
   }
 
   private counted (index: number): boolean {
@@ -634,6 +657,7 @@ export class Download {
         await this.init.sink.put(this.blocks[b], data[j])
         if ((this.state[b] as BlockState) === BlockState.Done) continue // fetched meanwhile
         for (const req of this.requesters.get(b)?.values() ?? []) req.cancel.abort()
+        this.readAhead.done(b, data[j])
         this.markDone(b, data[j].byteLength)
         rebuilt.push(b)
         bytes += data[j].byteLength
@@ -797,6 +821,7 @@ export class Download {
         peer.chunks++
         if (index >= this.dataCount) this.parityFetched++
         this.init.onChunk?.(peer.id, index, bytes.byteLength)
+        if (index < this.dataCount) this.readAhead.done(index, bytes)
         this.markDone(index, bytes.byteLength)
         // cancel the endgame duplicates that lost the race
         for (const [other, r] of this.requesters.get(index) ?? []) {

@@ -13,7 +13,7 @@ import { chunkCid } from '@codio/content'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
 import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
-import { ADAPTIVE_MIN_DEPTH } from '../src/constants.js'
+import { ADAPTIVE_MIN_DEPTH, MAX_QUEUE_BYTES } from '../src/constants.js'
 import { Bitfield, ChunkUnavailableError, Download, DownloadAbortedError, type BlockFetcher } from '../src/index.js'
 import { until } from '@codio/testing'
 import { MapStore } from './helpers.js'
@@ -103,6 +103,29 @@ describe('Download API over real libp2p connections', () => {
     expect(await settledWithin(all.done, 2000)).toBe(true)
     await all.done
     expect(held.asked).toEqual([])
+  })
+
+  it('read(): a reader gets the verified bytes the download holds for it, and undefined (read the store) for the rest', async () => {
+    const sink = new MapStore()
+    const dl = new Download({ chunks: cids.slice(0, 12), fetcher: leecher.services.exchange, sink, chunkSize: CHUNK, readAhead: 4 })
+    dl.addPeer(seeder.peerId)
+    dl.noMorePeers()
+    await dl.start()
+    await dl.done
+    // all 12 arrived before the reader asked: it is at 0, so 0..3 were kept
+    const read: Array<Uint8Array | undefined> = []
+    for (let i = 0; i < 12; i++) read.push(await dl.read(i))
+    for (let i = 0; i < 12; i++) {
+      if (i < 4) expect(Buffer.from(read[i]!).equals(chunks[i])).toBe(true)
+      else expect(read[i]).toBeUndefined()
+      expect(Buffer.from(sink.blocks.get(cids[i].toString())!).equals(chunks[i])).toBe(true)
+    }
+    // without readAhead nothing is held
+    const plain = new Download({ chunks: cids.slice(0, 2), fetcher: leecher.services.exchange, sink: new MapStore(), chunkSize: CHUNK })
+    plain.addPeer(seeder.peerId)
+    await plain.start()
+    expect(await plain.read(0)).toBeUndefined()
+    await expect(plain.read(5)).rejects.toThrow(RangeError)
   })
 
   it('waits for providers until told there are no more (a chunk nobody holds yet is not a failure)', async () => {
@@ -356,6 +379,26 @@ describe('Download API over real libp2p connections', () => {
       await until(() => asked.length >= ADAPTIVE_MIN_DEPTH, 10_000, 'the first requests')
       await new Promise(resolve => setTimeout(resolve, 200))
       expect(asked.length).toBe(ADAPTIVE_MIN_DEPTH)
+      held.release()
+      dl.noMorePeers()
+      await dl.done
+    } finally {
+      held.release()
+    }
+  })
+
+  it('a peer\'s queue never holds more than MAX_QUEUE_BYTES of chunks, whatever the depth asked for', async () => {
+    const held = full(new HeldStore())
+    const slow = await node(held)
+    const { fetcher, asked } = recording(leecher.services.exchange, cids)
+    try {
+      // declared 8 MiB chunks: 16 requests asked for, MAX_QUEUE_BYTES / 8 MiB = 2 sent
+      const dl = new Download({ chunks: cids.slice(0, 10), fetcher, sink: new MapStore(), perPeerInFlight: 16, chunkSize: 8 * 1024 * 1024 })
+      dl.addPeer(slow.peerId)
+      await dl.start()
+      await until(() => asked.length >= 2, 10_000, 'the first requests')
+      await new Promise(resolve => setTimeout(resolve, 200))
+      expect(asked.length).toBe(MAX_QUEUE_BYTES / (8 * 1024 * 1024))
       held.release()
       dl.noMorePeers()
       await dl.done

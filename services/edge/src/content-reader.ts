@@ -11,15 +11,16 @@ export class BlockMissingError extends Error {
 /**
  * The bytes `range.start..range.end` (inclusive) of a content, in order, as soon as each
  * chunk is verified and stored: a reader never waits for chunks after the one it needs, so
- * time to first byte is one chunk's fetch. Without a download every chunk must be local.
+ * time to first byte is one chunk's fetch. A chunk the download still holds in memory
+ * (`Download.read`) is streamed from there, the others are read from the store. Without a
+ * download every chunk must be local.
  */
 export async function * readRange (manifest: Manifest, store: BlockStore, range: ByteRange, download?: Download): AsyncGenerator<Uint8Array> {
   if (manifest.size === 0) return
   const { first, last } = chunksForRange(manifest, range.start, range.end)
   for (let i = first; i <= last; i++) {
-    await download?.chunk(i)
     const cid = manifest.chunks[i]
-    const bytes = await store.get(cid)
+    const bytes = (await download?.read(i)) ?? await store.get(cid)
     if (bytes == null) throw new BlockMissingError(`chunk ${i} (${cid}) is not in the store`)
     const span = chunkSpan(manifest, i)
     const from = Math.max(range.start, span.start) - span.start
