@@ -50,8 +50,8 @@ export interface PexEntry {
  */
 export class SwarmSession {
   /**
-   * The remote's chunks at the handshake, plus the `have`s that arrived before
-   * {@link listen} (later ones go to `onHave`).
+   * The remote's chunks at the handshake (BEP 3 layout, see @codio/bitfield); every `have`
+   * after it goes to `onHave`, those that arrived before {@link listen} as soon as it is called.
    */
   readonly remoteBitfield: Uint8Array
   /** Whether the remote chokes us. */
@@ -63,6 +63,8 @@ export class SwarmSession {
   /** Whether we told the remote we are interested in its chunks. */
   amInterested = false
   private events: SessionEvents = {}
+  /** `have` indexes that arrived before {@link listen}, in order (bounded by the rate budget) */
+  private early: number[] | undefined = []
   private closed = false
   private readonly budget: TokenBucket
 
@@ -74,11 +76,15 @@ export class SwarmSession {
   }
 
   /**
-   * Set the callbacks; events that arrive before this are applied to the state only
-   * (`remoteBitfield`, `remoteChoking`, `remoteInterested`).
+   * Set the callbacks. Choke and interest changes that arrived before this are in the state
+   * (`remoteChoking`, `remoteInterested`); `have`s that did (a super-seed reveals at once) are
+   * passed to `onHave` now.
    */
   listen (events: SessionEvents): void {
     this.events = events
+    const early = this.early
+    this.early = undefined
+    if (early != null && early.length > 0) events.onHave?.(early)
   }
 
   get isClosed (): boolean {
@@ -155,13 +161,10 @@ export class SwarmSession {
             const n = 8 * this.remoteBitfield.length
             const bad = p.value.indexes.find(i => i >= n)
             if (bad !== undefined) throw new LimitError(`have ${bad} beyond the bitfield of ${n} bits`, 'have_range')
-            // before listen() the owner reads the bitfield, so a `have` that arrives between the
-            // handshake and listen() (a super-seed reveals at once) must land in it, not vanish
-            if (this.events.onHave == null) {
-              for (const i of p.value.indexes) this.remoteBitfield[i >> 3] |= 0x80 >> (i & 7)
-            } else {
-              this.events.onHave(p.value.indexes)
-            }
+            // a `have` between the handshake and listen() (a super-seed reveals at once) waits
+            // for listen(), not lost
+            if (this.early != null) for (const i of p.value.indexes) this.early.push(i)
+            else this.events.onHave?.(p.value.indexes)
             break
           }
           case 'choke': this.remoteChoking = true; this.events.onChoke?.(true); break

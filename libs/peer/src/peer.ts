@@ -336,6 +336,8 @@ export class CodioPeer {
     let peer: CodioPeer | undefined
     host = new SwarmHost(store, node.services.sessions, swarm, init.log, {
       peerId: node.peerId,
+      // an edge streams to its clients: a super-seed shows it chunks in the order they read them
+      streams: (id) => roles?.of(id) === 'edge',
       pex: {
         addresses: async (id) => await listenAddresses(node, id),
         learned: (contentId, peers) => { peer?.joinNamedPeers(contentId, peers) }

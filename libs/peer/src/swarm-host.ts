@@ -61,6 +61,11 @@ export interface SwarmHostOptions {
   /** This node's peer ID: of two sessions with one peer, both keep the one the smaller ID opened. */
   peerId?: PeerId
   pex?: PeerExchangeHooks
+  /**
+   * Whether `peer` streams what it fetches to a waiting reader (an edge): a super-seed reveals
+   * it chunks in order (SuperSeeder `inOrder`). Default: no peer does.
+   */
+  streams?: (peer: PeerId) => boolean
 }
 
 /** What peer exchange needs from the node: addresses to pass on, and what to do with the peers heard of. */
@@ -168,9 +173,11 @@ export class SwarmHost implements SessionHost {
   private readonly connecting = new Set<string>()
   private readonly pex?: PeerExchangeHooks
   private readonly selfId?: string
+  private readonly streams?: (peer: PeerId) => boolean
 
   constructor (private readonly store: BlockStore, private readonly sessions: SwarmSessions, readonly policy: SwarmPolicy, private readonly log: Logger, options: SwarmHostOptions = {}) {
     this.pex = options.pex
+    this.streams = options.streams
     this.selfId = options.peerId?.toString()
     this.upload = new TokenBucket({ rate: policy.maxUploadRate > 0 ? policy.maxUploadRate : Infinity })
     this.uploadQueue = new FairQueue(this.upload)
@@ -459,7 +466,7 @@ export class SwarmHost implements SessionHost {
     const remote: RemoteState = { chunks: Bitfield.fromBytes(swarm.have.size, session.remoteBitfield), wanted: 0 }
     for (let i = remote.chunks.nextSet(0); i >= 0; i = remote.chunks.nextSet(i + 1)) if (!swarm.have.has(i)) remote.wanted++
     swarm.remote.set(session, remote)
-    swarm.seeder?.addPeer(session, remote.chunks)
+    swarm.seeder?.addPeer(session, remote.chunks, { inOrder: this.streams?.(session.peer) === true })
     session.listen({
       onHave: indexes => {
         for (const i of indexes) {

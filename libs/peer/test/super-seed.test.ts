@@ -41,4 +41,19 @@ describe('super-seeding between real peers', () => {
     // the other (LEECHERS − 1.5) copies came from the peers themselves
     expect(traded.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(LEECHERS * CHUNKS - sent)
   }, 90_000)
+
+  it('shows an edge (a peer streaming to a reader) the chunks in order: chunk 0 comes among the first reveals', async () => {
+    const chunks = 256
+    const content = await makeContent(await peers.kp, randomChunks(chunks))
+    const origin = await peers.start('origin-2', { role: 'origin', swarm: { superSeeding: true } })
+    await publish(origin, content)
+    const edge = await peers.start('edge-2', { role: 'edge', bootstrap: [addrOf(origin)] })
+    await until(() => edge.isReady(), 15_000, 'the edge to join the DHT')
+    await until(() => edge.peerRoles.of(origin.peerId) === 'origin' && origin.peerRoles.of(edge.peerId) === 'edge', 15_000, 'identify both ways')
+    const dl = edge.download(await edge.resolve(content.contentId))
+    await dl.chunk(0)
+    // reveals in a random order put chunk 0 among the first 16 of 256 one time in 16
+    expect(dl.chunksDone).toBeLessThanOrEqual(16)
+    await dl.done
+  }, 60_000)
 })

@@ -2,7 +2,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { ENDGAME_MIN_DELAY_MS, DEFAULT_MAX_BAD_CHUNKS, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PEER_FAILURES, DEFAULT_PER_PEER_IN_FLIGHT, ADAPTIVE_QUEUE_TIME_MS, ADAPTIVE_MIN_DEPTH, ADAPTIVE_MAX_DEPTH, MAX_QUEUE_BYTES, CHOKED_RETRY_MS, DEFAULT_STALL_TIMEOUT_MS, HEDGE_FACTOR, HEDGE_MIN_DELAY_MS, HEDGE_MIN_SAMPLES } from './constants.js'
 import { ChunkUnavailableError, DownloadAbortedError } from './errors.js'
-import type { Bitfield } from './bitfield.js'
+import type { Bitfield } from '@codio/bitfield'
 import { ReadAhead } from './read-ahead.js'
 import { PiecePicker, type PickStrategy } from './picker.js'
 

@@ -17,6 +17,6 @@
 export * from './constants.js'
 export * from './errors.js'
 export { Download, type BlockFetcher, type ChunkSink, type DownloadInit, type DownloadProgress, type FecRepair } from './download.js'
-export { Bitfield } from './bitfield.js'
+export { Bitfield } from '@codio/bitfield'
 export { PiecePicker, type PickStrategy } from './picker.js'
 export { SuperSeeder, DEFAULT_SUPER_SEED_REVEALS, DEFAULT_SUPER_SEED_COPIES, DEFAULT_SUPER_SEED_ISOLATION_MS, type SuperSeederInit } from './super-seed.js'

@@ -1,4 +1,4 @@
-import { Bitfield } from './bitfield.js'
+import { Bitfield } from '@codio/bitfield'
 
 /**
  * Order in which a download asks for pieces once the streaming window is served:

@@ -1,4 +1,4 @@
-import { Bitfield } from './bitfield.js'
+import { Bitfield } from '@codio/bitfield'
 
 /** Chunks revealed to one peer and not yet announced back by it, at most. */
 export const DEFAULT_SUPER_SEED_REVEALS = 16
@@ -58,6 +58,8 @@ interface SeedPeer<K> {
   has: Bitfield
   /** Every chunk we told this peer we hold (a `have` cannot be taken back). */
   revealed: Set<number>
+  /** a peer that streams what it fetches to a reader: shown the lowest chunks it lacks first */
+  inOrder: boolean
   /** Revealed chunks not yet passed on (held by the peer and by another): its quota in use. */
   outstanding: Set<number>
   unchoked: boolean
@@ -176,13 +178,19 @@ export class SuperSeeder<K> {
     return Math.max(0, this.availability[i] - this.discount[i])
   }
 
-  /** A peer joined with bitfield `has` (choked until {@link unchoke}). */
-  addPeer (key: K, has: Bitfield): void {
+  /**
+   * A peer joined with bitfield `has` (choked until {@link unchoke}). With `inOrder` — a peer
+   * that streams what it fetches to a reader waiting for it, such as an edge answering a GET —
+   * its reveals are the lowest chunks it lacks that the copy limit allows, not the least
+   * present: a reader waits for chunk 0 first, and a random reveal order made it wait for the
+   * isolation time (seconds) before the seed showed it.
+   */
+  addPeer (key: K, has: Bitfield, options: { inOrder?: boolean } = {}): void {
     if (has.size !== this.size) throw new RangeError(`bitfield of ${has.size} chunks for a content of ${this.size}`)
     this.removePeer(key)
     const copy = Bitfield.fromBytes(this.size, has.toBytes())
     for (let i = 0; i < this.size; i++) if (copy.has(i)) this.availability[i]++
-    this.peers.set(key, { key, has: copy, revealed: new Set(), outstanding: new Set(), unchoked: false, lastForeign: this.now(), revealedAt: new Map(), firstHeld: copy.count() > 0 ? this.now() : undefined, reServed: 0, taken: 0 })
+    this.peers.set(key, { key, has: copy, revealed: new Set(), inOrder: options.inOrder === true, outstanding: new Set(), unchoked: false, lastForeign: this.now(), revealedAt: new Map(), firstHeld: copy.count() > 0 ? this.now() : undefined, reServed: 0, taken: 0 })
   }
 
   /**
@@ -341,18 +349,19 @@ export class SuperSeeder<K> {
 
   /**
    * The chunk the peer lacks and was not shown that is least present (held + assigned), if
-   * fewer than `⌈maxCopies⌉` (1 once the budget of extra copies is spent); ties at random.
-   * -1 when there is none.
+   * fewer than `⌈maxCopies⌉` (1 once the budget of extra copies is spent); ties at random. For
+   * an in-order peer, the lowest such chunk. -1 when there is none.
    */
   private pick (p: SeedPeer<K>, isolated: boolean): number {
     let best = -1
     let bestScore = Infinity
     const limit = isolated ? Infinity : this.extraCopies > 0 ? this.maxCopies : 1
-    const start = Math.floor(this.random() * this.size)
+    const start = p.inOrder ? 0 : Math.floor(this.random() * this.size)
     for (let k = 0; k < this.size; k++) {
       const i = (start + k) % this.size
       if (p.has.has(i) || p.revealed.has(i)) continue
       const score = this.spread(i) + this.assigned[i]
+      if (p.inOrder && score < limit) return i
       if (score < bestScore && score < limit) {
         best = i
         bestScore = score

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { Bitfield } from '../src/bitfield.js'
+import { Bitfield } from '@codio/bitfield'
 import { PiecePicker, type PickStrategy } from '../src/picker.js'
 import { seeded } from './helpers.js'
 

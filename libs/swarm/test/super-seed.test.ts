@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { Bitfield } from '../src/bitfield.js'
+import { Bitfield } from '@codio/bitfield'
 import { SuperSeeder } from '../src/super-seed.js'
 import { seeded } from './helpers.js'
 
@@ -21,6 +21,27 @@ describe('SuperSeeder (BEP 16)', () => {
     expect(s.have('b', shown[1]).size).toBe(0)
     expect(s.have('a', shown[1]).size).toBe(0)
     expect(s.unchoke('a')).toHaveLength(1)
+  })
+
+  it('an in-order peer (one streaming to a reader) is shown the lowest chunks it lacks, within the copy limit', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const s = new SuperSeeder<string>(40, { revealsPerPeer: 4, random: seeded(seed) })
+      const held = new Bitfield(40)
+      held.set(1)
+      s.addPeer('edge', held, { inOrder: true })
+      expect(s.unchoke('edge')).toEqual([0, 2, 3, 4])
+      // the next reveal follows the reader once a chunk is passed on (a peer alone: at once)
+      expect(s.have('edge', 0).get('edge')).toEqual([5])
+      // a chunk already in maxCopies (1) places is not shown again: a second in-order peer
+      // starts past what the first holds or was shown
+      s.addPeer('edge2', new Bitfield(40), { inOrder: true })
+      expect(s.unchoke('edge2')).toEqual([6, 7, 8, 9])
+      // a peer without the option still gets the least present chunks, in random order
+      s.addPeer('relay', new Bitfield(40))
+      const shown = s.unchoke('relay')
+      expect(shown).toHaveLength(4)
+      for (const i of shown) expect(i).toBeGreaterThanOrEqual(10)
+    }
   })
 
   it('a peer alone needs no second holder', () => {

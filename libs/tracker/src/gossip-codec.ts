@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire'
 import { AvailabilitySchema, ContentChunksSchema, MetricsReportSchema, type ContentChunks } from '@codio/proto'
-import { bitfieldProblem, countChunks } from './bitfield.js'
+import { Bitfield } from '@codio/bitfield'
 import { DEFAULT_SUBJECT_PREFIX, MAX_CHUNK_COUNT, MAX_CONTENTS_PER_MESSAGE, MAX_MULTIADDRS, MAX_OBSERVATIONS, MAX_ROLES } from './constants.js'
 import { MalformedGossipError } from './errors.js'
 import { isContentId, isMultiaddr, isPeerId, isRole } from './ids.js'
@@ -70,15 +70,15 @@ function holding (c: HoldingInit): Holding | undefined {
   const bits = c.bitfield ?? new Uint8Array(0)
   if (c.complete === true) {
     if (bits.length > 0) {
-      const problem = bitfieldProblem(bits, chunkCount)
+      const problem = Bitfield.problem(bits, chunkCount)
       if (problem !== undefined) fail(`${c.contentId}: ${problem}`)
-      if (countChunks(bits) !== chunkCount) fail(`${c.contentId}: marked complete but the bitfield lacks chunks`)
+      if (!Bitfield.fromBytes(chunkCount, bits).isFull()) fail(`${c.contentId}: marked complete but the bitfield lacks chunks`)
     }
     return { contentId: c.contentId, chunkCount, haveCount: chunkCount, complete: true, bitfield: new Uint8Array(0) }
   }
-  const problem = bitfieldProblem(bits, chunkCount)
+  const problem = Bitfield.problem(bits, chunkCount)
   if (problem !== undefined) fail(`${c.contentId}: ${problem}`)
-  const haveCount = countChunks(bits)
+  const haveCount = Bitfield.fromBytes(chunkCount, bits).count()
   if (haveCount === 0) return undefined // holds none of it: not a holder
   if (haveCount === chunkCount) return { contentId: c.contentId, chunkCount, haveCount, complete: true, bitfield: new Uint8Array(0) }
   return { contentId: c.contentId, chunkCount, haveCount, complete: false, bitfield: bits }

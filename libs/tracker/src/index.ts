@@ -22,7 +22,7 @@
 export * from './constants.js'
 export * from './errors.js'
 export { isContentId, isMultiaddr, isPeerId, isRole } from './ids.js'
-export { bitfieldLength, bitfieldProblem, countChunks, emptyBitfield, fullBitfield, hasChunk, holdingBitfield, setChunk } from './bitfield.js'
+export { holdingBitfield } from './bitfield.js'
 export { addSpeedSample, downloadSpeed, isOnline, reliability, reputation, uploadSuccessRatio, uptimeFactor, type Reliability, type ReputationInput } from './scoring.js'
 export type { ApplyResult, AvailabilityEntry, AvailabilityQuery, AvailabilityUpdate, Holding, MetricsUpdate, Observation, PeerMetrics, SelectedPeer, SelectRequest } from './types.js'
 export { availabilitySubject, gossipWildcard, metricsSubject, parseGossipSubject, type GossipKind } from './subjects.js'

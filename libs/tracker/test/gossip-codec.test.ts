@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { create, toBinary } from '@bufbuild/protobuf'
 import { AvailabilitySchema, MetricsReportSchema } from '@codio/proto'
-import { fullBitfield, setChunk, emptyBitfield } from '../src/bitfield.js'
+import { Bitfield } from '@codio/bitfield'
 import { MalformedGossipError } from '../src/errors.js'
 import { decodeAvailability, decodeGossip, decodeMetrics, encodeAvailability, encodeMetrics } from '../src/gossip-codec.js'
 import { availabilitySubject, metricsSubject, parseGossipSubject } from '../src/subjects.js'
@@ -14,17 +14,18 @@ const cidB = contentId()
 
 describe('gossip codec', () => {
   it('round-trips availability, sending complete contents without a bitfield', () => {
-    const partial = emptyBitfield(20)
-    setChunk(partial, 0)
-    setChunk(partial, 19)
+    const partialBits = new Bitfield(20)
+    partialBits.set(0)
+    partialBits.set(19)
+    const partial = partialBits.toBytes()
     const bytes = encodeAvailability({
       peerId: me,
       multiaddrs: ['/ip4/127.0.0.1/tcp/4001'],
       roles: ['edge'],
       contents: [
         { contentId: cidA, chunkCount: 20, bitfield: partial },
-        { contentId: cidB, chunkCount: 1000, bitfield: fullBitfield(1000) },
-        { contentId: contentId(), chunkCount: 8, bitfield: emptyBitfield(8) }
+        { contentId: cidB, chunkCount: 1000, bitfield: Bitfield.full(1000).toBytes() },
+        { contentId: contentId(), chunkCount: 8, bitfield: new Bitfield(8).toBytes() }
       ],
       sequence: 7,
       timestampMs: 1_700_000_000_123

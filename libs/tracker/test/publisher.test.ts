@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { connect, type Msg, type NatsConnection } from 'nats'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { findBinary, freePort, startNats, type Sidecar } from '@codio/sidecars'
-import { fullBitfield } from '../src/bitfield.js'
+import { Bitfield } from '@codio/bitfield'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -68,7 +68,7 @@ describe('GossipPublisher over a real NATS', () => {
   it('publishes availability and metrics, each signed with the node\'s key, at start, on every interval, and after changed()', async () => {
     const { privateKey, id } = await keyed()
     const cid = contentId()
-    let contents = [{ contentId: cid, chunkCount: 8, bitfield: fullBitfield(8) }]
+    let contents = [{ contentId: cid, chunkCount: 8, bitfield: Bitfield.full(8).toBytes() }]
     const p = new GossipPublisher({ nats: nats.url, privateKey, roles: ['edge'], multiaddrs: () => ['/ip4/127.0.0.1/tcp/1'], availability: () => contents, metrics: () => metrics, intervalMs: 200, debounceMs: 20 })
     p.start()
     try {
@@ -78,7 +78,7 @@ describe('GossipPublisher over a real NATS', () => {
       const m = from(id, 'metrics')[0]
       expect(m.kind === 'metrics' && m.update).toMatchObject({ chunksServed: 3, chunksFailed: 1 })
       const cid2 = contentId()
-      contents = [...contents, { contentId: cid2, chunkCount: 8, bitfield: fullBitfield(8) }]
+      contents = [...contents, { contentId: cid2, chunkCount: 8, bitfield: Bitfield.full(8).toBytes() }]
       p.changed()
       p.changed()
       await until(() => from(id, 'availability').some(g => g.kind === 'availability' && g.update.contents.length === 2), 1000, 'the change')
@@ -96,7 +96,7 @@ describe('GossipPublisher over a real NATS', () => {
   it('publishNow during a round that read the old state resolves after one more round that reads the new one', async () => {
     const { privateKey, id } = await keyed()
     const cid = contentId()
-    let contents = [{ contentId: cid, chunkCount: 8, bitfield: fullBitfield(8) }]
+    let contents = [{ contentId: cid, chunkCount: 8, bitfield: Bitfield.full(8).toBytes() }]
     let reading: (() => void) | undefined
     let reads = 0
     const p = new GossipPublisher({

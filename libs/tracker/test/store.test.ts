@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { startRedis } from '@codio/sidecars'
-import { emptyBitfield, setChunk } from '../src/bitfield.js'
+import { Bitfield } from '@codio/bitfield'
 import { InvalidRequestError, PeerNotFoundError, StoreUnavailableError } from '../src/errors.js'
 import { createTrackerRedis, redisReady } from '../src/redis.js'
 import { reputation } from '../src/scoring.js'
@@ -131,9 +131,10 @@ describe('TrackerStore over a real Redis', () => {
     const s = store()
     const id = peerId()
     const [c1, c2] = [contentId(), contentId()]
-    const bits = emptyBitfield(12)
-    setChunk(bits, 3)
-    setChunk(bits, 11)
+    const held = new Bitfield(12)
+    held.set(3)
+    held.set(11)
+    const bits = held.toBytes()
     const partial: Holding = { contentId: c1, chunkCount: 12, haveCount: 2, complete: false, bitfield: bits }
     expect((await s.applyAvailability(availability(id, [partial, complete(c2, 4)], { sequence: 10, timestampMs: T0 }))).applied).toBe(true)
     const [got] = await s.selectPeers({ contentId: c1, count: 1 })
@@ -189,8 +190,9 @@ describe('TrackerStore over a real Redis', () => {
     const s = store({ peerTimeoutMs: 60_000 })
     const id = peerId()
     const cid = contentId()
-    const bits = emptyBitfield(9)
-    setChunk(bits, 8)
+    const held = new Bitfield(9)
+    held.set(8)
+    const bits = held.toBytes()
     await s.applyAvailability(availability(id, [complete(cid, 16), { contentId: contentId(), chunkCount: 9, haveCount: 1, complete: false, bitfield: bits }]))
     await s.applyMetrics(metrics(id))
     await s.applyMetrics(metrics(peerId(), { observations: [{ peerId: id, bytesPerSecond: 5, failures: 0, successes: 1 }] }))

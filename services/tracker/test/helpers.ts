@@ -1,9 +1,10 @@
+import { Bitfield } from '@codio/bitfield'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLogger } from '@codio/telemetry'
-import { fullBitfield, GossipPublisher, type GossipPublisherInit, type NodeMetrics } from '@codio/tracker'
+import { GossipPublisher, type GossipPublisherInit, type NodeMetrics } from '@codio/tracker'
 import { createTracker, trackerConfigSchema, type Tracker, type TrackerConfig } from '../src/index.js'
 import { until } from '@codio/testing'
 
@@ -58,7 +59,7 @@ export function node (natsUrl: string, id: string, contents: string[], counters:
     privateKey: peerKeyOf(id),
     roles: ['edge'],
     multiaddrs: () => [`/ip4/127.0.0.1/tcp/4001/p2p/${id}`],
-    availability: () => contents.map(contentId => ({ contentId, chunkCount: 32, bitfield: fullBitfield(32) })),
+    availability: () => contents.map(contentId => ({ contentId, chunkCount: 32, bitfield: Bitfield.full(32).toBytes() })),
     metrics: () => ({ uptimeSeconds: 3600, chunksServed: 100, chunksFailed: 0, bytesServed: 100 << 20, ...counters }),
     intervalMs: 200,
     debounceMs: 10

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { Bitfield } from '../src/bitfield.js'
-import { seeded } from './helpers.js'
+import { seeded } from '@codio/testing'
 
 describe('Bitfield', () => {
   it('lays bits out as BEP 3 does: piece i is bit 7 − i % 8 of byte i >> 3, spare bits zero', () => {
@@ -100,5 +100,19 @@ describe('Bitfield', () => {
     expect(bf.nextSet(4)).toBe(19)
     expect(bf.nextSet(20)).toBe(-1)
     expect(bf.nextSet(1000)).toBe(-1)
+  })
+})
+
+describe('Bitfield.problem and byteLength (checks of untrusted bytes)', () => {
+  it('says what is wrong with a payload, and nothing for a valid one', () => {
+    expect(Bitfield.byteLength(1)).toBe(1)
+    expect(Bitfield.byteLength(8)).toBe(1)
+    expect(Bitfield.byteLength(9)).toBe(2)
+    expect(Bitfield.problem(Bitfield.full(10).toBytes(), 10)).toBeUndefined()
+    expect(Bitfield.problem(Bitfield.full(16).toBytes(), 16)).toBeUndefined()
+    expect(Bitfield.problem(new Uint8Array(3), 10)).toMatch(/3 bytes, 2 expected/)
+    expect(Bitfield.problem(Uint8Array.of(0xff, 0xe0), 10)).toMatch(/spare bits/)
+    // what problem() accepts, fromBytes() takes
+    expect(Bitfield.fromBytes(10, Uint8Array.of(0xff, 0xc0)).count()).toBe(10)
   })
 })

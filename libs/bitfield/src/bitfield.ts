@@ -33,6 +33,22 @@ export class Bitfield {
     for (const b of this.bytes) this.ones += popcount8(b)
   }
 
+  /** Bytes a bitfield of `size` pieces takes on the wire: `ceil(size / 8)`. */
+  static byteLength (size: number): number {
+    return Math.ceil(size / 8)
+  }
+
+  /**
+   * Why `bytes` is not a valid bitfield of `size` pieces (BEP 3: the wrong length, or a spare
+   * bit set), or `undefined` when it is one: a check for untrusted input that throws nothing.
+   */
+  static problem (bytes: Uint8Array, size: number): string | undefined {
+    const want = Bitfield.byteLength(size)
+    if (bytes.byteLength !== want) return `bitfield is ${bytes.byteLength} bytes, ${want} expected for ${size} pieces`
+    if (size % 8 !== 0 && (bytes[want - 1] & (0xff >> (size % 8))) !== 0) return 'bitfield has spare bits set'
+    return undefined
+  }
+
   /** A bitfield of `size` pieces, all set (a seeder's). @throws RangeError for a bad size */
   static full (size: number): Bitfield {
     const bf = new Bitfield(size)
