@@ -7,7 +7,6 @@ import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type SingleKadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { tls } from '@libp2p/tls'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import type { ConnectionGater, Metrics, PeerDiscovery, PeerId, PrivateKey, ServiceMap } from '@libp2p/interface'
@@ -21,6 +20,7 @@ import { OwnedValueDatastore } from './datastore.js'
 import { checkMdnsInit, mdnsDiscovery, type MdnsInit } from './mdns.js'
 import { peerTable, type PeerTable } from './peer-table.js'
 import { noiseCrypto } from './noise-crypto.js'
+import { cachingTls } from './tls-encrypter.js'
 import { checkReconnectInit, type ReconnectInit } from './reconnector.js'
 
 /** Circuit relay v2 server settings; `true` in {@link P2PNodeInit.relayServer} means all defaults. */
@@ -270,9 +270,10 @@ export async function createP2PNode<T extends ServiceMap = Record<never, never>>
     addresses: { listen: listenAddrs, announce: announce.map(a => a.toString()) },
     transports: [tcp(), ...(useQuic ? [quic()] : []), circuitRelayTransport()],
     // TLS 1.3 first (libp2p TLS spec: the certificate carries the peer ID's signature; AES-GCM in
-    // OpenSSL, cheaper per byte than Noise's ChaCha20-Poly1305: bench:transport), Noise for every
-    // libp2p node that offers only Noise (multistream-select picks the first both speak)
-    connectionEncrypters: [tls(), noise({ crypto: noiseCrypto })],
+    // OpenSSL, cheaper per byte than Noise's ChaCha20-Poly1305: bench:transport; one certificate
+    // per node, see CachingTls), Noise for every libp2p node that offers only Noise
+    // (multistream-select picks the first both speak)
+    connectionEncrypters: [cachingTls(), noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {
