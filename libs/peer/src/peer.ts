@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { decodeManifest, verifyManifest, type Manifest } from '@codio/content'
+import { chunksForRange, decodeManifest, verifyManifest, type Manifest } from '@codio/content'
 import { chunkExchange, swarmSessions, type ChunkExchange, type PeerLimits, type RefusalReason, type SwarmSessions } from '@codio/exchange'
 import { createP2PNode, keepAlive, loadOrCreatePeerKey, releaseKeepAlive, type P2PNode } from '@codio/p2p'
 import { DhtManager } from '@codio/dht'
@@ -13,6 +13,7 @@ import type { CID } from 'multiformats/cid'
 import { ContentNotFoundError, ManifestUnavailableError } from './errors.js'
 import { createPeerMetrics, registerStoreMetrics, type PeerMetrics } from './metrics.js'
 import { codioUserAgent, PeerRoles } from './peer-roles.js'
+import { readRange, type ByteRange } from './content-reader.js'
 import { ProviderSearch, type ConnectedPeers, type ProviderSource } from './provider-search.js'
 import { GossipPublisher, natsAuthOptions, TrackerClient, type GossipPublisherInit, type NatsAuthInit } from '@codio/tracker'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
@@ -661,6 +662,24 @@ export class CodioPeer {
         giveUpIfDone()
       })()
     })
+  }
+
+  /**
+   * The bytes of `ranges` of a resolved content, each range an iterable of buffers in order.
+   * Each buffer is a verified chunk or a slice of one, streamed as soon as that chunk is
+   * verified: from the store when the content is held, else from a download started by this
+   * call. One range gets a range download of just its chunks; several share the content's
+   * whole download. Iterate the ranges in order; each reads lazily.
+   *
+   * @throws (while iterating) ChunkUnavailableError, DownloadAbortedError, StoreIOError, or
+   *   BlockMissingError when a held content lacks a chunk
+   */
+  read (resolved: ResolvedContent, ranges: ByteRange[]): Array<AsyncIterable<Uint8Array>> {
+    const { manifest } = resolved
+    const download = resolved.local
+      ? undefined
+      : this.download(resolved, ranges.length === 1 && manifest.size > 0 ? chunksForRange(manifest, ranges[0].start, ranges[0].end) : undefined)
+    return ranges.map(range => readRange(manifest, this.store, range, download))
   }
 
   /**

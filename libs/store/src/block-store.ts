@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { StoreClosedError, StoreIOError } from './errors.js'
 import { KeyLock } from './key-lock.js'
-import { DirSyncer } from './dir-syncer.js'
 import {
   BLOCKS_DIR, blockPath, cidKey, CONTENTS_DIR, isErrno, shardOf, STAGING_DIR, syncDir, TMP_SUFFIX, tmpName, writeDurable
 } from './layout.js'
@@ -19,12 +18,6 @@ export interface BlockStoreStats {
 }
 
 /**
- * Longest a put block's name waits for its shard directory's fsync (ms): a power loss within
- * that time after a put may lose the block (it is fetched again), never leave it partial.
- */
-export const DIR_SYNC_INTERVAL_MS = 1000
-
-/**
  * A durable, content-addressed block store on the local file system.
  *
  * Layout under `dir`:
@@ -33,10 +26,8 @@ export const DIR_SYNC_INTERVAL_MS = 1000
  * - `contents/<content ID>`: an empty marker per whole content held
  * - `staging/<id>/`: blocks of an ingest in progress
  *
- * Writes are atomic (temporary file in the same directory, fsync, rename), so after a crash a
- * block is either whole or absent. The shard directories that got new names are fsynced
- * together ({@link DirSyncer}): within {@link DIR_SYNC_INTERVAL_MS} of a put, and always before
- * {@link addContent} records a content and at {@link close}. Every operation goes through
+ * Writes are atomic (temporary file in the same directory, fsync, rename, fsync of the
+ * directory), so after a crash a block is either whole or absent. Every operation goes through
  * `fs/promises` (the libuv thread pool), never blocking the event loop.
  *
  * The store trusts its callers to pass bytes that match the CID: verify chunks (for example
@@ -47,7 +38,6 @@ export class BlockStore {
   /** the store's root directory */
   readonly dir: string
   readonly #lock = new KeyLock()
-  readonly #dirs = new DirSyncer(syncDir, DIR_SYNC_INTERVAL_MS)
   readonly #shards = new Set<string>()
   readonly #stagings = new Set<Staging>()
   #blocks = 0
@@ -132,11 +122,8 @@ export class BlockStore {
   }
 
   /**
-   * Stores a block atomically: its bytes are durable when this resolves (temporary file in
-   * the shard directory, fsync, rename), its name once the shard directory is synced (at most
-   * {@link DIR_SYNC_INTERVAL_MS} later, or at {@link flush}, {@link addContent} or
-   * {@link close}); a power loss before that leaves the block absent, never partial.
-   * Idempotent; concurrent puts of one CID write it once.
+   * Stores a block durably and atomically (temporary file in the shard directory, fsync,
+   * rename, fsync of the directory). Idempotent; concurrent puts of one CID write it once.
    *
    * @throws StoreIOError on an I/O failure (nothing partial is left behind)
    * @throws InvalidBlockIdError for a CID the store cannot name (nothing is written)
@@ -154,7 +141,7 @@ export class BlockStore {
         await writeDurable(tmp, bytes)
         await rename(tmp, path)
         tmp = undefined
-        this.#dirs.mark(shard)
+        await syncDir(shard)
       } catch (cause) {
         if (tmp !== undefined) await unlink(tmp).catch(() => {})
         throw new StoreIOError(`cannot write block ${key}: ${(cause as Error).message}`, { cause })
@@ -281,8 +268,6 @@ export class BlockStore {
    */
   async addContent (contentId: CID): Promise<void> {
     this.#assertOpen()
-    // the blocks' names are durable before the record that says they are all here
-    await this.flush()
     const key = cidKey(contentId)
     const dir = join(this.dir, CONTENTS_DIR)
     await this.#lock.run(`content:${key}`, async () => {
@@ -348,25 +333,11 @@ export class BlockStore {
    * Waits for writes in flight, aborts open staging areas and refuses further use
    * (StoreClosedError). Idempotent.
    */
-  /**
-   * Makes the names of every block put so far durable (fsyncs the shard directories that got
-   * new entries). @throws StoreIOError
-   */
-  async flush (): Promise<void> {
-    try {
-      await this.#dirs.flush()
-    } catch (cause) {
-      throw new StoreIOError(`cannot sync the block directories: ${(cause as Error).message}`, { cause })
-    }
-  }
-
   async close (): Promise<void> {
     if (this.#closed) return
     await Promise.allSettled([...this.#stagings].map(async s => s.abort()))
     this.#closed = true
     await this.#lock.idle()
-    this.#dirs.stop()
-    await this.#dirs.flush().catch(() => {})
   }
 
   async #ensureShard (key: string): Promise<string> {

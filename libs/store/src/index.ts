@@ -16,7 +16,7 @@
  * await store.get(cid)             // Uint8Array | undefined
  * ```
  */
-export { BlockStore, DIR_SYNC_INTERVAL_MS, type BlockStoreStats } from './block-store.js'
+export { BlockStore, type BlockStoreStats } from './block-store.js'
 export type { StagingArea } from './staging-area.js'
 export { StoreIOError, StagingClosedError, StoreClosedError, InvalidBlockIdError } from './errors.js'
 export { MAX_KEY_LENGTH } from './layout.js'

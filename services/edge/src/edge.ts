@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { chunksForRange, parseContentId } from '@codio/content'
+import { parseContentId } from '@codio/content'
 import { CodioPeer, peerSettings, type ResolvedContent } from '@codio/peer'
 import { peerService, registerHealthRoutes, tracedRoute, type PeerService, type RequestTrace } from '@codio/service'
 import { loadPublicKey, TrustedKeys } from '@codio/signing'
@@ -8,7 +8,6 @@ import { Counter, createMetricsRegistry, Histogram, type Logger } from '@codio/t
 import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { CID } from 'multiformats/cid'
 import type { EdgeConfig } from './config.js'
-import { readRange } from './content-reader.js'
 import { interpretRange, type ByteRange } from './ranges.js'
 
 /** A running edge. */
@@ -85,12 +84,8 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
    * headers are not sent yet then, so the failure gets its own status (see `fail`).
    */
   async function body (resolved: ResolvedContent, ranges: ByteRange[], trailer: string | undefined, t0: number, hit: boolean, rt: RequestTrace): Promise<Readable> {
-    const { manifest } = resolved
-    const download = resolved.local
-      ? undefined
-      : peer.download(resolved, ranges.length === 1 && manifest.size > 0
-        ? chunksForRange(manifest, ranges[0].start, ranges[0].end)
-        : undefined)
+    // verified chunks from the store, or from a download started here (peer.read)
+    const readers = peer.read(resolved, ranges)
     let first = true
     const source = { source: hit ? 'cache' : 'swarm' }
     const count = (b: Uint8Array): Uint8Array => {
@@ -104,9 +99,9 @@ export async function createEdge (config: EdgeConfig, log: Logger, version: stri
     }
     const parts = (async function * () {
       try {
-        for (const part of ranges) {
+        for (const [k, part] of ranges.entries()) {
           if (part.header != null) yield count(Buffer.from(part.header))
-          for await (const b of readRange(manifest, peer.store, part, download)) yield count(b)
+          for await (const b of readers[k]) yield count(b)
         }
         if (trailer != null) yield count(Buffer.from(trailer))
       } catch (err: any) {

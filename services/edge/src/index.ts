@@ -13,4 +13,3 @@
 export { createEdge, type Edge } from './edge.js'
 export { edgeConfigSchema, type EdgeConfig } from './config.js'
 export { interpretRange, type ByteRange, type RangeRequest } from './ranges.js'
-export { readRange, BlockMissingError } from './content-reader.js'

@@ -88,6 +88,8 @@ describe('edge against a seeding peer', () => {
     // a client's malformed traceparent is ignored: the request is served in a trace of its own
     const cold = await fetch(url, { headers: { traceparent: '00-not-a-trace-id-01' } })
     expect([cold.status, (await cold.arrayBuffer()).byteLength]).toEqual([200, bytes.length])
+    // the download records the content as held just after its last chunk (its block names synced first)
+    await until(async () => (await logging.peer.store.listContents()).some(c => c.toString() === contentId.toString()), 10_000, 'the content recorded as held')
     const hit = await fetch(url, { headers: { range: 'bytes=0-99' } })
     expect([hit.status, (await hit.arrayBuffer()).byteLength]).toEqual([206, 100])
     expect((await fetch(`${logging.httpUrl}/content/not-a-cid`)).status).toBe(400)

@@ -1,7 +1,12 @@
 import { chunkSpan, chunksForRange, type Manifest } from '@codio/content'
 import type { Download } from '@codio/swarm'
 import type { BlockStore } from '@codio/store'
-import type { ByteRange } from './ranges.js'
+
+/** Bytes `start..end` of a content, both inclusive (as an HTTP `Range` names them). */
+export interface ByteRange {
+  start: number
+  end: number
+}
 
 /** A missing block where the store was expected to hold one. */
 export class BlockMissingError extends Error {
