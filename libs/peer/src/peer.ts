@@ -774,8 +774,7 @@ export class CodioPeer {
         .catch((err: Error) => this.init.log.warn({ contentId: key, err: err.message }, 'download failed'))
         // a purge removes the entry itself, and a new download may take the key meanwhile
         .finally(() => { if (this.downloads.get(key)?.dl === dl) this.downloads.delete(key) })
-      // what attach just read from the store: start() need not ask it again
-      void attached.then(async held => await dl.start(held)).catch(err => dl.fail(err))
+      void attached.then(async () => await dl.start()).catch(err => dl.fail(err))
     } else {
       let ranges = this.rangeDownloads.get(key)
       if (ranges == null) this.rangeDownloads.set(key, ranges = new Set())

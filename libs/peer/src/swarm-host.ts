@@ -288,10 +288,8 @@ export class SwarmHost implements SessionHost {
   /**
    * Take part in `contentId`'s swarm with `download`: our bitfield is what the store holds of
    * its `chunks`; sessions opened to and from peers feed the download.
-   *
-   * @returns a copy of that bitfield, for `download.start(held)`
    */
-  async attach (contentId: CID, chunks: CID[], download: Download): Promise<Bitfield> {
+  async attach (contentId: CID, chunks: CID[], download: Download): Promise<void> {
     const have = new Bitfield(chunks.length)
     // a few lookups at a time: one after another, 1 000 chunks cost 1 000 event-loop turns
     const ATTACH_CONCURRENCY = 16
@@ -304,7 +302,6 @@ export class SwarmHost implements SessionHost {
     swarm.seeder = undefined
     for (const s of swarm.sessions) this.addToDownload(swarm, s)
     download.done.then(() => this.detach(contentId, download), () => this.detach(contentId, download))
-    return have.clone()
   }
 
   private detach (contentId: CID, download: Download): void {

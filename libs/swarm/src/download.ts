@@ -230,16 +230,10 @@ export class Download {
     init.signal?.addEventListener('abort', () => this.fail(new DownloadAbortedError('download aborted')), { once: true })
   }
 
-  /**
-   * Skip the chunks the sink already holds, then start requesting. `held`, when the caller has
-   * just read it from the sink (a bitfield of the content's data chunks), saves asking the sink
-   * about every chunk again.
-   *
-   * @throws RangeError when `held` has fewer chunks than this download's range needs
-   */
-  async start (held?: Bitfield): Promise<void> {
+  /** Skip the chunks the sink already holds, then start requesting. */
+  async start (): Promise<void> {
     for (let i = this.first; i <= this.last; i++) {
-      if (held != null ? held.has(i) : await this.init.sink.has(this.blocks[i])) this.markDone(i, 0)
+      if (await this.init.sink.has(this.blocks[i])) this.markDone(i, 0)
     }
     this.started = true
     this.settleIfDone()

@@ -105,24 +105,6 @@ describe('Download API over real libp2p connections', () => {
     expect(held.asked).toEqual([])
   })
 
-  it('start(held) takes the caller\'s bitfield of what the sink holds instead of asking the sink again', async () => {
-    const { fetcher, asked } = recording(leecher.services.exchange, cids)
-    const sink = new MapStore()
-    let sinkAsked = 0
-    const counting = { has: async (cid: CID) => { sinkAsked++; return await sink.has(cid) }, get: sink.get.bind(sink), put: sink.put.bind(sink) }
-    const dl = new Download({ chunks: cids.slice(0, 6), fetcher, sink: counting, chunkSize: CHUNK })
-    dl.addPeer(seeder.peerId)
-    dl.noMorePeers()
-    const held = new Bitfield(6)
-    held.set(0)
-    held.set(4)
-    await dl.start(held)
-    await dl.done
-    expect(sinkAsked).toBe(0)
-    expect(asked.map(a => a.index).sort((a, b) => a - b)).toEqual([1, 2, 3, 5])
-    await expect(new Download({ chunks: cids.slice(0, 6), fetcher, sink }).start(new Bitfield(3))).rejects.toThrow(RangeError)
-  })
-
   it('read(): a reader gets the verified bytes the download holds for it, and undefined (read the store) for the rest', async () => {
     const sink = new MapStore()
     const dl = new Download({ chunks: cids.slice(0, 12), fetcher: leecher.services.exchange, sink, chunkSize: CHUNK, readAhead: 4 })
