@@ -12,7 +12,7 @@
  */
 import { execFile } from 'node:child_process'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +20,7 @@ import { promisify } from 'node:util'
 import { randomFillSync } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { startCluster } from './local-cluster.mjs'
-import { cpuMeter } from './cpu.mjs'
+import { cpuMeter, peakRss } from './cpu.mjs'
 
 const exec = promisify(execFile)
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -48,10 +48,6 @@ async function curl (url, out) {
 async function sha (path) {
   const { stdout } = await exec('sha256sum', [path])
   return stdout.split(' ')[0]
-}
-
-function peakRss (pid) {
-  return readFile(`/proc/${pid}/status`, 'utf8').then(s => Number(/VmHWM:\s+(\d+) kB/.exec(s)[1]) * 1024)
 }
 
 const mb = (bytesPerSecond) => (bytesPerSecond / 1e6).toFixed(1)

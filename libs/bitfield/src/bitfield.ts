@@ -19,16 +19,14 @@ export class Bitfield {
   constructor (size: number, bytes?: Uint8Array) {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`bitfield size must be an integer ≥ 0, got ${size}`)
     this.size = size
-    const length = Math.ceil(size / 8)
+    const length = Bitfield.byteLength(size)
     if (bytes === undefined) {
       this.bytes = new Uint8Array(length)
       return
     }
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bitfield bytes must be a Uint8Array')
     if (bytes.byteLength !== length) throw new RangeError(`a bitfield of ${size} pieces is ${length} bytes, got ${bytes.byteLength}`)
-    if (size % 8 !== 0 && (bytes[length - 1] & (0xff >> (size % 8))) !== 0) {
-      throw new RangeError(`bitfield of ${size} pieces has spare bits set in its last byte`)
-    }
+    if (spareBitsSet(bytes, size)) throw new RangeError(`bitfield of ${size} pieces has spare bits set in its last byte`)
     this.bytes = Uint8Array.from(bytes)
     for (const b of this.bytes) this.ones += popcount8(b)
   }
@@ -45,7 +43,7 @@ export class Bitfield {
   static problem (bytes: Uint8Array, size: number): string | undefined {
     const want = Bitfield.byteLength(size)
     if (bytes.byteLength !== want) return `bitfield is ${bytes.byteLength} bytes, ${want} expected for ${size} pieces`
-    if (size % 8 !== 0 && (bytes[want - 1] & (0xff >> (size % 8))) !== 0) return 'bitfield has spare bits set'
+    if (spareBitsSet(bytes, size)) return 'bitfield has spare bits set'
     return undefined
   }
 
@@ -147,4 +145,9 @@ function popcount8 (b: number): number {
   b = b - ((b >> 1) & 0x55)
   b = (b & 0x33) + ((b >> 2) & 0x33)
   return (b + (b >> 4)) & 0x0f
+}
+
+/** Whether a bitfield of `size` pieces, `bytes` long enough, has a bit set past its last piece. */
+function spareBitsSet (bytes: Uint8Array, size: number): boolean {
+  return size % 8 !== 0 && (bytes[Bitfield.byteLength(size) - 1] & (0xff >> (size % 8))) !== 0
 }

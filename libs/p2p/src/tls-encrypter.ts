@@ -63,9 +63,11 @@ export class CachingTls implements ConnectionEncrypter {
 
   /** This node's certificate and its key (PEM), made on first use. */
   private async ownCertificate (): Promise<{ cert: string, key: string }> {
-    this.certificate ??= generateCertificate(this.components.privateKey)
-    // a failed attempt is not kept: the next handshake tries again
-    this.certificate.catch(() => { this.certificate = undefined })
+    if (this.certificate == null) {
+      this.certificate = generateCertificate(this.components.privateKey)
+      // a failed attempt is not kept: the next handshake tries again
+      this.certificate.catch(() => { this.certificate = undefined })
+    }
     return await this.certificate
   }
 

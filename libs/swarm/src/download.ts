@@ -205,6 +205,8 @@ export class Download {
   private rejectFinished!: (err: Error) => void
   private readonly abort = new AbortController()
   private readonly readAhead: ReadAhead
+  /** requests one peer may have in flight so their answers fit its read buffer (MAX_QUEUE_BYTES) */
+  private readonly maxDepthByBytes: number
 
   constructor (private readonly init: DownloadInit) {
     this.first = init.first ?? 0
@@ -221,6 +223,7 @@ export class Download {
     this.maxInFlight = init.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
     this.chunkBytes = init.chunkSize ?? 1024 * 1024
     this.readAhead = new ReadAhead(init.readAhead ?? 0, this.first)
+    this.maxDepthByBytes = Math.max(1, Math.floor(MAX_QUEUE_BYTES / this.chunkBytes))
     this.picker = new PiecePicker({ pieces: this.dataCount, strategy: init.strategy ?? 'rarest-first', streamingWindow: init.streamingWindow ?? 8 })
     this.finished = new Promise((resolve, reject) => {
       this.resolveFinished = resolve
@@ -426,7 +429,7 @@ export class Download {
   private depth (peer: PeerState): number {
     if (peer.demoted) return 1
     // never more answers outstanding than the request stream's read buffer holds
-    const byBytes = Math.max(1, Math.floor(MAX_QUEUE_BYTES / this.chunkBytes))
+    const byBytes = this.maxDepthByBytes
     if (this.perPeer !== 'adaptive') return Math.min(this.perPeer, byBytes)
     // libtorrent: queue = download rate × request queue time / block size
     const want = Math.ceil(peer.rate * (ADAPTIVE_QUEUE_TIME_MS / 1000) / this.chunkBytes)

@@ -21,7 +21,8 @@ export class ReadAhead {
 
   /** Chunk `index` is verified and stored: keep `bytes` if the reader will want them soon. */
   done (index: number, bytes: Uint8Array): void {
-    if (index >= this.cursor && index < this.cursor + this.window && this.held.size < this.window) this.held.set(index, bytes)
+    // what is held lies in cursor..cursor + window − 1 (take() drops what the reader passed)
+    if (index >= this.cursor && index < this.cursor + this.window) this.held.set(index, bytes)
   }
 
   /**

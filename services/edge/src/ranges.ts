@@ -1,11 +1,10 @@
 import parseRange from 'range-parser'
+import type { ByteRange as ContentRange } from '@codio/peer'
 
 /** One satisfiable byte range, inclusive on both ends (RFC 9110 §14.1.2). */
-export interface ByteRange {
+export interface ByteRange extends ContentRange {
   /** multipart part header written before the bytes, when several ranges are sent */
   header?: string
-  start: number
-  end: number
 }
 
 export type RangeRequest =
