@@ -20,10 +20,14 @@
  * than 8 MiB). Yamux "large windows": initialStreamWindowSize = maxStreamWindowSize = 16 MiB
  * on both ends (both must agree: the spec's initial window is 256 KiB). libp2p rows use
  * `lpStream` (varint frames) from @libp2p/utils as libs/exchange does, 64 MiB read buffer.
+ * Codio's own block exchange, end to end (ChunkExchange.fetch of 1 MiB chunks by CID, each
+ * verified against its SHA-256 on arrival, on Codio's libp2p node from @codio/p2p): exchange
+ * (on a libp2p stream: TCP + Noise + Yamux) and exchange-bulk (on its bulk channel: a direct
+ * TLS 1.3 connection, certificates bound to the peer IDs).
  *
  *   npm run bench:transport
  *   BENCH_TRANSPORT_MIB=1024 (received per measurement) BENCH_TRANSPORT_ROUNDS=3
- *   BENCH_TRANSPORT_ROWS=net,tls,http2,noise,libp2p-tls,quic (default; noise-yamux-defaults is
+ *   BENCH_TRANSPORT_ROWS=net,tls,http2,noise,libp2p-tls,quic,exchange,exchange-bulk (default; noise-yamux-defaults is
  *   off by default: on loopback it measured within noise of the large-window row)
  *   BENCH_TRANSPORT_WARMUP_MIB=32 (per measurement, before the clock starts)
  *
@@ -47,7 +51,10 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { noiseCrypto } from '@codio/p2p'
+import { chunkCid } from '@codio/content'
+import { chunkExchange } from '@codio/exchange'
+import { createP2PNode, noiseCrypto } from '@codio/p2p'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { cpuMeter } from './cpu.mjs'
 
 const MiB = 1024 * 1024
@@ -232,6 +239,43 @@ async function libp2pClient (addr, row) {
   }
 }
 
+// ---- Codio's block exchange: ChunkExchange.fetch, verified, on a libp2p stream or the bulk channel
+
+/** The server's blocks, the same in both processes: 64 chunks of RESPONSE bytes, by index. */
+const EXCHANGE_BLOCKS = Array.from({ length: 64 }, (_, i) => Buffer.alloc(RESPONSE).fill(`codio bench chunk ${i} `))
+const EXCHANGE_CIDS = EXCHANGE_BLOCKS.map(b => chunkCid(b))
+
+async function exchangeNode (row, listen = []) {
+  const blocks = new Map(EXCHANGE_CIDS.map((cid, i) => [cid.toString(), EXCHANGE_BLOCKS[i]]))
+  const node = await createP2PNode({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen,
+    quic: false,
+    services: { exchange: chunkExchange({ blocks: { get: async cid => blocks.get(cid.toString()) }, bulk: row === 'exchange-bulk' ? {} : undefined }) }
+  })
+  await node.start()
+  return node
+}
+async function exchangeServer (_dir, row) {
+  const node = await exchangeNode(row, ['/ip4/127.0.0.1/tcp/0'])
+  return { addr: node.getMultiaddrs()[0].toString(), close: () => node.stop() }
+}
+async function exchangeClient (addr, row) {
+  const node = await exchangeNode(row)
+  const conn = await node.dial(multiaddr(addr))
+  const { exchange } = node.services
+  return {
+    info: row === 'exchange-bulk' ? 'bulk channel' : [conn.encryption, conn.multiplexer].filter(Boolean).join(' '),
+    run (n) {
+      const p = pump(n, id => {
+        exchange.fetch(conn.remotePeer, EXCHANGE_CIDS[id % EXCHANGE_CIDS.length]).then(bytes => p.done(id, bytes.byteLength), p.fail)
+      })
+      return p.promise
+    },
+    close: async () => { await node.stop() }
+  }
+}
+
 const ROWS = {
   net: { label: 'plain TCP (node:net)', server: netServer, client: netClient },
   tls: { label: 'node:tls', server: tlsServer, client: tlsClient },
@@ -239,7 +283,9 @@ const ROWS = {
   noise: { label: 'libp2p TCP+Noise(noiseCrypto)+Yamux', server: libp2pServer, client: libp2pClient },
   'noise-yamux-defaults': { label: '  the same, Yamux default windows', server: libp2pServer, client: libp2pClient },
   'libp2p-tls': { label: 'libp2p TCP+@libp2p/tls+Yamux', server: libp2pServer, client: libp2pClient },
-  quic: { label: 'libp2p QUIC (@chainsafe/libp2p-quic)', server: libp2pServer, client: libp2pClient }
+  quic: { label: 'libp2p QUIC (@chainsafe/libp2p-quic)', server: libp2pServer, client: libp2pClient },
+  exchange: { label: 'Codio exchange, libp2p stream', server: exchangeServer, client: exchangeClient },
+  'exchange-bulk': { label: 'Codio exchange, bulk channel', server: exchangeServer, client: exchangeClient }
 }
 
 // ---- child processes -------------------------------------------------------------------
@@ -315,7 +361,7 @@ async function measure (row, dir) {
 }
 
 async function main () {
-  const keys = (process.env.BENCH_TRANSPORT_ROWS ?? 'net,tls,http2,noise,libp2p-tls,quic').split(',').filter(Boolean)
+  const keys = (process.env.BENCH_TRANSPORT_ROWS ?? 'net,tls,http2,noise,libp2p-tls,quic,exchange,exchange-bulk').split(',').filter(Boolean)
   for (const k of keys) if (ROWS[k] == null) throw new Error(`unknown row ${k}; rows: ${Object.keys(ROWS).join(',')}`)
   const dir = mkdtempSync(join(tmpdir(), 'codio-bench-transport-'))
   try {

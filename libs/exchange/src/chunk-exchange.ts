@@ -1,13 +1,17 @@
 import { create, toBinary } from '@bufbuild/protobuf'
 import { MessageSchema, RefusalCode, type Message } from '@codio/proto'
-import type { LengthPrefixedStream } from '@libp2p/utils'
+import type { TLSSocket } from 'node:tls'
 import { CID } from 'multiformats/cid'
-import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
+import type { ComponentLogger, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, BLOCK_STREAM_OPTIONS } from './constants.js'
 import { peerLimits, readLimitReason, StreamCounter, type PeerLimits, type RefusalReason } from './limits.js'
 import { BlockRefusedError, BlockVerificationError, InvalidBlockIdError, PeerDeniedError, ProtocolError, RequestTimeoutError } from './errors.js'
-import { encodePiece, messageStream, readMessage } from './wire.js'
+import { encodePiece } from './wire.js'
+import { streamConn, type MessageConn } from './message-conn.js'
+import { socketConn } from './socket-conn.js'
+import { BulkChannel, type BulkChannelComponents, type BulkChannelInit } from './bulk-channel.js'
+import { raceSignal } from './race-signal.js'
 import { blockIdProblem, blockMatchesCid } from './verify.js'
 import { injectTrace, type TraceCarrier } from '@codio/tracing'
 import { serveSpan, type ServeSpan } from './serve-span.js'
@@ -63,12 +67,20 @@ export interface ChunkExchangeInit {
   limits?: Partial<PeerLimits>
   /** Called each time a peer is refused for passing a limit (for metrics). */
   onRefused?(peer: PeerId, reason: RefusalReason): void
+  /**
+   * Serve and fetch blocks on the bulk channel ({@link BulkChannel}: a direct TLS 1.3
+   * connection per peer, both ends' certificates bound to their peer IDs) where the peer has
+   * one, else on libp2p streams. Unset: libp2p streams only, and no bulk channel listens.
+   */
+  bulk?: BulkChannelInit
 }
 
 export interface ChunkExchangeComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
   logger: ComponentLogger
+  /** Needed for {@link ChunkExchangeInit.bulk} (the bulk channel's certificate). */
+  privateKey?: PrivateKey
 }
 
 /** Bytes and blocks moved with one peer, in both directions. */
@@ -91,16 +103,17 @@ interface Pending {
 }
 
 /**
- * The one request stream we keep to a peer: requests are pipelined on it (BEP 3 style: many
- * outstanding, answered in order) and replies matched by id. A stream per request would cost
- * a multistream-select negotiation, a yamux open/close and two peer-store writes (libp2p
- * records the protocol on every new stream) per chunk.
+ * The one request stream we keep to a peer (a libp2p stream or a bulk channel connection):
+ * requests are pipelined on it (BEP 3 style: many outstanding, answered in order) and replies
+ * matched by id. A stream per request would cost a multistream-select negotiation, a yamux
+ * open/close and two peer-store writes (libp2p records the protocol on every new stream) per
+ * chunk.
  */
 class RequestChannel {
   private readonly pending = new Map<bigint, Pending>()
   private ended = false
 
-  constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly onEnd: () => void) {
+  constructor (private readonly conn: MessageConn, private readonly onEnd: () => void) {
     void this.readReplies()
   }
 
@@ -133,19 +146,19 @@ class RequestChannel {
   close (err?: Error): void {
     if (this.ended) return
     this.end(err ?? new ProtocolError('stream ended'))
-    if (err == null) this.stream.close().catch(() => {})
-    else this.stream.abort(err)
+    if (err == null) this.conn.close().catch(() => {})
+    else this.conn.abort(err)
   }
 
   private write (msg: Message): void {
-    // lp.write hands the whole message to the stream at once; it only waits for drain after
-    this.lp.write(toBinary(MessageSchema, msg)).catch((err: Error) => { this.close(err) })
+    // the whole message goes to the stream at once; only the next write waits for drain
+    this.conn.write(toBinary(MessageSchema, msg)).catch((err: Error) => { this.close(err) })
   }
 
   private async readReplies (): Promise<void> {
     try {
       while (!this.ended) {
-        const reply = await readMessage(this.lp)
+        const reply = await this.conn.read()
         const { payload } = reply
         const id = payload.case === 'piece' || payload.case === 'refusal' || payload.case === 'presence' ? payload.value.id : undefined
         if (id === undefined) throw new ProtocolError(`unexpected ${payload.case ?? 'empty message'} on a request stream`)
@@ -193,6 +206,7 @@ export class ChunkExchange implements Startable {
   private readonly queued = new Map<string, number>()
   /** Requests we could not serve because of our own failure (store error, write failure). */
   serveFailures = 0
+  private readonly bulk?: BulkChannel
 
   constructor (private readonly components: ChunkExchangeComponents, private readonly init: ChunkExchangeInit) {
     this.protocol = init.protocol ?? CHUNK_PROTOCOL
@@ -200,6 +214,15 @@ export class ChunkExchange implements Startable {
     this.limits = peerLimits(init.limits)
     this.streamOptions = { maxDataLength: this.limits.maxMessageBytes, maxBufferSize: this.limits.maxBufferedBytes }
     this.inboundStreams = new StreamCounter(this.limits.maxStreams)
+    if (init.bulk != null) {
+      // libp2p's components are a proxy: passed on whole, not spread
+      this.bulk = new BulkChannel(components as BulkChannelComponents, init.bulk, (socket, peer) => { this.serveBulk(socket, peer) })
+    }
+  }
+
+  /** The port of the bulk channel, when it listens ({@link ChunkExchangeInit.bulk}). */
+  get bulkPort (): number | undefined {
+    return this.bulk?.port
   }
 
   private refused (peer: PeerId, reason: RefusalReason): void {
@@ -217,34 +240,45 @@ export class ChunkExchange implements Startable {
 
   async start (): Promise<void> {
     await this.components.registrar.handle(this.protocol, (stream, connection) => {
-      if (this.init.denied?.(connection.remotePeer) === true) {
-        stream.abort(new PeerDeniedError(`peer ${connection.remotePeer} is refused here`))
-        return
-      }
-      const key = connection.remotePeer.toString()
-      if (!this.inboundStreams.acquire(key)) {
-        this.refused(connection.remotePeer, 'streams')
-        stream.abort(new Error(`more than ${this.limits.maxStreams} block streams from one peer`))
-        return
-      }
-      this.serve(stream, connection).catch(err => {
-        const reason = readLimitReason(err)
-        if (reason != null) this.refused(connection.remotePeer, reason)
-        else {
-          this.serveFailures++
-          this.log.error('serving %p failed - %e', connection.remotePeer, err)
-        }
-        stream.abort(err)
-      }).finally(() => { this.inboundStreams.release(key) })
+      this.accept(streamConn(stream, this.streamOptions), connection.remotePeer)
     }, {
       maxInboundStreams: this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS,
       maxOutboundStreams: this.init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
     })
+    await this.bulk?.start()
     this.started = true
+  }
+
+  private serveBulk (socket: TLSSocket, peer: PeerId): void {
+    this.accept(socketConn(socket, this.streamOptions), peer)
+  }
+
+  /** Serve an inbound block stream from `peer`, unless the peer is denied or holds its limit of streams. */
+  private accept (conn: MessageConn, peer: PeerId): void {
+    if (this.init.denied?.(peer) === true) {
+      conn.abort(new PeerDeniedError(`peer ${peer} is refused here`))
+      return
+    }
+    const key = peer.toString()
+    if (!this.inboundStreams.acquire(key)) {
+      this.refused(peer, 'streams')
+      conn.abort(new Error(`more than ${this.limits.maxStreams} block streams from one peer`))
+      return
+    }
+    this.serve(conn, peer).catch(err => {
+      const reason = readLimitReason(err)
+      if (reason != null) this.refused(peer, reason)
+      else {
+        this.serveFailures++
+        this.log.error('serving %p failed - %e', peer, err)
+      }
+      conn.abort(err)
+    }).finally(() => { this.inboundStreams.release(key) })
   }
 
   async stop (): Promise<void> {
     await this.components.registrar.unhandle(this.protocol)
+    await this.bulk?.stop()
     for (const c of this.channels.values()) c.then(ch => { ch.close() }, () => {})
     this.channels.clear()
     this.started = false
@@ -260,8 +294,10 @@ export class ChunkExchange implements Startable {
       opening = (async () => {
         // not the caller's signal: other requests share this open
         const signal = AbortSignal.timeout(this.init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS)
+        const socket = await this.bulk?.dial(peer, signal)
+        if (socket != null) return new RequestChannel(socketConn(socket, BLOCK_STREAM_OPTIONS), forget)
         const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-        return new RequestChannel(stream, messageStream(stream, { ...BLOCK_STREAM_OPTIONS }), forget)
+        return new RequestChannel(streamConn(stream, BLOCK_STREAM_OPTIONS), forget)
       })()
       this.channels.set(key, opening)
       // a failed open is not cached: the next request dials again
@@ -402,10 +438,8 @@ export class ChunkExchange implements Startable {
    * are read ahead as they arrive, so a `cancel` removes a queued request (or stops one waiting
    * for upload bandwidth) before its bytes are sent.
    */
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const peer = connection.remotePeer
+  private async serve (conn: MessageConn, peer: PeerId): Promise<void> {
     const key = peer.toString()
-    const lp = messageStream(stream, { ...this.streamOptions })
     const stats = this.statsFor(peer)
     const queue: Array<{ id: bigint, cid: Uint8Array, traceparent: string, tracestate: string }> = []
     let current: { id: bigint, cancel: AbortController } | undefined
@@ -423,7 +457,7 @@ export class ChunkExchange implements Startable {
     const reading = (async () => {
       try {
         while (true) {
-          const msg = await readMessage(lp)
+          const msg = await conn.read()
           const { payload } = msg
           if (payload.case === 'cancel') {
             const at = queue.findIndex(r => r.id === payload.value.id)
@@ -434,18 +468,18 @@ export class ChunkExchange implements Startable {
             continue
           }
           if (payload.case !== 'request') {
-            await lp.write(refusal(0n, RefusalCode.BAD_REQUEST, `expected a request, got ${payload.case ?? 'an empty message'}`))
+            await conn.write(refusal(0n, RefusalCode.BAD_REQUEST, `expected a request, got ${payload.case ?? 'an empty message'}`))
             continue
           }
           if (payload.value.wantHave) {
             // answered here, ahead of the queue: a presence costs no upload bandwidth
-            await lp.write(await this.presence(payload.value.id, payload.value.cid))
+            await conn.write(await this.presence(payload.value.id, payload.value.cid))
             continue
           }
           if (stopped) continue
           if ((this.queued.get(key) ?? 0) >= this.limits.maxRequestsInFlight) {
             this.refused(peer, 'requests')
-            await lp.write(refusal(payload.value.id, RefusalCode.OVERLOADED, `more than ${this.limits.maxRequestsInFlight} requests queued`))
+            await conn.write(refusal(payload.value.id, RefusalCode.OVERLOADED, `more than ${this.limits.maxRequestsInFlight} requests queued`))
             continue
           }
           queue.push({ id: payload.value.id, cid: payload.value.cid, traceparent: payload.value.traceparent, tracestate: payload.value.tracestate })
@@ -465,7 +499,7 @@ export class ChunkExchange implements Startable {
         span?.end()
         span = undefined
         // a reset stream takes nothing more: what it left queued is dropped, not served to nobody
-        if (stream.status === 'reset' || stream.status === 'aborted') break
+        if (conn.broken) break
         const req = queue.shift()
         if (req != null) this.addQueued(key, -1)
         if (req == null) {
@@ -479,17 +513,17 @@ export class ChunkExchange implements Startable {
         const cid = parseBlockId(req.cid)
         if (typeof cid === 'string') {
           // malformed: refused before the store is asked, and not our failure
-          await lp.write(refuse(id, RefusalCode.BAD_REQUEST, cid))
+          await conn.write(refuse(id, RefusalCode.BAD_REQUEST, cid))
           continue
         }
         if (this.init.denied?.(peer) === true) {
           // denied while its stream was open: nothing more leaves for it
-          stream.abort(new PeerDeniedError(`peer ${peer} is refused here`))
+          conn.abort(new PeerDeniedError(`peer ${peer} is refused here`))
           return
         }
         const refused = this.init.admit?.(peer, cid)
         if (refused != null) {
-          await lp.write(refuse(id, refused, 'not admitted'))
+          await conn.write(refuse(id, refused, 'not admitted'))
           continue
         }
         let data: Uint8Array | undefined
@@ -497,16 +531,16 @@ export class ChunkExchange implements Startable {
           data = await this.init.blocks.get(cid)
         } catch (err: any) {
           if (isInvalidArgument(err)) {
-            await lp.write(refuse(id, RefusalCode.BAD_REQUEST, err.message))
+            await conn.write(refuse(id, RefusalCode.BAD_REQUEST, err.message))
             continue
           }
           this.log.error('reading %s failed - %e', cid, err)
           this.serveFailures++
-          await lp.write(refuse(id, RefusalCode.INTERNAL, 'block store error'))
+          await conn.write(refuse(id, RefusalCode.INTERNAL, 'block store error'))
           continue
         }
         if (data == null) {
-          await lp.write(refuse(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
+          await conn.write(refuse(id, RefusalCode.NOT_FOUND, `no block ${cid.toString()}`))
           continue
         }
         current = { id, cancel: new AbortController() }
@@ -519,8 +553,7 @@ export class ChunkExchange implements Startable {
         } finally {
           current = undefined
         }
-        // already length-prefixed, the chunk not copied: straight to the stream, as lp.write does
-        if (!stream.send(encodePiece(id, cid.bytes, data))) await stream.onDrain()
+        await conn.send(encodePiece(id, cid.bytes, data))
         stats.chunksSent++
         stats.bytesSent += data.byteLength
         this.init.onServed?.(peer, data.byteLength)
@@ -538,25 +571,7 @@ export class ChunkExchange implements Startable {
     }
     await reading
     if (readError != null) throw readError
-    await stream.close().catch(() => {})
-  }
-}
-
-/**
- * `promise`, or the signal's reason if it aborts first. Not the `race-signal` package: that
- * one rejects with a fresh AbortError built on every call (per chunk here, and measurable in
- * profiles) instead of the caller's reason (a timeout, an endgame cancel).
- */
-export async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted()
-  let onAbort: (() => void) | undefined
-  try {
-    return await Promise.race([promise, new Promise<never>((_resolve, reject) => {
-      onAbort = () => { reject(signal.reason) }
-      signal.addEventListener('abort', onAbort, { once: true })
-    })])
-  } finally {
-    signal.removeEventListener('abort', onAbort!)
+    await conn.close().catch(() => {})
   }
 }
 

@@ -16,6 +16,7 @@ export { DEFAULT_PEER_LIMITS, peerLimits, type PeerLimits, type RefusalReason } 
 export { blockMatchesCid, blockIdProblem, contentIdProblem } from './verify.js'
 /** @internal the frame reader of block and session streams, exported for the fuzz targets */
 export { frameLengthDecoder, lengthLength, messageStream, readMessage } from './wire.js'
-export { raceSignal } from './chunk-exchange.js'
+export { raceSignal } from './race-signal.js'
+export { BulkChannel, BULK_ALPN, BULK_CONNECT_TIMEOUT_MS, BULK_PROTOCOL, BULK_RETRY_MS, MAX_BULK_CONNECTIONS, type BulkChannelInit } from './bulk-channel.js'
 export { ChunkExchange, chunkExchange, type BlockSource, type ChunkExchangeComponents, type ChunkExchangeInit, type FetchOptions, type PeerTransferStats } from './chunk-exchange.js'
 export { SwarmSession, SwarmSessions, swarmSessions, type PexEntry, type SessionEvents, type SessionHost, type SwarmSessionsComponents, type SwarmSessionsInit } from './swarm-session.js'

@@ -62,8 +62,17 @@ export async function readMessage (lp: LengthPrefixedStream<Stream>, signal?: Ab
     if (err.name === 'UnexpectedEOFError') throw new ProtocolError('stream ended', { cause: err })
     throw err
   }
+  return decodeMessage(buf.subarray())
+}
+
+/**
+ * @internal One `codio.exchange.v1.Message` from its bytes (without the length prefix). A
+ * piece's `data` is a view of `bytes`, not a copy.
+ * @throws ProtocolError a malformed message
+ */
+export function decodeMessage (bytes: Uint8Array): Message {
   try {
-    return fromBinary(MessageSchema, buf.subarray())
+    return fromBinary(MessageSchema, bytes)
   } catch (err: any) {
     throw new ProtocolError(`malformed message: ${err.message}`, { cause: err })
   }

@@ -27,6 +27,20 @@ export const p2pConfigSchema = z.strictObject({
   /** Ceiling on open connections. Unset: 200 at a relay (one per reservation), 50 elsewhere. */
   maxConnections: z.number().int().min(1).max(100_000).optional(),
   /**
+   * The bulk channel: chunk requests and pieces on a direct TLS 1.3 connection between two
+   * peers, each end's certificate bound to its peer ID as the libp2p TLS spec binds it, instead
+   * of a Yamux stream in the libp2p connection (about half the CPU per byte: `npm run
+   * bench:transport`). Peers learn each other's port over libp2p; a peer without one, reached
+   * only through a relay, or whose port does not answer is asked over libp2p streams.
+   */
+  bulk: z.strictObject({
+    enabled: z.boolean().default(true),
+    /** Address to listen on. Unset: the address of the first TCP listen multiaddr (e.g. 0.0.0.0), else 0.0.0.0. */
+    host: z.string().min(1).optional(),
+    /** TCP port; 0 takes a free one. Open it between nodes where a firewall stands between them. */
+    port: z.number().int().min(0).max(65535).default(0)
+  }).default({ enabled: true, port: 0 }),
+  /**
    * The node's libp2p private key (its peer ID): libp2p's protobuf encoding or a PEM PKCS#8
    * Ed25519 key, e.g. a mounted Kubernetes Secret. Unset: `<dataDir>/peer.key`, created if missing.
    */

@@ -1,26 +1,20 @@
-import { createHash, X509Certificate } from 'node:crypto'
 import { TLSSocket, connect, type ConnectionOptions } from 'node:tls'
-import { InvalidCryptoExchangeError, serviceCapabilities, UnexpectedPeerError } from '@libp2p/interface'
-import { generateCertificate, toMessageStream, toNodeDuplex, verifyPeerCertificate } from '@libp2p/tls/utils'
+import { InvalidCryptoExchangeError, serviceCapabilities } from '@libp2p/interface'
+import { toMessageStream, toNodeDuplex } from '@libp2p/tls/utils'
+import { PeerCertificates } from './peer-certificates.js'
 import type {
-  ComponentLogger, ConnectionEncrypter, Logger, MessageStream, PeerId, PrivateKey, SecureConnectionOptions,
+  ComponentLogger, ConnectionEncrypter, Logger, MessageStream, PrivateKey, SecureConnectionOptions,
   SecuredConnection, StreamMuxerFactory, Upgrader
 } from '@libp2p/interface'
 
 /** Protocol id of libp2p's TLS handshake (libp2p specs: tls/tls.md). */
 export const TLS_PROTOCOL = '/tls/1.0.0'
 
-/** Remote certificates whose check is remembered, at most (the oldest is forgotten first). */
-export const VERIFIED_CERTIFICATES = 1024
-
 export interface TlsComponents {
   privateKey: PrivateKey
   logger: ComponentLogger
   upgrader: Upgrader
 }
-
-/** A remote certificate already checked: whose it is, and until when it is valid (ms since the epoch). */
-interface Verified { peer: PeerId, notBefore: number, notAfter: number }
 
 /**
  * libp2p's TLS 1.3 handshake (the libp2p TLS spec: a self-signed certificate carrying the host
@@ -40,17 +34,16 @@ export class CachingTls implements ConnectionEncrypter {
   readonly [Symbol.toStringTag] = '@codio/tls'
   readonly [serviceCapabilities]: string[] = ['@libp2p/connection-encryption']
   private readonly log: Logger
-  private certificate?: Promise<{ cert: string, key: string }>
-  /** remote certificates checked, by SHA-256 of their DER bytes, oldest first */
-  private readonly verified = new Map<string, Verified>()
+  private readonly certificates: PeerCertificates
 
   constructor (private readonly components: TlsComponents) {
     this.log = components.logger.forComponent('codio:tls')
+    this.certificates = new PeerCertificates(components.privateKey, this.log)
   }
 
   /** Remote certificates whose check is remembered now. */
   get rememberedCertificates (): number {
-    return this.verified.size
+    return this.certificates.remembered
   }
 
   async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
@@ -61,44 +54,11 @@ export class CachingTls implements ConnectionEncrypter {
     return await this.encrypt(connection, false, options)
   }
 
-  /** This node's certificate and its key (PEM), made on first use. */
-  private async ownCertificate (): Promise<{ cert: string, key: string }> {
-    if (this.certificate == null) {
-      this.certificate = generateCertificate(this.components.privateKey)
-      // a failed attempt is not kept: the next handshake tries again
-      this.certificate.catch(() => { this.certificate = undefined })
-    }
-    return await this.certificate
-  }
-
-  /**
-   * The peer a remote certificate (DER) names, checked as the libp2p TLS spec says (validity,
-   * self-signature, the libp2p extension's signature by the host key), or remembered from an
-   * earlier check while the certificate is valid.
-   *
-   * @throws InvalidCertificateError, InvalidCryptoExchangeError, UnexpectedPeerError
-   */
-  private async remotePeer (raw: Uint8Array, expected?: PeerId): Promise<PeerId> {
-    const key = createHash('sha256').update(raw).digest('base64')
-    const known = this.verified.get(key)
-    const now = Date.now()
-    if (known != null && known.notBefore <= now && now <= known.notAfter) {
-      if (expected != null && !expected.equals(known.peer)) throw new UnexpectedPeerError()
-      return known.peer
-    }
-    const peer = await verifyPeerCertificate(raw, expected, this.log)
-    const x509 = new X509Certificate(raw)
-    this.verified.delete(key)
-    this.verified.set(key, { peer, notBefore: x509.validFromDate.getTime(), notAfter: x509.validToDate.getTime() })
-    if (this.verified.size > VERIFIED_CERTIFICATES) this.verified.delete(this.verified.keys().next().value!)
-    return peer
-  }
-
   private async encrypt (connection: MessageStream, isServer: boolean, options?: SecureConnectionOptions): Promise<SecuredConnection> {
     const muxers = options?.skipStreamMuxerNegotiation === true ? [] : [...this.components.upgrader.getStreamMuxers().keys()]
     let streamMuxer: StreamMuxerFactory | undefined
     const opts: ConnectionOptions = {
-      ...await this.ownCertificate(),
+      ...await this.certificates.own(),
       minVersion: 'TLSv1.3',
       maxVersion: 'TLSv1.3',
       // self-signed: the libp2p extension, not a CA, says whose the certificate is
@@ -140,7 +100,7 @@ export class CachingTls implements ConnectionEncrypter {
             socket.emit('error', new InvalidCryptoExchangeError('the remote sent no certificate'))
             return
           }
-          this.remotePeer(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), options?.remotePeer).then(remotePeer => {
+          this.certificates.verify(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), options?.remotePeer).then(remotePeer => {
             if (!isServer && typeof socket.alpnProtocol === 'string' && socket.alpnProtocol !== 'libp2p' && options?.skipStreamMuxerNegotiation !== true) {
               streamMuxer = this.components.upgrader.getStreamMuxers().get(socket.alpnProtocol)
               if (streamMuxer == null) {
