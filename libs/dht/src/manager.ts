@@ -103,8 +103,6 @@ export interface RefreshResult {
   peersFound: number
   /** Routing-table size after the refresh. */
   routingTableSize: number
-  /** CIDs announced again because their first announcement reached no peer. */
-  reannounced: number
   /** Routing-table peers pinged: struck, suspect, or nothing heard from them for LIVENESS_SILENCE_INTERVALS rounds. */
   checked: number
   /** Of those, peers found unreachable and dropped from the routing table. */
@@ -113,12 +111,6 @@ export interface RefreshResult {
   adopted: number
   /** FIND_NODE lookups the round ran: 2 (self and random walk) unless a timer round skipped some (see {@link DhtManager.refresh}). */
   lookups: number
-}
-
-interface Providing {
-  cid: CID
-  /** Peers that accepted the last announcement. */
-  holders: number
 }
 
 const RECORD_COUNT_SPACING_MS = 1000
@@ -184,7 +176,8 @@ export class DhtManager {
   private readonly node: DhtNode
   private readonly dht: KadDHT
   private readonly log: Logger
-  private readonly provided = new Map<string, Providing>()
+  /** The CIDs provided through the manager, by {@link cidKey}. */
+  private readonly provided = new Map<string, CID>()
   private readonly counts = { provide: 0, findProviders: 0, findPeer: 0, closestPeers: 0 }
   private provideRetries = 0
   private provideTopUps = 0
@@ -251,8 +244,10 @@ export class DhtManager {
    * closest to the CID's multihash, and sends each an ADD_PROVIDER (libp2p kad-dht spec,
    * "Content provider advertisement"). kad-dht republishes the record until {@link stopProviding}.
    *
-   * With an empty routing table no query runs: the record is kept locally, `holders` is 0, and the
-   * next refresh announces it again once there are peers.
+   * With an empty routing table no query runs: the record is kept locally and `holders` is 0.
+   * Each call is one announcement: announcing again a record that reached nobody (0 holders, a
+   * timeout) is the caller's decision — it knows whether the content is still wanted — and on
+   * Codio the peer's announcer does it; kad-dht republishes the local record before it expires.
    *
    * When a pass did not reach every closest peer it found (a send failed), or found fewer than K
    * while the routing table holds K or more, the lookup and the sends run once more
@@ -387,7 +382,7 @@ export class DhtManager {
 
   /** CIDs this node provides through the manager. */
   providing (): CID[] {
-    return [...this.provided.values()].map(p => p.cid)
+    return [...this.provided.values()]
   }
 
   /** The peers in this node's routing table (empty when the DHT does not expose it). */
@@ -446,8 +441,8 @@ export class DhtManager {
    *    protocol (kad-dht offers a peer only once, at identify);
    * 3. a lookup of this node's own ID and one of a random 32-byte key (both FIND_NODE; responders
    *    join the routing table, refilling what was dropped; a timer round skips what recent
-   *    traffic did already, see `refreshRound`);
-   * 4. a new announcement of provided CIDs whose last announcement reached nobody.
+   *    traffic did already, see `refreshRound`).
+   * It announces nothing: a provide that reached nobody is tried again by its caller (see {@link provide}).
    * A lookup cut by `queryTimeoutMs` keeps what it learned.
    */
   async refresh (opts: { signal?: AbortSignal } = {}): Promise<RefreshResult> {
@@ -487,23 +482,10 @@ export class DhtManager {
         if (!timedOut()) throw err
       }
     }
-    let reannounced = 0
-    if ((routingTableSize(this.dht) ?? 1) > 0) {
-      for (const entry of this.provided.values()) {
-        if (entry.holders > 0) continue
-        const { signal, timedOut } = this.querySignal(opts.signal)
-        try {
-          await this.announce(entry.cid, signal)
-          reannounced++
-        } catch (err) {
-          if (!timedOut()) throw err
-        }
-      }
-    }
     await this.countProviderRecords()
     this.refreshes++
     this.refreshLookups += keys.length
-    return { peersFound: found.size, routingTableSize: routingTableSize(this.dht) ?? 0, reannounced, checked, evicted, adopted, lookups: keys.length }
+    return { peersFound: found.size, routingTableSize: routingTableSize(this.dht) ?? 0, checked, evicted, adopted, lookups: keys.length }
   }
 
   /**
@@ -725,11 +707,8 @@ export class DhtManager {
   }
 
   private async announce (cid: CID, signal: AbortSignal, onQueryEvent?: (event: QueryEvent) => void): Promise<{ holders: number }> {
-    const key = cidKey(cid)
-    const entry = this.provided.get(key) ?? { cid, holders: 0 }
-    this.provided.set(key, entry)
+    this.provided.set(cidKey(cid), cid)
     if (routingTableSize(this.dht) === 0 && await addLocalProvider(this.dht, cid, this.node.peerId, { signal })) {
-      entry.holders = 0
       this.requestRecordCount()
       return { holders: 0 }
     }
@@ -763,7 +742,6 @@ export class DhtManager {
       })
       this.log('provide %c: %d holders after the lookup, %d after the top-up', cid, before, holders.size)
     }
-    entry.holders = holders.size
     this.requestRecordCount()
     // kad-dht's publish phase turns per-peer aborts into QUERY_ERROR events, so a provide cut short
     // by the time limit can end without throwing: surface the abort (run() types it)

@@ -1,7 +1,7 @@
 import { decodeManifest, RAW_CODEC } from '@codio/content'
 import { FairQueue, PeerRates, TokenBucket } from '@codio/bandwidth'
 import { Choker, type ChokeDecision, type ChokerPeer } from '@codio/choker'
-import { MAX_PEX_PEERS, type PexEntry, type SessionHost, type SwarmSession, type SwarmSessions } from '@codio/exchange'
+import { BlockRefusedError, MAX_PEX_PEERS, type PexEntry, type SessionHost, type SwarmSession, type SwarmSessions } from '@codio/exchange'
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
@@ -9,7 +9,7 @@ import { RefusalCode } from '@codio/proto'
 import type { BlockStore } from '@codio/store'
 import { Bitfield, SuperSeeder, type Download } from '@codio/swarm'
 import type { Logger } from '@codio/telemetry'
-import type { IdentifyResult, PeerId } from '@libp2p/interface'
+import { UnsupportedProtocolError, type IdentifyResult, type PeerId } from '@libp2p/interface'
 import type { P2PNode } from '@codio/p2p'
 import type { CID } from 'multiformats/cid'
 
@@ -356,8 +356,8 @@ export class SwarmHost implements SessionHost {
       const session = await this.sessions.open(peer, contentId, swarm.have.toBytes())
       if (this.join(swarm, session)) this.addToDownload(swarm, session)
     } catch (err: any) {
-      if (err.name === 'BlockRefusedError') return
-      if (err.name === 'UnsupportedProtocolError') {
+      if (err instanceof BlockRefusedError) return
+      if (err instanceof UnsupportedProtocolError) {
         dl.addPeer(peer, 'all')
         return
       }

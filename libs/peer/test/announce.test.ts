@@ -2,11 +2,13 @@
  * When a peer announces itself as a provider (a DHT provider record, Kademlia ADD_PROVIDER)
  * between real peers on loopback TCP: a downloader once it holds half of the chunks
  * (PROVIDE_AT_FRACTION), not at its first chunk nor only at its last; and a peer that starts
- * with content in its store announces it again (the DHT forgets a peer that left).
+ * with content in its store announces it again (the DHT forgets a peer that left), as does one
+ * that stored it while it knew no DHT peer, once one joins.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { until } from '@codio/testing'
-import { PROVIDE_AT_FRACTION, type CodioPeer } from '../src/peer.js'
+import { PROVIDE_AT_FRACTION } from '../src/downloads.js'
+import type { CodioPeer } from '../src/peer.js'
 import { addrOf, makeContent, Peers, publish, randomChunks, type TestContent } from './content.js'
 
 const CHUNKS = 64
@@ -64,5 +66,17 @@ describe('provider announcements between real peers', () => {
     const again = await peers.start('holder', { bootstrap: [addrOf(fresh)] })
     expect(again.peerId.equals(holder.peerId)).toBe(true)
     await until(async () => await provides(fresh, again), 20_000, 'the restarted holder\'s provider record on the fresh peer')
+  }, 60_000)
+
+  it('a content stored while no DHT peer is known is announced once one joins (the announcer tries again)', async () => {
+    const own = await makeContent(await peers.kp, randomChunks(4))
+    // no bootstrap: an empty routing table, nobody to hold the record
+    const lonely = await peers.start('lonely')
+    await publish(lonely, own)
+    expect(lonely.pendingAnnouncements()).toBe(1)
+    // the DHT refreshes every 10 min and announces nothing: only the announcer's retry gets the record out
+    const joiner = await peers.start('joiner', { bootstrap: [addrOf(lonely)] })
+    await until(async () => (await joiner.dht.localProviders(own.contentId)).some(p => p.equals(lonely.peerId)), 20_000, 'the lonely peer\'s provider record on the joiner')
+    await until(() => lonely.pendingAnnouncements() === 0, 5_000, 'no announcement pending')
   }, 60_000)
 })

@@ -6,7 +6,9 @@
  * @example
  * ```ts
  * import { Download } from '@codio/swarm'
- * const dl = new Download({ chunks: manifest.chunks, fetcher: exchange, sink: store })
+ * // fetcher: a BlockFetcher, whose fetch resolves to a typed FetchResult (libs/peer's
+ * // exchangeFetcher adapts a ChunkExchange); sink: a ChunkSink such as a BlockStore
+ * const dl = new Download({ chunks: manifest.chunks, fetcher, sink: store })
  * for (const p of providers) dl.addPeer(p)
  * dl.noMorePeers()
  * await dl.start()
@@ -16,7 +18,11 @@
  */
 export * from './constants.js'
 export * from './errors.js'
-export { Download, type BlockFetcher, type ChunkSink, type DownloadInit, type DownloadProgress, type FecRepair } from './download.js'
+export { Download } from './download.js'
+export type { DownloadInit } from './download-init.js'
+export type { BlockFetcher, ChunkSink, FetchFailure, FetchResult } from './fetcher.js'
+export type { FecRepair } from './fec-repair.js'
+export type { DownloadProgress } from './progress.js'
 export { Bitfield } from '@codio/bitfield'
 export { PiecePicker, type PickStrategy } from './picker.js'
 export { SuperSeeder, DEFAULT_SUPER_SEED_REVEALS, DEFAULT_SUPER_SEED_COPIES, DEFAULT_SUPER_SEED_ISOLATION_MS, type SuperSeederInit } from './super-seed.js'

@@ -12,17 +12,16 @@ import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { chunkCid } from '@codio/content'
 import { chunkExchange, type ChunkExchange } from '@codio/exchange'
+import { RefusalCode } from '@codio/proto'
 import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
 import { until } from '@codio/testing'
 import { CHOKED_RETRY_MS, ENDGAME_MIN_DELAY_MS, HEDGE_FACTOR, HEDGE_MIN_DELAY_MS } from '../src/constants.js'
 import { Bitfield, Download, type BlockFetcher } from '../src/index.js'
 import { MapStore } from './helpers.js'
+import { fetcherOf } from './exchange-fetcher.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
-
-/** `RefusalCode.CHOKED` of codio.exchange.v1 (the wire value; this package does not import the protos). */
-const REFUSAL_CHOKED = 3
 
 /** One request the download sent: to whom, which chunk, when (ms), and how it went. */
 interface Asked { peer: string, index: number, at: number, took?: number, settled: boolean }
@@ -36,6 +35,7 @@ function recording (exchange: ChunkExchange, cids: CID[]): { fetcher: BlockFetch
   const index = new Map(cids.map((c, i) => [c.toString(), i]))
   const now = { all: 0, peer: new Map<string, number>() }
   const most = { all: 0, peer: new Map<string, number>() }
+  const real = fetcherOf(exchange)
   const fetcher: BlockFetcher = {
     fetch: async (peer: PeerId, cid: CID, options?: { signal?: AbortSignal }) => {
       const key = peer.toString()
@@ -46,9 +46,9 @@ function recording (exchange: ChunkExchange, cids: CID[]): { fetcher: BlockFetch
       most.all = Math.max(most.all, now.all)
       most.peer.set(key, Math.max(most.peer.get(key) ?? 0, now.peer.get(key)!))
       try {
-        const bytes = await exchange.fetch(peer, cid, options)
-        a.took = performance.now() - a.at
-        return bytes
+        const result = await real.fetch(peer, cid, options)
+        if (result.ok) a.took = performance.now() - a.at
+        return result
       } finally {
         a.settled = true
         now.all--
@@ -114,7 +114,7 @@ describe('Download scheduling over real libp2p connections', () => {
     stalling = await node(Infinity)
     stalling2 = await node(Infinity)
     slow = await node(300)
-    choker = await node(undefined, { admit: () => choking ? REFUSAL_CHOKED : undefined })
+    choker = await node(undefined, { admit: () => choking ? RefusalCode.CHOKED : undefined })
     failing = await node(undefined, { beforeServe: async () => { throw new Error('disk read failed') } })
   })
 
@@ -289,7 +289,7 @@ describe('Download scheduling over real libp2p connections', () => {
     const err = Object.assign(new Error('ENOSPC: no space left on device'), { name: 'StoreIOError' })
     const sink = new MapStore()
     sink.put = async () => { throw err }
-    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: leecher.services.exchange, sink })
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: fetcherOf(leecher.services.exchange), sink })
     dl.addPeer(seeder.peerId)
     dl.noMorePeers()
     await dl.start()
