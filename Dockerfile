@@ -22,7 +22,7 @@ FROM ${NODE_IMAGE} AS dist
 COPY . /src
 RUN set -eu; cd /src; \
     ls native/codio-native.*.node >/dev/null 2>&1 || { echo 'native/codio-native.*.node is missing: run `npm install && npm run build` first (the addon needs Rust)' >&2; exit 1; }; \
-    for d in proto libs/* services/*; do \
+    for d in proto libs/* services/* tools/*; do \
       [ -f "$d/package.json" ] || continue; \
       [ -d "$d/dist" ] || { echo "$d/dist is missing: run \`npm run build\` first" >&2; exit 1; }; \
       mkdir -p "/out/$d" && cp "$d/package.json" "/out/$d/" && cp -r "$d/dist" "/out/$d/"; \
@@ -82,7 +82,7 @@ STOPSIGNAL SIGTERM
 FROM runtime AS edge
 COPY deploy/docker/edge.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
-EXPOSE 8080 8081 4001 4001/udp
+EXPOSE 8080 8081 4001 4001/udp 4002
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/edge/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]
@@ -90,7 +90,7 @@ CMD ["--config", "/etc/codio/codio.toml"]
 FROM runtime AS relay
 COPY deploy/docker/relay.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:7080/healthz
-EXPOSE 7080 7081 4001 4001/udp
+EXPOSE 7080 7081 4001 4001/udp 4002
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/relay/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]
@@ -98,7 +98,7 @@ CMD ["--config", "/etc/codio/codio.toml"]
 FROM runtime AS origin
 COPY deploy/docker/origin.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:7070/healthz
-EXPOSE 7070 7071 4001 4001/udp
+EXPOSE 7070 7071 4001 4001/udp 4002
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/origin/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]

@@ -167,7 +167,7 @@ trust), with <role>.config merged over them. Shared by the ConfigMap and checksu
 {{- $ports := dict "edge" (list 8080 8081) "relay" (list 7080 7081) "origin" (list 7070 7071) }}
 {{- $p := index $ports $role }}
 {{- $d = dict "dataDir" "/var/lib/codio" "http" (dict "host" "0.0.0.0" "port" (index $p 0)) "admin" (dict "host" "0.0.0.0" "port" (index $p 1)) }}
-{{- $_ := set $d "p2p" (dict "listen" (list "/ip4/0.0.0.0/tcp/4001" "/ip4/0.0.0.0/udp/4001/quic-v1") "bootstrap" (include "codio.relayBootstrap" $root | fromJsonArray)) }}
+{{- $_ := set $d "p2p" (dict "listen" (list "/ip4/0.0.0.0/tcp/4001" "/ip4/0.0.0.0/udp/4001/quic-v1") "bootstrap" (include "codio.relayBootstrap" $root | fromJsonArray) "bulk" (dict "port" 4002)) }}
 {{- $_ := set $d "trust" (include "codio.trust" $root | fromJson) }}
 {{- $_ := set $d "tracker" (dict "url" (printf "http://%s.%s:7091" $tracker (include "codio.clusterDomain" $root)) "nats" (include "codio.natsUrls" $root | fromJsonArray) "tokenFile" "/etc/codio/tokens/node") }}
 {{- $_ := set $d "auth" (include "codio.authConfig" . | fromJson) }}
@@ -309,6 +309,9 @@ affinity:
 - name: p2p-quic
   containerPort: 4001
   protocol: UDP
+- name: p2p-bulk
+  containerPort: 4002
+  protocol: TCP
 {{- end }}
 
 {{- define "codio.podAnnotations" -}}
