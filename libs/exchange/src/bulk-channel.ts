@@ -15,7 +15,7 @@ export const BULK_ALPN = 'codio-chunk/1'
 /** How long a peer whose bulk channel could not be reached is asked over libp2p streams instead (ms). */
 export const BULK_RETRY_MS = 60_000
 
-/** Longest wait for a peer's bulk channel to connect and finish its handshake, before libp2p streams are used (ms). */
+/** Longest wait for a peer's bulk channel to accept the TCP connection and finish the TLS handshake, before libp2p streams are used (ms). */
 export const BULK_CONNECT_TIMEOUT_MS = 5_000
 
 /** Longest TLS handshake of an inbound bulk connection (ms). */
@@ -106,17 +106,19 @@ export class BulkChannel {
 
   /**
    * A verified bulk connection to `peer`, or `undefined` when it has none this node can use (the
-   * caller then asks over a libp2p stream). A channel that fails is not tried for
-   * {@link BULK_RETRY_MS}; one that does not connect within {@link BULK_CONNECT_TIMEOUT_MS} fails.
+   * caller then asks over a libp2p stream). Learning where it listens takes the libp2p
+   * connection the fallback would need anyway, within the caller's `signal`; the TCP connect and
+   * TLS handshake after it must finish within {@link BULK_CONNECT_TIMEOUT_MS}. A channel that
+   * cannot be used is not tried for {@link BULK_RETRY_MS}.
    *
    * @throws the signal's reason when it aborts first
    */
-  async dial (peer: PeerId, callerSignal: AbortSignal): Promise<TLSSocket | undefined> {
-    const key = peer.toString()
-    const signal = AbortSignal.any([callerSignal, AbortSignal.timeout(BULK_CONNECT_TIMEOUT_MS)])
+  async dial (peer: PeerId, signal: AbortSignal): Promise<TLSSocket | undefined> {
+    let step = 'asking where it listens'
     try {
       const endpoint = await this.endpoint(peer, signal)
       if (endpoint == null) return undefined
+      step = `connecting to ${endpoint.host}:${endpoint.port}`
       const socket = connect({
         ...endpoint,
         ...await this.certificates.own(),
@@ -127,7 +129,8 @@ export class BulkChannel {
       })
       this.track(socket)
       try {
-        await raceSignal(once(socket, 'secureConnect'), signal)
+        await raceSignal(once(socket, 'secureConnect'), AbortSignal.any([signal, AbortSignal.timeout(BULK_CONNECT_TIMEOUT_MS)]))
+        step = 'checking its certificate'
         const raw = socket.getPeerCertificate().raw
         if (raw == null) throw new Error('the peer sent no certificate')
         await this.certificates.verify(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), peer)
@@ -138,9 +141,9 @@ export class BulkChannel {
       socket.setNoDelay(true)
       return socket
     } catch (err: any) {
-      if (callerSignal.aborted) throw callerSignal.reason
-      this.log('no bulk channel to %p, libp2p streams for %d ms - %e', peer, BULK_RETRY_MS, err)
-      this.endpoints.set(key, { retryAt: Date.now() + BULK_RETRY_MS })
+      if (signal.aborted) throw signal.reason
+      this.log('no bulk channel to %p (%s), libp2p streams for %d ms - %e', peer, step, BULK_RETRY_MS, err)
+      this.endpoints.set(peer.toString(), { retryAt: Date.now() + BULK_RETRY_MS })
       return undefined
     }
   }
