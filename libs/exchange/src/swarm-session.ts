@@ -4,7 +4,7 @@ import type { LengthPrefixedStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { MAX_PEX_PEERS, MAX_SESSION_MESSAGE_BYTES, SWARM_PROTOCOL } from './constants.js'
+import { HAVE_BATCH_MS, MAX_PEX_PEERS, MAX_SESSION_MESSAGE_BYTES, SWARM_PROTOCOL } from './constants.js'
 import { BlockRefusedError, PeerDeniedError, ProtocolError } from './errors.js'
 import { messageStream, readMessage } from './wire.js'
 import { contentIdProblem } from './verify.js'
@@ -67,6 +67,9 @@ export class SwarmSession {
   private early: number[] | undefined = []
   private closed = false
   private readonly budget: TokenBucket
+  /** `have` indexes gathered for the next message ({@link HAVE_BATCH_MS}) */
+  private pendingHaves: number[] = []
+  private haveTimer: NodeJS.Timeout | undefined
 
   constructor (readonly peer: PeerId, readonly contentId: CID, readonly outbound: boolean, remoteBitfield: Uint8Array,
     private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, private readonly log: Logger,
@@ -91,9 +94,24 @@ export class SwarmSession {
     return this.closed
   }
 
+  /**
+   * Tell the remote we hold `indexes` (BEP 3 `have`). Indexes are gathered for
+   * {@link HAVE_BATCH_MS} into one message; any other message sends them first, so the remote
+   * sees our messages in the order we sent them.
+   */
   sendHave (indexes: number[]): void {
-    if (indexes.length === 0) return
-    this.send({ case: 'have', value: { contentId: this.contentId.bytes, indexes } })
+    if (indexes.length === 0 || this.closed) return
+    for (const i of indexes) this.pendingHaves.push(i)
+    this.haveTimer ??= setTimeout(() => { this.flushHaves() }, HAVE_BATCH_MS)
+  }
+
+  private flushHaves (): void {
+    clearTimeout(this.haveTimer)
+    this.haveTimer = undefined
+    if (this.pendingHaves.length === 0) return
+    const indexes = this.pendingHaves
+    this.pendingHaves = []
+    this.write({ case: 'have', value: { contentId: this.contentId.bytes, indexes } })
   }
 
   /** Choke (`true`) or unchoke the remote; sends only on a change. */
@@ -126,12 +144,18 @@ export class SwarmSession {
 
   close (): void {
     if (this.closed) return
+    this.flushHaves()
     this.closed = true
     this.stream.close().catch(() => this.stream.abort(new Error('session closed')))
     this.events.onClose?.()
   }
 
   private send (payload: MessageInitShape<typeof MessageSchema>['payload']): void {
+    this.flushHaves()
+    this.write(payload)
+  }
+
+  private write (payload: MessageInitShape<typeof MessageSchema>['payload']): void {
     if (this.closed) return
     this.lp.write(toBinary(MessageSchema, create(MessageSchema, { payload }))).catch((err: Error) => {
       this.log('session with %p: write failed - %s', this.peer, err.message)
@@ -142,6 +166,7 @@ export class SwarmSession {
   private abort (err: Error): void {
     if (this.closed) return
     this.closed = true
+    clearTimeout(this.haveTimer)
     this.stream.abort(err)
     this.events.onClose?.()
   }

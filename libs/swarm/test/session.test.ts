@@ -59,6 +59,26 @@ describe('swarm sessions over real libp2p connections', () => {
     session.close()
   })
 
+  it('gathers `have`s sent within HAVE_BATCH_MS into one message, and sends them before a later choke or unchoke', async () => {
+    const session = await leecher.services.sessions.open(seed.peerId, contentId, new Bitfield(CHUNKS).toBytes())
+    const events: string[] = []
+    session.listen({
+      onHave: indexes => { events.push(`have ${indexes.join(',')}`) },
+      onChoke: choked => { events.push(choked ? 'choke' : 'unchoke') }
+    })
+    await until(() => events.length === 1, 5000, 'the have sent at the handshake')
+    const remote = inbound.at(-1)!
+    for (const i of [1, 2, 5]) remote.sendHave([i])
+    await until(() => events.length === 2, 5000, 'the gathered haves')
+    expect(events[1]).toBe('have 1,2,5')
+    // a state message does not overtake the haves gathered before it
+    remote.sendHave([7])
+    remote.setChoking(false)
+    await until(() => events.length === 4, 5000, 'the have and the unchoke')
+    expect(events.slice(2)).toEqual(['have 7', 'unchoke'])
+    session.close()
+  })
+
   it('carries peer exchange (BEP 11) messages, at most 50 peers added and 50 dropped', async () => {
     const session = await leecher.services.sessions.open(seed.peerId, contentId, new Bitfield(CHUNKS).toBytes())
     const heard = new Promise<{ added: PexEntry[], dropped: Uint8Array[] }>(resolve => session.listen({ onPeerExchange: (added, dropped) => resolve({ added, dropped }) }))
