@@ -83,7 +83,7 @@ FROM runtime AS edge
 COPY deploy/docker/edge.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
 EXPOSE 8080 8081 4001 4001/udp 4002
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/edge/dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "--external-memory-accounted-in-global-limit", "/app/services/edge/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]
 
@@ -91,7 +91,7 @@ FROM runtime AS relay
 COPY deploy/docker/relay.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:7080/healthz
 EXPOSE 7080 7081 4001 4001/udp 4002
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/relay/dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "--external-memory-accounted-in-global-limit", "/app/services/relay/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]
 
@@ -99,7 +99,7 @@ FROM runtime AS origin
 COPY deploy/docker/origin.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:7070/healthz
 EXPOSE 7070 7071 4001 4001/udp 4002
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/origin/dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "--external-memory-accounted-in-global-limit", "/app/services/origin/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]
 
@@ -107,6 +107,6 @@ FROM runtime AS tracker
 COPY deploy/docker/tracker.toml /etc/codio/codio.toml
 ENV HEALTHCHECK_URL=http://127.0.0.1:7090/healthz
 EXPOSE 7090 7091
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "/app/services/tracker/dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--initial-old-space-size=256", "--external-memory-accounted-in-global-limit", "/app/services/tracker/dist/main.js"]
 # after ENTRYPOINT: setting ENTRYPOINT clears an inherited CMD
 CMD ["--config", "/etc/codio/codio.toml"]

@@ -98,6 +98,7 @@ try {
       cacheHitTtfbMs: hit.ttfb * 1000,
       coldCpuSecondsPerGB: coldCpu.total / (size * MiB / 1e9),
       coldCpuByProcess: coldCpu.byName,
+      coldCpuByThread: coldCpu.byThread,
       swarmCpuSecondsPerGB: swarmCpu.total / (size * MiB / 1e9),
       hitCpuSecondsPerGB: hitCpu.total / (size * MiB / 1e9),
       coldVsBaseline: cold.rate / base.rate,
@@ -114,6 +115,12 @@ try {
   console.log('(rates in MB/s = 10^6 bytes/s; baseline = node:http static file server, same curl, same run)')
   console.log('CPU-seconds per GB delivered, all cluster processes (user + system):')
   for (const r of results) console.log(`${String(r.sizeMiB).padStart(5)} MiB  cold ${r.coldCpuSecondsPerGB.toFixed(2)}  swarm ${r.swarmCpuSecondsPerGB.toFixed(2)}  hit ${r.hitCpuSecondsPerGB.toFixed(2)}   cold by process: ${Object.entries(r.coldCpuByProcess).filter(([, s]) => s >= 0.05).map(([n, s]) => `${n} ${s}`).join(', ')}`)
+  console.log('  cold, by kind of thread (CPU-s/GB; main = JavaScript, gc = V8 workers, pool = libuv threadpool):')
+  for (const r of results) {
+    for (const [n, t] of Object.entries(r.coldCpuByThread).filter(([n]) => r.coldCpuByProcess[n] >= 0.05)) {
+      console.log(`    ${n.padEnd(9)} ${Object.entries(t).map(([k, s]) => `${k} ${(s / (r.sizeMiB * MiB / 1e9)).toFixed(2)}`).join(', ')}`)
+    }
+  }
   console.log('peak memory (VmHWM) over the whole run:')
   for (const [name, bytes] of Object.entries(memory)) console.log(`  ${name.padEnd(9)} ${(bytes / MiB).toFixed(0)} MiB`)
   console.log(JSON.stringify({ bench: 'cluster', results, peakMemoryBytes: memory }))

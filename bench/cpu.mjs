@@ -4,7 +4,7 @@
  * process that has exited counts 0 from then on, so take readings while they run.
  */
 import { execFileSync } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
 
@@ -20,6 +20,32 @@ export async function cpuSeconds (pid) {
   }
 }
 
+/**
+ * A process's CPU seconds by kind of thread, from `/proc/<pid>/task/<tid>/stat` and the
+ * thread's name: `main` (the JavaScript thread), `gc` (V8's worker threads: concurrent and
+ * parallel garbage collection, background compilation), `pool` (libuv's threadpool: file
+ * system calls, `crypto` hashing), `other`. Threads that ended count no more.
+ */
+export async function cpuByThread (pid) {
+  const out = { main: 0, gc: 0, pool: 0, other: 0 }
+  let tids = []
+  try {
+    tids = await readdir(`/proc/${pid}/task`)
+  } catch {
+    return out
+  }
+  await Promise.all(tids.map(async tid => {
+    try {
+      const [stat, comm] = await Promise.all([readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8'), readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')])
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const s = (Number(fields[11]) + Number(fields[12])) / TICKS
+      const kind = tid === String(pid) ? 'main' : comm.startsWith('V8') ? 'gc' : comm.startsWith('libuv') ? 'pool' : 'other'
+      out[kind] += s
+    } catch {}
+  }))
+  return out
+}
+
 /** CPU seconds of each of `pids`, keyed by pid. */
 export async function cpuByPid (pids) {
   return new Map(await Promise.all(pids.map(async pid => [pid, await cpuSeconds(pid)])))
@@ -30,18 +56,24 @@ export async function cpuByPid (pids) {
  * used since, by name, and their sum.
  */
 export async function cpuMeter (named) {
+  const threads = async () => Object.fromEntries(await Promise.all(named.map(async p => [p.name, await cpuByThread(p.pid)])))
   const before = await cpuByPid(named.map(p => p.pid))
+  const threadsBefore = await threads()
   return {
+    /** `byThread[name]`: that process's seconds by kind of thread ({@link cpuByThread}). */
     async stop () {
       const after = await cpuByPid(named.map(p => p.pid))
+      const threadsAfter = await threads()
       const byName = {}
+      const byThread = {}
       let total = 0
       for (const p of named) {
         const s = after.get(p.pid) - before.get(p.pid)
         byName[p.name] = Math.round(s * 100) / 100
+        byThread[p.name] = Object.fromEntries(Object.keys(threadsAfter[p.name]).map(k => [k, Math.round((threadsAfter[p.name][k] - threadsBefore[p.name][k]) * 100) / 100]))
         total += s
       }
-      return { total: Math.round(total * 100) / 100, byName }
+      return { total: Math.round(total * 100) / 100, byName, byThread }
     }
   }
 }

@@ -16,6 +16,7 @@
  *   BENCH_SWARM_DIR=/dev/shm (stores on tmpfs: takes per-chunk fsync out of the figures)
  *   BENCH_SWARM_CHUNK_KIB=256 (chunk size of the published content; default the origin's 1 MiB)
  *   BENCH_SWARM_TRANSPORT=quic (default tcp)
+ *   BENCH_SWARM_BULK=0 (chunks on libp2p streams: the bulk channel off, `[p2p] bulk.enabled = false`)
  *   BENCH_SWARM_IDLE_SECONDS=5 (how long the idle CPU of all processes is measured before the download)
  *   BENCH_NODE_FLAGS='--flag …' (node/V8 flags of every process; default SERVICE_NODE_FLAGS of
  *   @codio/sidecars, as the local cluster and the images start services; '' for none)
@@ -49,6 +50,7 @@ const SUPER_SEED = process.env.BENCH_SWARM_SUPERSEED !== '0'
 const SEED_COPIES = process.env.BENCH_SWARM_SEED_COPIES == null ? undefined : Number(process.env.BENCH_SWARM_SEED_COPIES)
 const CHUNK_KIB = process.env.BENCH_SWARM_CHUNK_KIB
 const TRANSPORT = process.env.BENCH_SWARM_TRANSPORT ?? 'tcp'
+const BULK = process.env.BENCH_SWARM_BULK !== '0'
 const IDLE_SECONDS = Number(process.env.BENCH_SWARM_IDLE_SECONDS ?? 5)
 const ORIGIN_ONLY = new Set((process.env.BENCH_SWARM_ORIGIN_ONLY ?? '4').split(',').filter(Boolean).map(Number))
 
@@ -65,7 +67,7 @@ async function start (procs, dir, role, name, config) {
     http: { host: '127.0.0.1', port: http },
     admin: { host: '127.0.0.1', port: admin },
     ...config,
-    p2p: { listen: [listen], quic: TRANSPORT === 'quic', ...config.p2p }
+    p2p: { listen: [listen], quic: TRANSPORT === 'quic', bulk: { enabled: BULK }, ...config.p2p }
   }
   const configPath = join(dataDir, 'config.toml')
   await writeFile(configPath, stringify(full))
@@ -209,8 +211,11 @@ async function run (n, originOnly) {
       if (!held.includes(cid)) throw new Error(`${p.name} does not hold the content`)
     }
     const originBytes = await metric(origin.http, 'codio_swarm_sent_bytes_total') - servedBefore
+    // every byte any process sent (peers' counters start at 0 with the download): over N·F, the
+    // share of chunks sent twice (hedged and endgame requests, requests cancelled too late)
+    const sentBytes = originBytes + (await Promise.all(peers.map(async p => await metric(p.http, 'codio_swarm_sent_bytes_total')))).reduce((a, b) => a + b, 0)
     if (process.env.BENCH_SWARM_TIMELINE === '1') await timeline(dir, peers, t0Wall)
-    return { seconds, originBytes, perPeer: done, cpu, idleCpuPerSecond: idleCpu.total / IDLE_SECONDS, originPeakRss: rss[0], maxPeerPeakRss: Math.max(...rss.slice(1)) }
+    return { seconds, originBytes, sentBytes, perPeer: done, cpu, idleCpuPerSecond: idleCpu.total / IDLE_SECONDS, originPeakRss: rss[0], maxPeerPeakRss: Math.max(...rss.slice(1)) }
   } finally {
     await stop(procs)
     await rm(dir, { recursive: true, force: true })
@@ -228,6 +233,7 @@ for (const n of Ns) {
     tMinSeconds: Math.round(tMin * 100) / 100,
     ratio: Math.round(swarm.seconds / tMin * 100) / 100,
     originUploadF: Math.round(swarm.originBytes / F * 100) / 100,
+    sentOverDelivered: Math.round(swarm.sentBytes / (n * F) * 1000) / 1000,
     medianPeerSeconds: Math.round([...swarm.perPeer].sort((a, b) => a - b)[Math.floor(n / 2)] * 100) / 100,
     originAloneSeconds: alone == null ? null : Math.round(alone.seconds * 100) / 100,
     originAloneBoundSeconds: Math.round(n * F / U_S * 100) / 100,
@@ -235,6 +241,8 @@ for (const n of Ns) {
     aggregateMBps: Math.round(n * F / swarm.seconds / MB * 10) / 10,
     cpuSeconds: swarm.cpu.total,
     cpuSecondsPerGB: Math.round(swarm.cpu.total / (n * F / 1e9) * 100) / 100,
+    // all processes together, by kind of thread (bench/cpu.mjs cpuByThread), per GB delivered
+    cpuPerGBByThread: Object.fromEntries(['main', 'gc', 'pool', 'other'].map(k => [k, Math.round(Object.values(swarm.cpu.byThread).reduce((a, t) => a + t[k], 0) / (n * F / 1e9) * 100) / 100])),
     idleCpuPerSecond: Math.round(swarm.idleCpuPerSecond * 1000) / 1000,
     originCpuSeconds: swarm.cpu.byName.origin,
     originPeakRssMiB: Math.round(swarm.originPeakRss / MiB),
@@ -242,7 +250,7 @@ for (const n of Ns) {
     medianPeerCpuSeconds: [...Object.entries(swarm.cpu.byName)].filter(([k]) => k !== 'origin').map(([, v]) => v).sort((a, b) => a - b)[Math.floor(n / 2)]
   })
   const r = rows.at(-1)
-  console.error(`N=${n}: ${r.seconds} s (T_min ${r.tMinSeconds} s, ratio ${r.ratio}), origin uploaded ${r.originUploadF}·F${alone ? `, origin alone ${r.originAloneSeconds} s` : ''}; ${r.aggregateMBps} MB/s delivered, ${r.cpuSecondsPerGB} CPU-s/GB (idle: ${r.idleCpuPerSecond} CPU-s/s)`)
+  console.error(`N=${n}: ${r.seconds} s (T_min ${r.tMinSeconds} s, ratio ${r.ratio}), origin uploaded ${r.originUploadF}·F, all sent ${r.sentOverDelivered}× what was delivered${alone ? `, origin alone ${r.originAloneSeconds} s` : ''}; ${r.aggregateMBps} MB/s delivered, ${r.cpuSecondsPerGB} CPU-s/GB (${Object.entries(r.cpuPerGBByThread).map(([k, v]) => `${k} ${v}`).join(', ')}; idle: ${r.idleCpuPerSecond} CPU-s/s)`)
 }
 
 console.log(`Swarm distribution, F = ${F / MiB} MiB, origin ${U_S / MB} MB/s, peers ${U_I / MB} MB/s each, queue depth ${DEPTH}, stores in ${process.env.BENCH_SWARM_DIR ?? tmpdir()}, separate processes on loopback (this machine)`)
@@ -262,4 +270,4 @@ for (const r of rows) {
     String(r.cpuSecondsPerGB).padStart(10)
   ].join(' '))
 }
-console.log(JSON.stringify({ bench: 'swarm', fileMiB: F / MiB, originMBps: U_S / MB, peerMBps: U_I / MB, depth: DEPTH, storeDir: process.env.BENCH_SWARM_DIR ?? tmpdir(), rows }))
+console.log(JSON.stringify({ bench: 'swarm', fileMiB: F / MiB, originMBps: U_S / MB, peerMBps: U_I / MB, depth: DEPTH, bulk: BULK, storeDir: process.env.BENCH_SWARM_DIR ?? tmpdir(), rows }))

@@ -11,5 +11,13 @@
  *   CPU-seconds per GB and 76 → 126 MB/s, for about 30 MiB more peak RSS per process. V8 reads
  *   the flag only when the heap is set up: it cannot go in NODE_OPTIONS (refused there) nor be
  *   set at run time (`v8.setFlagsFromString` has no effect), so launchers pass it.
+ * - `--external-memory-accounted-in-global-limit`: V8 otherwise starts a full mark-compact each
+ *   time the memory held by ArrayBuffers (every chunk, every socket read, off the JavaScript
+ *   heap) grows 64 MiB past what it was after the last one — about 16 a second per process at
+ *   250 MB/s, their marking on V8's worker threads (1.7 CPU-seconds per GB at a cold edge,
+ *   `npm run bench:cluster` by kind of thread). With the flag that memory counts towards the
+ *   heap's global limit, which grows with the heap as V8 sizes it. `bench:swarm`, one
+ *   downloader, no rate limits, 1 GiB, interleaved: 6.93 / 7.26 → 4.69 / 5.98 CPU-s/GB, 216 /
+ *   209 → 294 / 243 MB/s, peak RSS 329 → 389 MiB. Also a heap-setup flag: launchers pass it.
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = Object.freeze(['--initial-old-space-size=256'])
+export const SERVICE_NODE_FLAGS: readonly string[] = Object.freeze(['--initial-old-space-size=256', '--external-memory-accounted-in-global-limit'])
