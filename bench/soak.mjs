@@ -60,14 +60,15 @@
  *
  * Prints a progress line a minute, a table, the verdicts, then one JSON line of every figure.
  */
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
-import { openSync, closeSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { httpReady, spawnService } from '@codio/local-cluster/process'
+import { startCluster } from './local-cluster.mjs'
 import { quantile, running, sampleHeap, sampleProc, settledRss, summarize } from './soak-proc.mjs'
 
 const exec = promisify(execFile)
@@ -133,42 +134,26 @@ function failure (err) {
 
 const dir = await mkdtemp(join(tmpdir(), 'codio-soak-'))
 const stateDir = join(dir, '.codio')
-const cluster = spawn(process.execPath, [cli, 'cluster', '--dir', stateDir, '--no-sample', '--edges', String(cfg.edges), '--relays', String(cfg.relays), '--log-level', 'warn'],
-  { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-let clusterOut = ''
-cluster.stdout.on('data', b => { clusterOut += b })
-cluster.stderr.on('data', b => { clusterOut += b })
-/** Processes this script started (restarted relays): stopped before the cluster. */
+/** Processes this script started (restarted relays, spawnService handles): stopped before the cluster. */
 const ours = new Set()
+let cluster
 let stopAt = Infinity
+// the cluster runs in a process group of its own (bench/local-cluster.mjs): Ctrl-C reaches this
+// script alone, which ends the load and reports while the cluster still runs
 process.once('SIGINT', () => { log('SIGINT: ending the load, then the report'); stopAt = Date.now() })
 
 async function cleanup () {
-  for (const child of ours) {
-    if (child.exitCode == null && child.signalCode == null) {
-      const exited = new Promise(resolve => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))])
-    }
-  }
-  if (cluster.exitCode == null && cluster.signalCode == null) {
-    const exited = new Promise(resolve => cluster.once('exit', resolve))
-    cluster.kill('SIGTERM')
-    await exited
-  }
+  for (const relay of ours) await relay.stop({ graceMs: 15_000 })
+  await cluster?.stop()
   await rm(dir, { recursive: true, force: true })
 }
 
 let exitCode = 1
 try {
   const t0 = Date.now()
-  while (!clusterOut.includes('cluster.json:')) {
-    if (cluster.exitCode != null) throw new Error(`cluster exited:\n${clusterOut}`)
-    if (Date.now() - t0 > 180_000) throw new Error(`cluster not ready in 180 s:\n${clusterOut}`)
-    await sleep(200)
-  }
-  const file = JSON.parse(await readFile(join(stateDir, 'cluster.json'), 'utf8'))
-  if (file.tracker?.natsPid == null || file.tracker?.redisPid == null) throw new Error(`the soak needs the tracker on local NATS and Redis (nats-server, redis-server on PATH):\n${clusterOut}`)
+  cluster = await startCluster(dir, { edges: cfg.edges, relays: cfg.relays, readyTimeoutMs: 180_000 })
+  const { file } = cluster
+  if (file.tracker?.natsPid == null || file.tracker?.redisPid == null) throw new Error(`the soak needs the tracker on local NATS and Redis (nats-server, redis-server on PATH):\n${cluster.output()}`)
   const proc = (name) => file.processes.find(p => p.name === name)
   const origin = proc('origin-1')
   const edges = file.processes.filter(p => p.role === 'edge')
@@ -404,19 +389,16 @@ try {
       ev.exitMs = Date.now() - killed
       await sampleAll()
       inst.until = Date.now()
-      const logFd = openSync(join(stateDir, 'logs', `${relay.name}.log`), 'a')
-      const child = spawn(process.execPath, [relayMain, '--config', join(relay.dataDir, 'config.toml')], { stdio: ['ignore', logFd, logFd] })
-      closeSync(logFd)
-      ours.add(child)
+      // as the cluster started it: its flags, its config, its log
+      const restarted = spawnService({ name: relay.name, script: relayMain, args: ['--config', join(relay.dataDir, 'config.toml')], output: { file: join(stateDir, 'logs', `${relay.name}.log`) } })
+      ours.add(restarted)
       const spawned = Date.now()
-      const fresh = track(relay.name, 'relay', child.pid, spawned, child, relay.http)
-      while (true) {
-        if (child.exitCode != null || child.signalCode != null) { ev.failed = `exited (${child.exitCode ?? child.signalCode}) on restart`; break }
-        try {
-          if ((await fetch(`${relay.http}/readyz`, { signal: AbortSignal.timeout(1000) })).ok) break
-        } catch {}
-        if (Date.now() - spawned > READY_LIMIT_MS) { ev.failed = `not ready in ${READY_LIMIT_MS / 1000} s`; break }
-        await sleep(150)
+      const fresh = track(relay.name, 'relay', restarted.pid, spawned, restarted.child, relay.http)
+      try {
+        await restarted.ready(httpReady(`${relay.http}/readyz`), { timeoutMs: READY_LIMIT_MS })
+      } catch {
+        const { exitCode: code, signalCode } = restarted.child
+        ev.failed = restarted.running() ? `not ready in ${READY_LIMIT_MS / 1000} s` : `exited (${code ?? signalCode}) on restart`
       }
       ev.readyMs = Date.now() - spawned
       // its settled baseline once it has settled (and not before the warm-up ends)
@@ -425,7 +407,7 @@ try {
         if (fresh.until == null && going()) await settle(fresh, 'base')
       })())
       window.to = Date.now() + cfg.restartGraceSeconds * 1000
-      log(`restarted ${relay.name} (${signal}): exited in ${ev.exitMs} ms, ${ev.failed ?? `ready in ${ev.readyMs} ms`} as pid ${child.pid}`)
+      log(`restarted ${relay.name} (${signal}): exited in ${ev.exitMs} ms, ${ev.failed ?? `ready in ${ev.readyMs} ms`} as pid ${restarted.pid}`)
       restarts.push(ev)
       if (ev.failed != null) { fresh.until = Date.now(); continue }
       // the restarted relay once the grace has passed: how many peers found it again

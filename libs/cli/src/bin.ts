@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
+import { cluster } from './commands/cluster.js'
 import { get } from './commands/get.js'
 import { keygen, DEFAULT_KEY_FILE } from './commands/keygen.js'
 import { publish } from './commands/publish.js'
@@ -106,9 +107,7 @@ program.command('cluster')
   .option('--log-level <level>', 'log level of the services', 'info')
   .option('--no-tracker', 'run without the tracker, NATS and Redis (edges use the DHT alone)')
   .action(action('cluster', async (opts: { edges: number, relays: number, dir: string, sample?: string | boolean, logLevel: string, tracker: boolean }) => {
-    // loaded on use: it brings libp2p, which the other commands do without
-    const { runCluster } = await import('./commands/cluster.js')
-    await runCluster({
+    await cluster({
       edges: opts.edges,
       relays: opts.relays,
       dir: opts.dir,

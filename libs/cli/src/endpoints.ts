@@ -1,30 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { ClusterFile, ClusterProcess } from '@codio/local-cluster'
 import { ClusterFileError, InvalidOptionError, MissingEndpointError } from './errors.js'
 
-/** One process entry of `.codio/cluster.json`, as written by `codio cluster`. */
-export interface ClusterProcess {
-  role: 'origin' | 'relay' | 'edge'
-  name: string
-  pid: number
-  http: string
-  admin: string
-  peerId: string
-  multiaddrs: string[]
-  /** The process's log file. */
-  log?: string
-  dataDir?: string
-}
-
-/** Shape of `.codio/cluster.json`. */
-export interface ClusterFile {
-  processes: ClusterProcess[]
-  sample?: { cid: string, path: string }
-  /** The base64url Ed25519 key the origin signs manifests with (trusted by every node). */
-  publisherKey?: string
-  /** The tracker and its NATS and Redis, when the cluster runs them. */
-  tracker?: { pid: number, http: string, rpc: string, nats: string, redis: string, natsPid?: number, redisPid?: number, log?: string }
-}
+// written by the local-cluster supervisor (`codio cluster`), read here
+export type { ClusterFile, ClusterProcess }
 
 /** Where `npm start` records the running cluster, relative to the working directory. */
 export const CLUSTER_FILE = join('.codio', 'cluster.json')

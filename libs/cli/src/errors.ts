@@ -78,11 +78,6 @@ export class TokenFileExistsError extends Error {
   }
 }
 
-/** A process of the local cluster is not built, exited early, or was not ready in time. */
-export class ClusterStartError extends Error {
-  override readonly name = 'ClusterStartError'
-}
-
 /**
  * An admin or tracker ConnectRPC call failed. `code` is the Connect code's wire name
  * (`unimplemented`, `unauthenticated`, `invalid_argument`, ...); `message` is

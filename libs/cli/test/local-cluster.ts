@@ -3,7 +3,7 @@
  * a fresh temporary directory (its state in `<dir>/.codio`), and the small tools those tests
  * share (polling, liveness, curl, file digests).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
@@ -12,6 +12,8 @@ import { get as httpGet, type IncomingMessage } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { defaultServicesDir, serviceMain } from '@codio/local-cluster'
+import { httpReady, outputReady, spawnService, type ServiceProcess } from '@codio/local-cluster/process'
 import type { ClusterFile, ClusterProcess } from '../src/endpoints.js'
 import { BIN } from './helpers.js'
 import { until } from '@codio/testing'
@@ -96,7 +98,7 @@ export interface LocalCluster {
   child: ChildProcess
   /** The content ID the cluster printed for its sample (`sample content ID: ...`), if it published one. */
   sampleCid?: string
-  /** Everything the cluster wrote to stdout and stderr so far. */
+  /** What the cluster wrote to stdout and stderr so far (the last 256 Ki characters). */
   output: () => string
   /** The process of cluster.json named `name` (`edge-1`, `origin-1`, ...). */
   byName: (name: string) => ClusterProcess
@@ -111,41 +113,36 @@ export interface LocalCluster {
 }
 
 /**
- * Start `codio cluster` and wait until its output shows `ready`; then read cluster.json.
- * Throws (after stopping the cluster and removing the directory) when it exits early or
- * `timeoutMs` passes first.
+ * Start `codio cluster` (in a process group of its own: whatever happens to this test process,
+ * no node of the cluster outlives it) and wait until its output shows `ready`; then read
+ * cluster.json. Throws (after stopping the cluster and removing the directory) when it exits
+ * early or `timeoutMs` passes first.
  */
 export async function startLocalCluster (opts: LocalClusterOptions): Promise<LocalCluster> {
   const dir = await mkdtemp(join(tmpdir(), opts.prefix))
-  let child: ChildProcess | undefined
-  let output = ''
-  const terminate = async (): Promise<number | null> => {
-    if (child == null) return null
-    const c = child
-    if (c.exitCode != null || c.signalCode != null) return c.exitCode
-    const exited = new Promise<number | null>(resolve => c.once('exit', code => resolve(code)))
-    c.kill('SIGTERM')
-    return await exited
-  }
+  let cluster: ServiceProcess | undefined
+  // the cluster's own stop waits up to 10 s for each node; SIGKILL (the whole group) after that
+  const terminate = async (): Promise<number | null> => cluster == null ? null : (await cluster.stop({ graceMs: 30_000 })).code
   const stop = async (): Promise<void> => {
     await terminate()
     await rm(dir, { recursive: true, force: true })
   }
   try {
     await opts.prepare?.(dir)
-    const c = child = spawn(process.execPath, [BIN, 'cluster', '--dir', join(dir, '.codio'), ...opts.args(dir)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-    c.stdout!.on('data', (b: Buffer) => { output += b.toString() })
-    c.stderr!.on('data', (b: Buffer) => { output += b.toString() })
-    const ready = (): boolean => typeof opts.ready === 'string' ? output.includes(opts.ready) : opts.ready.test(output)
-    await until(() => ready() || c.exitCode != null, opts.timeoutMs ?? 180_000, opts.what)
-    if (c.exitCode != null) throw new Error(`cluster exited early:\n${output}`)
+    const c = cluster = spawnService({ name: 'codio cluster', script: BIN, args: ['cluster', '--dir', join(dir, '.codio'), ...opts.args(dir)], nodeFlags: [], cwd: dir, output: 'pipe', group: true })
+    try {
+      await c.ready(outputReady(opts.ready), { timeoutMs: opts.timeoutMs ?? 180_000, intervalMs: 100 })
+    } catch (err: any) {
+      throw new Error(`waiting for ${opts.what}: ${String(err?.message)}`, { cause: err })
+    }
+    const output = c.output
     const file: ClusterFile = JSON.parse(await readFile(join(dir, '.codio', 'cluster.json'), 'utf8'))
     return {
       dir,
       file,
-      child: c,
-      sampleCid: /sample content ID: (\S+)/.exec(output)?.[1],
-      output: () => output,
+      child: c.child,
+      sampleCid: /sample content ID: (\S+)/.exec(output())?.[1],
+      output,
       byName: (name) => file.processes.find(p => p.name === name)!,
       role: (role) => file.processes.filter(p => p.role === role),
       publish: async (path, flags = []) => {
@@ -179,25 +176,17 @@ export async function metric (baseUrl: string, name: string, labels: Record<stri
 
 /**
  * Start a node of the cluster again from its own config (`<dataDir>/config.toml`: same ports,
- * same peer key) after it died, and wait until it answers `/readyz` (default 30 s). The
- * cluster does not own this process: the caller stops it (SIGTERM) before the cluster.
+ * same peer key) after it died, as the cluster starts it, and wait until it answers `/readyz`
+ * (default 30 s). The cluster does not own this process: the caller stops it (SIGTERM) before
+ * the cluster.
  */
 export async function restartNode (p: ClusterProcess, stateDir: string, timeoutMs = 30_000): Promise<ChildProcess> {
-  const services = join(BIN, '..', '..', '..', '..', 'services')
-  const config = join(stateDir, p.name, 'config.toml')
-  const child = spawn(process.execPath, [join(services, p.role, 'dist', 'main.js'), '--config', config], { stdio: 'ignore' })
+  const node = spawnService({ name: p.name, script: serviceMain(defaultServicesDir(), p.role), args: ['--config', join(stateDir, p.name, 'config.toml')] })
   try {
-    await until(async () => {
-      if (child.exitCode != null) throw new Error(`${p.name} exited (${child.exitCode}) on restart`)
-      try {
-        return (await fetch(`${p.http}/readyz`, { signal: AbortSignal.timeout(1000) })).ok
-      } catch {
-        return false
-      }
-    }, timeoutMs, `${p.name} to be ready again`, 150)
+    await node.ready(httpReady(`${p.http}/readyz`), { timeoutMs })
   } catch (err) {
-    child.kill('SIGKILL')
+    await node.stop({ graceMs: 0 })
     throw err
   }
-  return child
+  return node.child
 }
