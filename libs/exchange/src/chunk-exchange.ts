@@ -4,7 +4,7 @@ import type { TLSSocket } from 'node:tls'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, BLOCK_STREAM_OPTIONS } from './constants.js'
+import { CHUNK_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_REQUEST_TIMEOUT_MS, BLOCK_STREAM_OPTIONS, SERVE_READ_AHEAD } from './constants.js'
 import { peerLimits, readLimitReason, StreamCounter, type PeerLimits, type RefusalReason } from './limits.js'
 import { BlockRefusedError, BlockVerificationError, InvalidBlockIdError, PeerDeniedError, ProtocolError, RequestTimeoutError } from './errors.js'
 import { encodePiece } from './wire.js'
@@ -179,6 +179,15 @@ class RequestChannel {
     for (const p of this.pending.values()) p.reject(err)
     this.pending.clear()
   }
+}
+
+/** A request queued on a served stream; `read`: its store read started early, `null`: not started (it was not admitted then). */
+interface QueuedRequest {
+  id: bigint
+  cid: Uint8Array
+  traceparent: string
+  tracestate: string
+  read?: Promise<Uint8Array | undefined> | null
 }
 
 function emptyStats (): PeerTransferStats {
@@ -441,7 +450,7 @@ export class ChunkExchange implements Startable {
   private async serve (conn: MessageConn, peer: PeerId): Promise<void> {
     const key = peer.toString()
     const stats = this.statsFor(peer)
-    const queue: Array<{ id: bigint, cid: Uint8Array, traceparent: string, tracestate: string }> = []
+    const queue: QueuedRequest[] = []
     let current: { id: bigint, cancel: AbortController } | undefined
     let ended = false
     /** the serving loop is over: requests still read are not queued (nor counted) */
@@ -453,6 +462,25 @@ export class ChunkExchange implements Startable {
     const refuse = (id: bigint, code: RefusalCode, reason: string): Uint8Array => {
       span?.refused(RefusalCode[code])
       return refusal(id, code, reason)
+    }
+    // the store reads of the requests next in line run while the one before them is sent: one
+    // read after another, each waiting for the last send, held a peer's stream to about one
+    // chunk per read-plus-send (a cold edge fetching from one origin at ~200 MB/s)
+    const readAhead = (): void => {
+      for (let i = 0; i < queue.length && i < SERVE_READ_AHEAD; i++) {
+        const q = queue[i]
+        if (q.read !== undefined) continue
+        const cid = parseBlockId(q.cid)
+        // not for a request that will be refused (admission is asked again when it is served)
+        if (typeof cid === 'string' || this.init.admit?.(peer, cid) != null) {
+          q.read = null
+          continue
+        }
+        const read = this.init.blocks.get(cid)
+        // a failure is reported when the request is served, or dropped with a cancelled one
+        read.catch(() => {})
+        q.read = read
+      }
     }
     const reading = (async () => {
       try {
@@ -484,6 +512,7 @@ export class ChunkExchange implements Startable {
           }
           queue.push({ id: payload.value.id, cid: payload.value.cid, traceparent: payload.value.traceparent, tracestate: payload.value.tracestate })
           this.addQueued(key, 1)
+          if (queue.length <= SERVE_READ_AHEAD) readAhead()
           wake?.()
         }
       } catch (err: any) {
@@ -508,6 +537,7 @@ export class ChunkExchange implements Startable {
           wake = undefined
           continue
         }
+        readAhead()
         const { id } = req
         span = serveSpan(req, peer)
         const cid = parseBlockId(req.cid)
@@ -528,7 +558,7 @@ export class ChunkExchange implements Startable {
         }
         let data: Uint8Array | undefined
         try {
-          data = await this.init.blocks.get(cid)
+          data = await (req.read ?? this.init.blocks.get(cid))
         } catch (err: any) {
           if (isInvalidArgument(err)) {
             await conn.write(refuse(id, RefusalCode.BAD_REQUEST, err.message))

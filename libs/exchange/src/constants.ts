@@ -20,6 +20,12 @@ export const MAX_READ_BUFFER_BYTES = 2 * MAX_MESSAGE_BYTES
 /** `lpStream` options of a block stream: the message limit and a read buffer that holds one. */
 export const BLOCK_STREAM_OPTIONS = { maxDataLength: MAX_MESSAGE_BYTES, maxBufferSize: MAX_READ_BUFFER_BYTES } as const
 
+/**
+ * Store reads a served stream starts ahead of the request being sent (the next requests in line):
+ * at most this many blocks (4 MiB of 1 MiB chunks) held in memory per stream beyond the one sent.
+ */
+export const SERVE_READ_AHEAD = 4
+
 /** Default time a single block request may take before it fails (ms). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 
