@@ -12,8 +12,6 @@ export interface BlockRequest {
   readonly startedAt: number
   /** it was late, and another peer was asked too */
   hedged?: boolean
-  /** the peer delivered the verified block: it is being stored, neither late nor to be asked again */
-  delivered?: boolean
 }
 
 export interface BlockTableInit {

@@ -76,29 +76,16 @@ export class PieceDispatcher {
     return progressed
   }
 
-  /**
-   * Ask `peer` for block `index` (also as a hedge or in endgame), and act on its answer. The
-   * request holds one of the peer's slots ({@link DownloadPeers.depth}) until the peer has
-   * answered, and one of the download's ({@link maxInFlight}) until the block is stored too: the
-   * peer's next request does not wait for our disk (a store write with its fsyncs took longer
-   * than the transfer of a 1 MiB chunk from a nearby peer), while the download-wide limit still
-   * bounds the blocks held in memory on their way to the store.
-   */
+  /** Ask `peer` for block `index` (also as a hedge or in endgame), and act on its answer. */
   request (peer: DownloadPeer, index: number): void {
     const request = this.components.blocks.ask(index, peer.key)
     peer.inFlight++
     this.inFlight++
-    let answered = false
-    const peerDone = (): void => {
-      if (answered) return
-      answered = true
-      peer.inFlight--
-    }
-    void this.run(peer, index, request, peerDone)
+    void this.run(peer, index, request)
       .catch(err => { this.components.fail(err) })
       .finally(() => {
         this.components.blocks.settle(index, peer.key)
-        peerDone()
+        peer.inFlight--
         this.inFlight--
         this.components.schedule()
       })
@@ -123,24 +110,10 @@ export class PieceDispatcher {
     return picker.pick(peer, i => blocks.state[i] === BlockState.Missing && blocks.mayAsk(i, peer))
   }
 
-  private async run (peer: DownloadPeer, index: number, request: BlockRequest, peerDone: () => void): Promise<void> {
+  private async run (peer: DownloadPeer, index: number, request: BlockRequest): Promise<void> {
     const result = await this.fetch(peer, index, request)
-    if (!result.ok) {
-      this.failed(peer, index, request, result.failure)
-      return
-    }
-    const { blocks, peers } = this.components
-    if (blocks.state[index] === BlockState.Done) return
-    const now = performance.now()
-    const took = now - request.startedAt
-    this.components.fetchTimes.record(took)
-    peers.delivered(peer, result.block.byteLength, took)
-    this.components.progress.received(now, result.block.byteLength)
-    request.delivered = true
-    peerDone()
-    // the peer may take its next request while this block is stored
-    this.components.schedule()
-    await this.received(peer, index, result.block)
+    if (result.ok) await this.received(peer, index, request, result.block)
+    else this.failed(peer, index, request, result.failure)
   }
 
   private async fetch (peer: DownloadPeer, index: number, request: BlockRequest): Promise<FetchResult> {
@@ -154,9 +127,14 @@ export class PieceDispatcher {
     }
   }
 
-  /** Store a verified block `peer` delivered, and cancel the other requests for it. */
-  private async received (peer: DownloadPeer, index: number, block: Uint8Array): Promise<void> {
+  private async received (peer: DownloadPeer, index: number, request: BlockRequest, block: Uint8Array): Promise<void> {
     const { blocks, peers } = this.components
+    if (blocks.state[index] === BlockState.Done) return
+    const now = performance.now()
+    const took = now - request.startedAt
+    this.components.fetchTimes.record(took)
+    peers.delivered(peer, block.byteLength, took)
+    this.components.progress.received(now, block.byteLength)
     try {
       await this.components.sink.put(blocks.cids[index], block)
     } catch (err: any) {

@@ -66,7 +66,6 @@ export class Endgame {
     for (const [index, asked] of blocks.requests) {
       if (blocks.state[index] !== BlockState.InFlight || asked.size !== 1) continue
       const [[slowKey, r]] = asked
-      if (r.delivered === true) continue
       if (now - r.startedAt < late) {
         nextCheck = Math.min(nextCheck, r.startedAt + late - now)
         continue
@@ -110,8 +109,6 @@ export class Endgame {
         let oldest = Infinity
         for (const [index, asked] of blocks.requests) {
           if (blocks.state[index] !== BlockState.InFlight || asked.size >= 2 || asked.has(key) || !blocks.mayAsk(index, key) || !blocks.holds(key, index)) continue
-          // delivered, now being stored: not late
-          if ([...asked.values()].some(r => r.delivered === true)) continue
           const startedAt = Math.min(...[...asked.values()].map(r => r.startedAt))
           if (now - startedAt < late) {
             nextCheck = Math.min(nextCheck, startedAt + late - now)
