@@ -1,7 +1,7 @@
 import { chunksForRange, type Manifest } from '@codio/content'
 import { fecPlan } from '@codio/fec'
 import { keepAlive, releaseKeepAlive, type P2PNode } from '@codio/p2p'
-import { Download, DownloadAbortedError, type DownloadInit } from '@codio/swarm'
+import { Download, DownloadAbortedError, type DownloadInit, type SwarmHost } from '@codio/swarm'
 import { withSpan } from '@codio/tracing'
 import { exchangeFetcher } from './block-fetcher.js'
 import { readRange, type ByteRange } from './content-reader.js'
@@ -18,7 +18,6 @@ import type { BanList } from './bans.js'
 import type { PeerMetrics } from './metrics.js'
 import type { PeerRoles } from './peer-roles.js'
 import type { Resolver, ResolvedContent } from './resolver.js'
-import type { SwarmHost } from './swarm-host.js'
 
 /** Period of the provider lookups that find peers which started fetching a content after us (ms). */
 export const REDISCOVER_MS = 1000

@@ -3,7 +3,7 @@ import type { ChunkExchange } from '@codio/exchange'
 import type { P2PNode } from '@codio/p2p'
 import type { Logger } from '@codio/telemetry'
 import type { PrivateKey } from '@libp2p/interface'
-import type { SwarmHost } from './swarm-host.js'
+import type { SwarmHost } from '@codio/swarm'
 
 export interface PeerGossipComponents {
   node: Pick<P2PNode, 'getMultiaddrs'>

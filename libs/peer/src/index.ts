@@ -16,7 +16,7 @@
 export * from './errors.js'
 export { CodioPeer, DEFAULT_SWARM_POLICY, type CodioNode, type PeerInit, type PeerReconfigure } from './peer.js'
 export type { ResolvedContent } from './resolver.js'
-export { SwarmHost, LIVE_SWARM_POLICY_KEYS, type LiveSwarmPolicyKey, type SwarmPolicy } from './swarm-host.js'
+export { SwarmHost, LIVE_SWARM_POLICY_KEYS, type LiveSwarmPolicyKey, type SwarmPolicy } from '@codio/swarm'
 export { ProviderSearch, CONNECTED_PROBE_MAX, CONNECTED_PROBE_MS, DHT_WALKS_MAX, type ConnectedPeers, type ProviderSearchSources, type ProviderSource } from './provider-search.js'
 export { createPeerMetrics, registerStoreMetrics, type PeerMetrics } from './metrics.js'
 export { codioUserAgent, PeerRoles, type PeerRole } from './peer-roles.js'

@@ -4,7 +4,7 @@ import { createP2PNode, DEFAULT_LISTEN, loadOrCreatePeerKey, type P2PNode } from
 import { DhtManager } from '@codio/dht'
 import { BlockStore } from '@codio/store'
 import type { Manifest } from '@codio/content'
-import type { Download, PickStrategy } from '@codio/swarm'
+import { DEFAULT_SWARM_POLICY, listenAddresses, SwarmHost, type Download, type LiveSwarmPolicyKey, type PickStrategy, type SwarmPolicy } from '@codio/swarm'
 import type { TrustedKeys } from '@codio/signing'
 import type { Logger, Registry } from '@codio/telemetry'
 import type { PeerId } from '@libp2p/interface'
@@ -17,7 +17,6 @@ import type { ProviderSource } from './provider-search.js'
 import { natsAuthOptions, type NatsAuthInit } from '@codio/tracker'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { listenAddresses, SwarmHost, type LiveSwarmPolicyKey, type SwarmPolicy } from './swarm-host.js'
 import { BanList, cutOff } from './bans.js'
 import { purgeContent, type PurgeResult } from './purge.js'
 import { Announcer } from './announcer.js'
@@ -115,21 +114,8 @@ export interface PeerReconfigure {
 
 export type CodioNode = P2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>
 
-/** The swarm policy when a service sets none: no rate limits, BEP 3 choking with 4 + 1 slots. */
-export const DEFAULT_SWARM_POLICY: SwarmPolicy = {
-  maxUploadRate: 0,
-  maxDownloadRate: 0,
-  choking: true,
-  regularUnchokeSlots: 4,
-  optimisticUnchokeSlots: 1,
-  unchokeInterval: 10_000,
-  optimisticUnchokeInterval: 30_000,
-  superSeeding: false,
-  // the origin budget the swarm benchmark is held to (1.5·F): once every chunk is out, the
-  // origin spends half a copy on the least spread chunks instead of idling (bench:swarm)
-  superSeedCopies: 1.5,
-  peerExchange: true
-}
+/** The swarm policy when a service sets none (@codio/swarm's, where the policy lives). */
+export { DEFAULT_SWARM_POLICY }
 
 /** The parts {@link CodioPeer.create} wires, each its own concern (js-libp2p's components). */
 export interface PeerComponents {

@@ -51,3 +51,28 @@ export const HEDGE_MIN_DELAY_MS = 250
 
 /** Successful fetches the median chunk time needs before requests are hedged outside endgame. */
 export const HEDGE_MIN_SAMPLES = 3
+
+/**
+ * How often a super-seed looks for isolated peers to feed, and for holders that stopped
+ * counting (hoarders: see SuperSeeder) whose chunks go to the others (ms).
+ */
+export const SEED_TICK_MS = 250
+
+/**
+ * How often session peers hear of the peers that joined or left a content's swarm (ms). BEP 11
+ * asks for at most one message a minute; a CDN swarm forms within seconds of a publish, and
+ * the peers a newcomer does not hear of in that time cost it seconds of lookups.
+ */
+export const PEX_INTERVAL_MS = 1000
+
+/** Sessions per content beyond which peers named by peer exchange are no longer dialled. */
+export const PEX_MAX_SWARM_PEERS = 50
+
+/** Longest wait for identify to tell a new peer's listen addresses before naming it without (ms). */
+export const PEX_IDENTIFY_WAIT_MS = 5000
+
+/**
+ * Store lookups at a time when a download joins its content's swarm: one after another,
+ * 1 000 chunks cost 1 000 event-loop turns.
+ */
+export const ATTACH_CONCURRENCY = 16

@@ -1,11 +1,13 @@
 /**
  * @packageDocumentation
- * The swarm download engine: pulls the chunks of one content from many peers at once,
- * verified, with failover, in the order a streaming reader needs them.
+ * The swarm: the download engine, which pulls the chunks of one content from many peers at
+ * once, verified, with failover, in the order a streaming reader needs them; and the
+ * {@link SwarmHost}, the node side of the BEP 3 peer wire (sessions, interest, choking,
+ * super-seeding, peer exchange, admission and rate limits).
  *
  * @example
  * ```ts
- * import { Download } from '@codio/swarm'
+ * import { DEFAULT_SWARM_POLICY, Download, SwarmHost } from '@codio/swarm'
  * // fetcher: a BlockFetcher, whose fetch resolves to a typed FetchResult (libs/peer's
  * // exchangeFetcher adapts a ChunkExchange); sink: a ChunkSink such as a BlockStore
  * const dl = new Download({ chunks: manifest.chunks, fetcher, sink: store })
@@ -14,6 +16,11 @@
  * await dl.start()
  * await dl.chunk(0)   // first chunk stored
  * await dl.done       // all stored
+ *
+ * // the node's side of every content's swarm, over the swarm session protocol of @codio/exchange
+ * const host = new SwarmHost(store, node.services.sessions, DEFAULT_SWARM_POLICY, log, { peerId: node.peerId })
+ * host.start()
+ * await host.attach(contentId, manifest.chunks, dl)   // session peers feed `dl`
  * ```
  */
 export * from './constants.js'
@@ -26,3 +33,7 @@ export type { DownloadProgress } from './progress.js'
 export { Bitfield } from '@codio/bitfield'
 export { PiecePicker, type PickStrategy } from './picker.js'
 export { SuperSeeder, DEFAULT_SUPER_SEED_REVEALS, DEFAULT_SUPER_SEED_COPIES, DEFAULT_SUPER_SEED_ISOLATION_MS, type SuperSeederInit } from './super-seed.js'
+export { SwarmHost, type Holding, type SwarmHostOptions, type SwarmStore } from './swarm-host.js'
+export { DEFAULT_SWARM_POLICY, LIVE_SWARM_POLICY_KEYS, type LiveSwarmPolicyKey, type SwarmPolicy } from './swarm-policy.js'
+export { listenAddresses, type PeerExchangeHooks } from './peer-exchange.js'
+export type { SessionPeerState } from './choking.js'
