@@ -6,6 +6,14 @@ export const DEFAULT_SUPER_SEED_REVEALS = 16
 /** A super-seed's peer that got no chunk from anyone else for this long is fed beyond the copy limit (ms). */
 export const DEFAULT_SUPER_SEED_ISOLATION_MS = 5000
 
+/**
+ * An in-order peer (an edge streaming to a reader) keeps this many times `revealsPerPeer`
+ * chunks revealed: its reveals are the next chunks its reader needs, and each comes back only
+ * after its `have` reaches the seed, so with 16 a lone edge fetched at ~250 MB/s where the same
+ * edge without super-seeding fetched at ~340.
+ */
+export const IN_ORDER_REVEALS_FACTOR = 4
+
 /** Copies of the content a super-seed uploads, about (see {@link SuperSeederInit.maxCopies}). */
 export const DEFAULT_SUPER_SEED_COPIES = 1
 
@@ -170,7 +178,8 @@ export class SuperSeeder<K> {
    * one chunk at a time while other peers do count; where none does, everyone the usual number.
    */
   private budget (p: SeedPeer<K>): number {
-    return this.uncounted < this.peers.size && !this.counts(p) ? 1 : this.revealsPerPeer
+    if (this.uncounted < this.peers.size && !this.counts(p)) return 1
+    return p.inOrder ? IN_ORDER_REVEALS_FACTOR * this.revealsPerPeer : this.revealsPerPeer
   }
 
   /** Holders of chunk `i` that count (see {@link counts}). */

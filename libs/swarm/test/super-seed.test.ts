@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { Bitfield } from '@codio/bitfield'
-import { SuperSeeder } from '../src/super-seed.js'
+import { IN_ORDER_REVEALS_FACTOR, SuperSeeder } from '../src/super-seed.js'
 import { seeded } from './helpers.js'
 
 describe('SuperSeeder (BEP 16)', () => {
@@ -23,24 +23,26 @@ describe('SuperSeeder (BEP 16)', () => {
     expect(s.unchoke('a')).toHaveLength(1)
   })
 
-  it('an in-order peer (one streaming to a reader) is shown the lowest chunks it lacks, within the copy limit', () => {
+  it(`an in-order peer (one streaming to a reader) is shown the lowest chunks it lacks, ${IN_ORDER_REVEALS_FACTOR}× revealsPerPeer at a time, within the copy limit`, () => {
+    const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, k) => from + k)
     for (let seed = 1; seed <= 10; seed++) {
-      const s = new SuperSeeder<string>(40, { revealsPerPeer: 4, random: seeded(seed) })
-      const held = new Bitfield(40)
+      const s = new SuperSeeder<string>(100, { revealsPerPeer: 4, random: seeded(seed) })
+      const window = IN_ORDER_REVEALS_FACTOR * 4
+      const held = new Bitfield(100)
       held.set(1)
       s.addPeer('edge', held, { inOrder: true })
-      expect(s.unchoke('edge')).toEqual([0, 2, 3, 4])
+      expect(s.unchoke('edge')).toEqual([0, ...range(2, window - 1)])
       // the next reveal follows the reader once a chunk is passed on (a peer alone: at once)
-      expect(s.have('edge', 0).get('edge')).toEqual([5])
+      expect(s.have('edge', 0).get('edge')).toEqual([window + 1])
       // a chunk already in maxCopies (1) places is not shown again: a second in-order peer
       // starts past what the first holds or was shown
-      s.addPeer('edge2', new Bitfield(40), { inOrder: true })
-      expect(s.unchoke('edge2')).toEqual([6, 7, 8, 9])
-      // a peer without the option still gets the least present chunks, in random order
-      s.addPeer('relay', new Bitfield(40))
+      s.addPeer('edge2', new Bitfield(100), { inOrder: true })
+      expect(s.unchoke('edge2')).toEqual(range(window + 2, window))
+      // a peer without the option still gets revealsPerPeer of the least present chunks, in random order
+      s.addPeer('relay', new Bitfield(100))
       const shown = s.unchoke('relay')
       expect(shown).toHaveLength(4)
-      for (const i of shown) expect(i).toBeGreaterThanOrEqual(10)
+      for (const i of shown) expect(i).toBeGreaterThanOrEqual(2 * window + 2)
     }
   })
 
