@@ -4,20 +4,24 @@
  * at a cold edge, and each process's peak memory (VmHWM). Baseline in the same run: a plain
  * node:http static file server streaming the same file over loopback to the same curl. For the
  * cold and the swarm download, the CPU the cluster's processes used (user + system, from /proc,
- * summed over all of them) per GB delivered.
+ * summed over all of them) per GB delivered. curl's output comes through a pipe and is hashed
+ * here (OpenSSL's SHA-256; checked against the file's), not written to disk: written to a file,
+ * the client's page-cache writeback was the bound of a run's later downloads (a cache hit
+ * measured 290 MB/s that way, over 2 GB/s into /dev/null), and coreutils' sha256sum at the
+ * end of a pipe bounded everything at ~430 MB/s.
  *
  *   npm run bench:cluster            (BENCH_SIZES_MIB=64,1024 by default)
  *
  * Prints a table, then one JSON line of every figure.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { randomFillSync } from 'node:crypto'
+import { createHash, randomFillSync } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { startCluster } from './local-cluster.mjs'
 import { cpuMeter, peakRss } from './cpu.mjs'
@@ -39,10 +43,17 @@ async function makeFile (path, bytes) {
   await new Promise((resolve, reject) => out.end(err => err ? reject(err) : resolve()))
 }
 
-async function curl (url, out) {
-  const { stdout } = await exec('curl', ['-sS', '-f', '-o', out, '-w', '%{time_starttransfer} %{time_total} %{size_download}', url], { maxBuffer: MiB })
-  const [ttfb, total, size] = stdout.trim().split(' ').map(Number)
-  return { ttfb, total, size, rate: size / total }
+/** GET `url` with curl, its body hashed here as it arrives: timings, size, rate and the SHA-256 (hex). */
+async function curl (url) {
+  const child = spawn('curl', ['-sS', '-f', '-w', '%{stderr}%{time_starttransfer} %{time_total} %{size_download}', url], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const hash = createHash('sha256')
+  let stderr = ''
+  child.stdout.on('data', b => { hash.update(b) })
+  child.stderr.on('data', b => { stderr += b })
+  const code = await new Promise(resolve => child.once('close', resolve))
+  if (code !== 0) throw new Error(`curl ${url} exited ${code}: ${stderr}`)
+  const [ttfb, total, size] = stderr.trim().split(' ').map(Number)
+  return { ttfb, total, size, rate: size / total, sha: hash.digest('hex') }
 }
 
 async function sha (path) {
@@ -64,7 +75,8 @@ try {
     // baseline: a plain static file server on loopback, same client
     const server = createServer((req, res) => { res.writeHead(200, { 'content-length': size * MiB }); createReadStream(path).pipe(res) })
     await new Promise(resolve => server.listen(0, '127.0.0.1', resolve))
-    const base = await curl(`http://127.0.0.1:${server.address().port}/`, join(dir, 'base.out'))
+    const base = await curl(`http://127.0.0.1:${server.address().port}/`)
+    if (base.sha !== expected) throw new Error('the baseline server returned different bytes')
     server.close()
 
     const p0 = performance.now()
@@ -74,19 +86,19 @@ try {
 
     const named = file.processes.map(p => ({ name: p.name, pid: p.pid }))
     let meter = await cpuMeter(named)
-    const cold = await curl(`${proc('edge-1').http}/content/${cid}`, join(dir, 'e1.out'))
+    const cold = await curl(`${proc('edge-1').http}/content/${cid}`)
     const coldCpu = await meter.stop()
-    if (await sha(join(dir, 'e1.out')) !== expected) throw new Error('edge-1 returned different bytes')
+    if (cold.sha !== expected) throw new Error('edge-1 returned different bytes')
     await new Promise(resolve => setTimeout(resolve, 1500)) // edge-1 provides what it cached
     meter = await cpuMeter(named)
-    const swarm = await curl(`${proc('edge-2').http}/content/${cid}`, join(dir, 'e2.out'))
+    const swarm = await curl(`${proc('edge-2').http}/content/${cid}`)
     const swarmCpu = await meter.stop()
-    if (await sha(join(dir, 'e2.out')) !== expected) throw new Error('edge-2 returned different bytes')
+    if (swarm.sha !== expected) throw new Error('edge-2 returned different bytes')
     meter = await cpuMeter(named)
-    const hit = await curl(`${proc('edge-1').http}/content/${cid}`, join(dir, 'e1b.out'))
+    const hit = await curl(`${proc('edge-1').http}/content/${cid}`)
     const hitCpu = await meter.stop()
+    if (hit.sha !== expected) throw new Error('edge-1 returned different bytes from its cache')
     await rm(path)
-    for (const f of ['base.out', 'e1.out', 'e2.out', 'e1b.out']) await rm(join(dir, f), { force: true })
     results.push({
       sizeMiB: size,
       publishMBps: size * MiB / publishSeconds / 1e6,
