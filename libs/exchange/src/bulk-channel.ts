@@ -24,11 +24,24 @@ export const BULK_HANDSHAKE_TIMEOUT_MS = 10_000
 /** Bulk connections this node accepts at once, from all peers together. */
 export const MAX_BULK_CONNECTIONS = 1024
 
+/**
+ * Why a peer is asked over libp2p streams instead of its bulk channel: `relayed` (reached only
+ * through a relay), `unsupported` (it has no bulk channel), `connect` (its port did not take a
+ * TCP connection and a TLS handshake within {@link BULK_CONNECT_TIMEOUT_MS}), `certificate` (its
+ * certificate named another peer, or none).
+ */
+export type BulkFallbackReason = 'relayed' | 'unsupported' | 'connect' | 'certificate'
+
+/** Every {@link BulkFallbackReason}, for zero-initialised metrics. */
+export const BULK_FALLBACK_REASONS: readonly BulkFallbackReason[] = ['relayed', 'unsupported', 'connect', 'certificate']
+
 export interface BulkChannelInit {
   /** Address the bulk channel listens on. Default `127.0.0.1`. */
   host?: string
   /** TCP port; 0 takes any free one. Default 0. */
   port?: number
+  /** Called when a peer is left to libp2p streams for {@link BULK_RETRY_MS} (for metrics). */
+  onFallback?(peer: PeerId, reason: BulkFallbackReason): void
 }
 
 export interface BulkChannelComponents {
@@ -115,10 +128,12 @@ export class BulkChannel {
    */
   async dial (peer: PeerId, signal: AbortSignal): Promise<TLSSocket | undefined> {
     let step = 'asking where it listens'
+    let reason: BulkFallbackReason = 'unsupported'
     try {
       const endpoint = await this.endpoint(peer, signal)
       if (endpoint == null) return undefined
       step = `connecting to ${endpoint.host}:${endpoint.port}`
+      reason = 'connect'
       const socket = connect({
         ...endpoint,
         ...await this.certificates.own(),
@@ -131,6 +146,7 @@ export class BulkChannel {
       try {
         await raceSignal(once(socket, 'secureConnect'), AbortSignal.any([signal, AbortSignal.timeout(BULK_CONNECT_TIMEOUT_MS)]))
         step = 'checking its certificate'
+        reason = 'certificate'
         const raw = socket.getPeerCertificate().raw
         if (raw == null) throw new Error('the peer sent no certificate')
         await this.certificates.verify(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), peer)
@@ -144,6 +160,7 @@ export class BulkChannel {
       if (signal.aborted) throw signal.reason
       this.log('no bulk channel to %p (%s), libp2p streams for %d ms - %e', peer, step, BULK_RETRY_MS, err)
       this.endpoints.set(peer.toString(), { retryAt: Date.now() + BULK_RETRY_MS })
+      this.init.onFallback?.(peer, reason)
       return undefined
     }
   }
@@ -159,6 +176,7 @@ export class BulkChannel {
     const host = directHost(connection)
     if (host == null) {
       this.endpoints.set(peer.toString(), { retryAt: Date.now() + BULK_RETRY_MS })
+      this.init.onFallback?.(peer, 'relayed')
       return undefined
     }
     const stream = await connection.newStream(BULK_PROTOCOL, { signal })

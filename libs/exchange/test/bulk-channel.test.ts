@@ -58,11 +58,13 @@ describe('bulk channel: block exchange on a direct TLS connection bound to the p
 
   it('falls back to libp2p streams when the peer has no bulk channel', async () => {
     const plain = await node(nodes, {}, store)
-    const leecher = await node(nodes, { bulk: {} })
+    const fallbacks: string[] = []
+    const leecher = await node(nodes, { bulk: { onFallback: (_peer, reason) => { fallbacks.push(reason) } } })
     await leecher.dial(plain.getMultiaddrs()[0])
     const bytes = await leecher.services.exchange.fetch(plain.peerId, cids[0])
     expect(Buffer.compare(bytes, chunks[0])).toBe(0)
     expect(chunkStreams(leecher, plain)).toBe(1)
+    expect(fallbacks).toEqual(['unsupported'])
   })
 
   it('refuses a bulk channel whose certificate names another peer, and uses libp2p streams', async () => {
@@ -74,12 +76,14 @@ describe('bulk channel: block exchange on a direct TLS connection bound to the p
     await liar.handle(BULK_PROTOCOL, (stream) => {
       void lpStream(stream).write(Uint8Array.of(otherPort >> 8, otherPort & 0xff)).then(async () => { await stream.close() })
     })
-    const leecher = await node(nodes, { bulk: {} })
+    const fallbacks: string[] = []
+    const leecher = await node(nodes, { bulk: { onFallback: (_peer, reason) => { fallbacks.push(reason) } } })
     await leecher.dial(liar.getMultiaddrs()[0])
     const bytes = await leecher.services.exchange.fetch(liar.peerId, cids[1])
     expect(Buffer.compare(bytes, chunks[1])).toBe(0)
     expect(chunkStreams(leecher, liar)).toBe(1)
     expect(other.services.exchange.peerStats().size).toBe(0)
+    expect(fallbacks).toEqual(['certificate'])
   })
 
   it('closes an inbound connection that proves no peer ID, and keeps serving', async () => {

@@ -10,11 +10,12 @@ export interface BulkSettings {
 
 /**
  * The exchange's bulk channel init from the settings: `undefined` when it is off; its host the
- * one given, else the address of the first IPv4/IPv6 TCP multiaddr in `listen`, else `0.0.0.0`.
+ * one given, else the address of the first IPv4/IPv6 TCP multiaddr in `listen`, else `0.0.0.0`;
+ * `onFallback` told of each peer left to libp2p streams.
  */
-export function bulkChannelInit (settings: BulkSettings | undefined, listen: string[] = []): BulkChannelInit | undefined {
+export function bulkChannelInit (settings: BulkSettings | undefined, listen: string[] = [], onFallback?: BulkChannelInit['onFallback']): BulkChannelInit | undefined {
   if (settings?.enabled === false) return undefined
-  return { host: settings?.host ?? listenHost(listen) ?? '0.0.0.0', port: settings?.port ?? 0 }
+  return { host: settings?.host ?? listenHost(listen) ?? '0.0.0.0', port: settings?.port ?? 0, onFallback }
 }
 
 function listenHost (listen: string[]): string | undefined {

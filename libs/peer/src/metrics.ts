@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises'
 import { Counter, Gauge, Histogram, type Registry } from '@codio/telemetry'
 import type { BlockStore } from '@codio/store'
-import type { RefusalReason } from '@codio/exchange'
+import { BULK_FALLBACK_REASONS, type RefusalReason } from '@codio/exchange'
 import type { PeerRole } from './peer-roles.js'
 
 /**
@@ -27,6 +27,8 @@ export interface PeerMetrics {
   pexPeers: Counter
   /** by `reason` (a {@link RefusalReason} of `@codio/exchange`): peers refused for passing a per-peer limit */
   exchangeRefused: Counter<'reason'>
+  /** by `reason` (a `BulkFallbackReason` of `@codio/exchange`): peers left to libp2p streams for a minute */
+  bulkFallbacks: Counter<'reason'>
   connectedPeers: Gauge
   /** swarm session peers by `state`: `choked` or `unchoked` by this node */
   swarmPeers: Gauge<'state'>
@@ -61,6 +63,7 @@ export function createPeerMetrics (registry: Registry): PeerMetrics {
     fecGroupsRepaired: new Counter({ name: 'codio_fec_groups_repaired_total', help: 'FEC groups whose missing data chunks were rebuilt', registers }),
     pexPeers: new Counter({ name: 'codio_pex_peers_total', help: 'Swarm peers named to us by peer exchange (BEP 11) while fetching, and dialled', registers }),
     exchangeRefused: new Counter({ name: 'codio_exchange_refused_total', help: 'Peers refused for passing a per-peer limit ([limits]), by reason', labelNames: ['reason'] as const, registers }),
+    bulkFallbacks: new Counter({ name: 'codio_exchange_bulk_fallbacks_total', help: 'Peers whose chunks go over libp2p streams for a minute instead of the bulk channel, by reason (relayed, unsupported, connect: its port did not answer, certificate: it named another peer)', labelNames: ['reason'] as const, registers }),
     connectedPeers: new Gauge({ name: 'codio_connected_peers', help: 'Open libp2p connections', registers }),
     swarmPeers: new Gauge({ name: 'codio_swarm_peers', help: 'Peers this node holds swarm sessions with, by whether it chokes them (BEP 3 choking: state="choked" or "unchoked")', labelNames: ['state'] as const, registers }),
     contents: new Gauge({ name: 'codio_store_contents', help: 'Contents held completely and provided', registers }),
@@ -80,6 +83,7 @@ export function createPeerMetrics (registry: Registry): PeerMetrics {
   for (const reason of ['timeout', 'refused', 'verification']) metrics.fetchFailures.inc({ reason }, 0)
   for (const result of ['peers', 'empty', 'unavailable', 'error']) metrics.trackerLookups.inc({ result }, 0)
   for (const reason of REFUSAL_REASONS) metrics.exchangeRefused.inc({ reason }, 0)
+  for (const reason of BULK_FALLBACK_REASONS) metrics.bulkFallbacks.inc({ reason }, 0)
   for (const state of ['choked', 'unchoked']) metrics.swarmPeers.set({ state }, 0)
   return metrics
 }

@@ -225,7 +225,7 @@ export class CodioPeer {
           denied,
           limits: init.limits,
           onRefused,
-          bulk: bulkChannelInit(init.bulk, init.listen ?? DEFAULT_LISTEN)
+          bulk: bulkChannelInit(init.bulk, init.listen ?? DEFAULT_LISTEN, (_peer, reason) => { metrics.bulkFallbacks.inc({ reason }) })
         }),
         sessions: swarmSessions({ denied, limits: init.limits, onRefused })
       }
