@@ -1,6 +1,5 @@
 import { create, toBinary } from '@bufbuild/protobuf'
 import { MessageSchema, RefusalCode, type Message } from '@codio/proto'
-import type { TLSSocket } from 'node:tls'
 import { CID } from 'multiformats/cid'
 import type { ComponentLogger, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -181,10 +180,14 @@ class RequestChannel {
   }
 }
 
-/** A request queued on a served stream; `read`: its store read started early, `null`: not started (it was not admitted then). */
+/**
+ * A request queued on a served stream: `block` its CID parsed once (or why it is none), `read`
+ * its store read started early, `null` not started (it was not admitted then).
+ */
 interface QueuedRequest {
   id: bigint
   cid: Uint8Array
+  block: CID | string
   traceparent: string
   tracestate: string
   read?: Promise<Uint8Array | undefined> | null
@@ -225,7 +228,7 @@ export class ChunkExchange implements Startable {
     this.inboundStreams = new StreamCounter(this.limits.maxStreams)
     if (init.bulk != null) {
       // libp2p's components are a proxy: passed on whole, not spread
-      this.bulk = new BulkChannel(components as BulkChannelComponents, init.bulk, (socket, peer) => { this.serveBulk(socket, peer) })
+      this.bulk = new BulkChannel(components as BulkChannelComponents, init.bulk, (socket, peer) => { this.accept(socketConn(socket, this.streamOptions), peer) })
     }
   }
 
@@ -256,10 +259,6 @@ export class ChunkExchange implements Startable {
     })
     await this.bulk?.start()
     this.started = true
-  }
-
-  private serveBulk (socket: TLSSocket, peer: PeerId): void {
-    this.accept(socketConn(socket, this.streamOptions), peer)
   }
 
   /** Serve an inbound block stream from `peer`, unless the peer is denied or holds its limit of streams. */
@@ -470,13 +469,12 @@ export class ChunkExchange implements Startable {
       for (let i = 0; i < queue.length && i < SERVE_READ_AHEAD; i++) {
         const q = queue[i]
         if (q.read !== undefined) continue
-        const cid = parseBlockId(q.cid)
         // not for a request that will be refused (admission is asked again when it is served)
-        if (typeof cid === 'string' || this.init.admit?.(peer, cid) != null) {
+        if (typeof q.block === 'string' || this.init.admit?.(peer, q.block) != null) {
           q.read = null
           continue
         }
-        const read = this.init.blocks.get(cid)
+        const read = this.init.blocks.get(q.block)
         // a failure is reported when the request is served, or dropped with a cancelled one
         read.catch(() => {})
         q.read = read
@@ -510,7 +508,8 @@ export class ChunkExchange implements Startable {
             await conn.write(refusal(payload.value.id, RefusalCode.OVERLOADED, `more than ${this.limits.maxRequestsInFlight} requests queued`))
             continue
           }
-          queue.push({ id: payload.value.id, cid: payload.value.cid, traceparent: payload.value.traceparent, tracestate: payload.value.tracestate })
+          const { id, cid, traceparent, tracestate } = payload.value
+          queue.push({ id, cid, block: parseBlockId(cid), traceparent, tracestate })
           this.addQueued(key, 1)
           if (queue.length <= SERVE_READ_AHEAD) readAhead()
           wake?.()
@@ -540,7 +539,7 @@ export class ChunkExchange implements Startable {
         readAhead()
         const { id } = req
         span = serveSpan(req, peer)
-        const cid = parseBlockId(req.cid)
+        const cid = req.block
         if (typeof cid === 'string') {
           // malformed: refused before the store is asked, and not our failure
           await conn.write(refuse(id, RefusalCode.BAD_REQUEST, cid))

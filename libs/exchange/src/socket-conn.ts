@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net'
+import { BinaryWriter } from '@bufbuild/protobuf/wire'
 import type { Message } from '@codio/proto'
 import { InvalidDataLengthError, InvalidDataLengthLengthError } from '@libp2p/utils'
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { ProtocolError } from './errors.js'
 import type { MessageConn } from './message-conn.js'
 import { decodeMessage, lengthLength } from './wire.js'
@@ -19,10 +20,8 @@ export function socketConn (socket: Socket, opts: { maxDataLength: number, maxBu
 }
 
 class SocketConn implements MessageConn {
-  /** received, unread bytes: `chunks[0]` from `offset` on, then the rest */
-  private readonly chunks: Buffer[] = []
-  private offset = 0
-  private buffered = 0
+  /** received, unread bytes */
+  private readonly received = new Uint8ArrayList()
   private ended = false
   private failure?: Error
   private wake?: () => void
@@ -32,10 +31,9 @@ class SocketConn implements MessageConn {
     this.maxLengthLength = lengthLength(opts.maxDataLength)
     const wake = (): void => { this.wake?.() }
     socket.on('data', (b: Buffer) => {
-      this.chunks.push(b)
-      this.buffered += b.byteLength
+      this.received.append(b)
       // a frame of maxDataLength with its prefix always fits, so a paused reader never starves
-      if (this.buffered > opts.maxBufferSize + this.maxLengthLength) socket.pause()
+      if (this.received.byteLength > opts.maxBufferSize + this.maxLengthLength) socket.pause()
       wake()
     })
     socket.on('end', () => { this.ended = true; wake() })
@@ -59,12 +57,7 @@ class SocketConn implements MessageConn {
   }
 
   async write (message: Uint8Array): Promise<void> {
-    const prefix = varint(message.byteLength)
-    this.socket.cork()
-    this.socket.write(prefix)
-    const more = this.socket.write(message)
-    this.socket.uncork()
-    if (!more) await this.drained()
+    await this.send(new Uint8ArrayList(new BinaryWriter().uint32(message.byteLength).finish(), message))
   }
 
   async send (frame: Uint8ArrayList): Promise<void> {
@@ -97,17 +90,17 @@ class SocketConn implements MessageConn {
   }
 
   /**
-   * The next whole frame's payload, or undefined while it is incomplete.
+   * The next whole frame's payload, or undefined while it is incomplete. A frame within one
+   * socket read is a view of it; `Uint8ArrayList.subarray` copies one spread over reads.
    * @throws InvalidDataLengthError, InvalidDataLengthLengthError (the limits `readLimitReason` knows)
    */
   private nextFrame (): Uint8Array | undefined {
+    const { received } = this
     let length = 0
     let n = 0
     let complete = false
-    for (let c = 0, at = this.offset; c < this.chunks.length && n < this.maxLengthLength && !complete;) {
-      const chunk = this.chunks[c]
-      if (at >= chunk.byteLength) { c++; at = 0; continue }
-      const b = chunk[at++]
+    while (!complete && n < received.byteLength && n < this.maxLengthLength) {
+      const b = received.get(n)
       length += (b & 0x7f) * 2 ** (7 * n++)
       complete = b < 0x80
     }
@@ -116,54 +109,10 @@ class SocketConn implements MessageConn {
       return undefined
     }
     if (length > this.opts.maxDataLength) throw new InvalidDataLengthError(`Message length too long - ${length} > ${this.opts.maxDataLength}`)
-    if (this.buffered < n + length) return undefined
-    this.skip(n)
-    const frame = this.take(length)
-    if (this.socket.isPaused() && this.buffered <= this.opts.maxBufferSize) this.socket.resume()
+    if (received.byteLength < n + length) return undefined
+    const frame = received.subarray(n, n + length)
+    received.consume(n + length)
+    if (this.socket.isPaused() && received.byteLength <= this.opts.maxBufferSize) this.socket.resume()
     return frame
   }
-
-  private skip (n: number): void {
-    this.buffered -= n
-    while (n > 0) {
-      const left = this.chunks[0].byteLength - this.offset
-      if (n < left) {
-        this.offset += n
-        return
-      }
-      n -= left
-      this.chunks.shift()
-      this.offset = 0
-    }
-  }
-
-  private take (length: number): Uint8Array {
-    const first = this.chunks[0]
-    if (first != null && first.byteLength - this.offset >= length) {
-      const view = first.subarray(this.offset, this.offset + length)
-      this.skip(length)
-      return view
-    }
-    const out = Buffer.allocUnsafe(length)
-    let filled = 0
-    while (filled < length) {
-      const chunk = this.chunks[0]
-      const n = Math.min(length - filled, chunk.byteLength - this.offset)
-      chunk.copy(out, filled, this.offset, this.offset + n)
-      filled += n
-      this.skip(n)
-    }
-    return out
-  }
-}
-
-/** Unsigned LEB128 of `n` (a frame's length prefix). */
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-  return Uint8Array.from(out)
 }

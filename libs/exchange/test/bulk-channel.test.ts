@@ -27,6 +27,14 @@ async function node (nodes: Node[], init: Partial<ChunkExchangeInit> = {}, store
   return await startTestNode<{ exchange: ChunkExchange }>({ services: { exchange: chunkExchange({ blocks: store, requestTimeout: 10_000, ...init }) } }, nodes)
 }
 
+/** A node with a bulk channel that records why it fell back to libp2p streams, connected to `to`. */
+async function leecherOf (nodes: Node[], to: Node): Promise<{ leecher: Node, fallbacks: string[] }> {
+  const fallbacks: string[] = []
+  const leecher = await node(nodes, { bulk: { onFallback: (_peer, reason) => { fallbacks.push(reason) } } })
+  await leecher.dial(to.getMultiaddrs()[0])
+  return { leecher, fallbacks }
+}
+
 /** Chunk streams open on the libp2p connections between `a` and `b`. */
 function chunkStreams (a: Node, b: Node): number {
   return a.getConnections(b.peerId).flatMap(c => c.streams).filter(s => s.protocol === CHUNK_PROTOCOL).length
@@ -58,9 +66,7 @@ describe('bulk channel: block exchange on a direct TLS connection bound to the p
 
   it('falls back to libp2p streams when the peer has no bulk channel', async () => {
     const plain = await node(nodes, {}, store)
-    const fallbacks: string[] = []
-    const leecher = await node(nodes, { bulk: { onFallback: (_peer, reason) => { fallbacks.push(reason) } } })
-    await leecher.dial(plain.getMultiaddrs()[0])
+    const { leecher, fallbacks } = await leecherOf(nodes, plain)
     const bytes = await leecher.services.exchange.fetch(plain.peerId, cids[0])
     expect(Buffer.compare(bytes, chunks[0])).toBe(0)
     expect(chunkStreams(leecher, plain)).toBe(1)
@@ -76,9 +82,7 @@ describe('bulk channel: block exchange on a direct TLS connection bound to the p
     await liar.handle(BULK_PROTOCOL, (stream) => {
       void lpStream(stream).write(Uint8Array.of(otherPort >> 8, otherPort & 0xff)).then(async () => { await stream.close() })
     })
-    const fallbacks: string[] = []
-    const leecher = await node(nodes, { bulk: { onFallback: (_peer, reason) => { fallbacks.push(reason) } } })
-    await leecher.dial(liar.getMultiaddrs()[0])
+    const { leecher, fallbacks } = await leecherOf(nodes, liar)
     const bytes = await leecher.services.exchange.fetch(liar.peerId, cids[1])
     expect(Buffer.compare(bytes, chunks[1])).toBe(0)
     expect(chunkStreams(leecher, liar)).toBe(1)

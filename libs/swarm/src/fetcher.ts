@@ -29,7 +29,7 @@ export type FetchResult =
 /**
  * Fetches one block from one peer, verified against its CID. `fetch` settles every failure as a
  * {@link FetchResult}; should it reject all the same, the download counts that as `unreachable`.
- * `exchangeFetcher` of @codio/peer adapts `ChunkExchange` of @codio/exchange.
+ * `exchangeFetcher` (exchange-fetcher.ts) adapts `ChunkExchange` of @codio/exchange.
  */
 export interface BlockFetcher {
   fetch(peer: PeerId, cid: CID, options?: { signal?: AbortSignal }): Promise<FetchResult>

@@ -7,10 +7,9 @@
  *
  * @example
  * ```ts
- * import { DEFAULT_SWARM_POLICY, Download, SwarmHost } from '@codio/swarm'
- * // fetcher: a BlockFetcher, whose fetch resolves to a typed FetchResult (libs/peer's
- * // exchangeFetcher adapts a ChunkExchange); sink: a ChunkSink such as a BlockStore
- * const dl = new Download({ chunks: manifest.chunks, fetcher, sink: store })
+ * import { DEFAULT_SWARM_POLICY, Download, exchangeFetcher, SwarmHost } from '@codio/swarm'
+ * // sink: a ChunkSink such as a BlockStore
+ * const dl = new Download({ chunks: manifest.chunks, fetcher: exchangeFetcher(node.services.exchange), sink: store })
  * for (const p of providers) dl.addPeer(p)
  * dl.noMorePeers()
  * await dl.start()
@@ -28,6 +27,7 @@ export * from './errors.js'
 export { Download } from './download.js'
 export type { DownloadInit } from './download-init.js'
 export type { BlockFetcher, ChunkSink, FetchFailure, FetchResult } from './fetcher.js'
+export { exchangeFetcher, fetchFailure } from './exchange-fetcher.js'
 export type { FecRepair } from './fec-repair.js'
 export type { DownloadProgress } from './progress.js'
 export { Bitfield } from '@codio/bitfield'

@@ -17,7 +17,7 @@ import { ADAPTIVE_MIN_DEPTH, MAX_QUEUE_BYTES } from '../src/constants.js'
 import { Bitfield, ChunkUnavailableError, Download, DownloadAbortedError, type BlockFetcher } from '../src/index.js'
 import { until } from '@codio/testing'
 import { MapStore } from './helpers.js'
-import { fetcherOf } from './exchange-fetcher.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -41,7 +41,7 @@ interface Asked { peer: string, index: number, signal?: AbortSignal }
 function recording (exchange: ChunkExchange, cids: CID[]): { fetcher: BlockFetcher, asked: Asked[] } {
   const asked: Asked[] = []
   const index = new Map(cids.map((c, i) => [c.toString(), i]))
-  const real = fetcherOf(exchange)
+  const real = exchangeFetcher(exchange)
   return {
     asked,
     fetcher: {
@@ -109,7 +109,7 @@ describe('Download API over real libp2p connections', () => {
 
   it('read(): a reader gets the verified bytes the download holds for it, and undefined (read the store) for the rest', async () => {
     const sink = new MapStore()
-    const dl = new Download({ chunks: cids.slice(0, 12), fetcher: fetcherOf(leecher.services.exchange), sink, chunkSize: CHUNK, readAhead: 4 })
+    const dl = new Download({ chunks: cids.slice(0, 12), fetcher: exchangeFetcher(leecher.services.exchange), sink, chunkSize: CHUNK, readAhead: 4 })
     dl.addPeer(seeder.peerId)
     dl.noMorePeers()
     await dl.start()
@@ -123,7 +123,7 @@ describe('Download API over real libp2p connections', () => {
       expect(Buffer.from(sink.blocks.get(cids[i].toString())!).equals(chunks[i])).toBe(true)
     }
     // without readAhead nothing is held
-    const plain = new Download({ chunks: cids.slice(0, 2), fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK })
+    const plain = new Download({ chunks: cids.slice(0, 2), fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK })
     plain.addPeer(seeder.peerId)
     await plain.start()
     expect(await plain.read(0)).toBeUndefined()
@@ -131,7 +131,7 @@ describe('Download API over real libp2p connections', () => {
   })
 
   it('waits for providers until told there are no more (a chunk nobody holds yet is not a failure)', async () => {
-    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore() })
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore() })
     await dl.start()
     expect(await settledWithin(dl.done, 500)).toBe(false)
     dl.addPeer(seeder.peerId)
@@ -141,7 +141,7 @@ describe('Download API over real libp2p connections', () => {
 
   it('noMorePeers() after the only peer refused a chunk fails the download at once', async () => {
     const unknown = chunkCid(randomBytes(64))
-    const dl = new Download({ chunks: [cids[0], unknown], fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore() })
+    const dl = new Download({ chunks: [cids[0], unknown], fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore() })
     dl.addPeer(seeder.peerId)
     await dl.start()
     await dl.chunk(0)
@@ -154,7 +154,7 @@ describe('Download API over real libp2p connections', () => {
   })
 
   it('reconfigure() accepts 1 and "adaptive", refuses what is not an integer ≥ 1, and says which limit', async () => {
-    const dl = new Download({ chunks: cids.slice(0, 2), fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore() })
+    const dl = new Download({ chunks: cids.slice(0, 2), fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore() })
     expect(() => dl.reconfigure({ perPeerInFlight: 1, maxInFlight: 1 })).not.toThrow()
     expect(() => dl.reconfigure({ perPeerInFlight: 'adaptive' })).not.toThrow()
     expect(() => dl.reconfigure({ perPeerInFlight: 0 })).toThrow(/^perPeerInFlight must be an integer ≥ 1 or "adaptive", got 0$/)
@@ -165,7 +165,7 @@ describe('Download API over real libp2p connections', () => {
   })
 
   it('chunk(): a RangeError outside first..last, at once for a chunk held, the failure once failed', async () => {
-    const dl = new Download({ chunks: cids, first: 10, last: 12, fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore() })
+    const dl = new Download({ chunks: cids, first: 10, last: 12, fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore() })
     await expect(dl.chunk(9)).rejects.toThrow(/^chunk 9 is outside this download's chunks 10..12$/)
     await expect(dl.chunk(13)).rejects.toBeInstanceOf(RangeError)
     dl.addPeer(seeder.peerId)
@@ -177,7 +177,7 @@ describe('Download API over real libp2p connections', () => {
     // held: resolves at once, however often asked
     expect(await settledWithin(dl.chunk(11), 1000)).toBe(true)
 
-    const failing = new Download({ chunks: cids.slice(0, 4), fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore() })
+    const failing = new Download({ chunks: cids.slice(0, 4), fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore() })
     await failing.start()
     const waiting = failing.chunk(2)
     const err = new Error('gone wrong')
@@ -236,21 +236,21 @@ describe('Download API over real libp2p connections', () => {
   })
 
   it('progress(): bytes of the range (the last chunk short), peers, chokes, and the receive rate', async () => {
-    const whole = new Download({ chunks: cids, fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK, size })
+    const whole = new Download({ chunks: cids, fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK, size })
     expect(whole.progress().bytesTotal).toBe(size)
-    const tail = new Download({ chunks: cids, first: 38, last: 39, fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK, size })
+    const tail = new Download({ chunks: cids, first: 38, last: 39, fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK, size })
     expect(tail.progress().bytesTotal).toBe(size - 38 * CHUNK)
-    const one = new Download({ chunks: cids, first: 5, last: 5, fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK, size })
+    const one = new Download({ chunks: cids, first: 5, last: 5, fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK, size })
     expect(one.progress().bytesTotal).toBe(CHUNK)
     // without a size: chunks × chunk size; without a chunk size: 1 MiB chunks
-    expect(new Download({ chunks: cids, first: 2, last: 4, fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK }).progress().bytesTotal).toBe(3 * CHUNK)
-    expect(new Download({ chunks: cids.slice(0, 3), fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore() }).progress().bytesTotal).toBe(3 * 1024 * 1024)
-    expect(new Download({ chunks: [], fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore() }).progress().bytesTotal).toBe(0)
+    expect(new Download({ chunks: cids, first: 2, last: 4, fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK }).progress().bytesTotal).toBe(3 * CHUNK)
+    expect(new Download({ chunks: cids.slice(0, 3), fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore() }).progress().bytesTotal).toBe(3 * 1024 * 1024)
+    expect(new Download({ chunks: [], fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore() }).progress().bytesTotal).toBe(0)
     // an empty range (last before first) holds no bytes, however far apart the two are
-    expect(new Download({ chunks: cids, first: 5, last: 2, fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK }).progress().bytesTotal).toBe(0)
+    expect(new Download({ chunks: cids, first: 5, last: 2, fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK }).progress().bytesTotal).toBe(0)
 
     const t0 = performance.now()
-    const dl = new Download({ chunks: cids, fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK, size })
+    const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK, size })
     const t1 = performance.now()
     dl.addPeer(seeder.peerId)
     dl.addPeer(second.peerId)
@@ -276,7 +276,7 @@ describe('Download API over real libp2p connections', () => {
   })
 
   it('the receive rate forgets samples older than 5 s', async () => {
-    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK })
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), chunkSize: CHUNK })
     dl.addPeer(seeder.peerId)
     dl.noMorePeers()
     await dl.start()
@@ -306,7 +306,7 @@ describe('Download API over real libp2p connections', () => {
 
   it('have(): an index outside the content, or from a peer not in the download, is ignored', async () => {
     // a long stall timeout: only the have() itself can send the requests in time
-    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), stallTimeoutMs: 20_000 })
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), stallTimeoutMs: 20_000 })
     const some = new Bitfield(4)
     some.set(3)
     dl.addPeer(seeder.peerId, some)

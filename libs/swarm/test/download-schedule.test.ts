@@ -19,7 +19,7 @@ import { until } from '@codio/testing'
 import { CHOKED_RETRY_MS, ENDGAME_MIN_DELAY_MS, HEDGE_FACTOR, HEDGE_MIN_DELAY_MS } from '../src/constants.js'
 import { Bitfield, Download, type BlockFetcher } from '../src/index.js'
 import { MapStore } from './helpers.js'
-import { fetcherOf } from './exchange-fetcher.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -35,7 +35,7 @@ function recording (exchange: ChunkExchange, cids: CID[]): { fetcher: BlockFetch
   const index = new Map(cids.map((c, i) => [c.toString(), i]))
   const now = { all: 0, peer: new Map<string, number>() }
   const most = { all: 0, peer: new Map<string, number>() }
-  const real = fetcherOf(exchange)
+  const real = exchangeFetcher(exchange)
   const fetcher: BlockFetcher = {
     fetch: async (peer: PeerId, cid: CID, options?: { signal?: AbortSignal }) => {
       const key = peer.toString()
@@ -289,7 +289,7 @@ describe('Download scheduling over real libp2p connections', () => {
     const err = Object.assign(new Error('ENOSPC: no space left on device'), { name: 'StoreIOError' })
     const sink = new MapStore()
     sink.put = async () => { throw err }
-    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: fetcherOf(leecher.services.exchange), sink })
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: exchangeFetcher(leecher.services.exchange), sink })
     dl.addPeer(seeder.peerId)
     dl.noMorePeers()
     await dl.start()

@@ -8,7 +8,7 @@ import { startTestNode } from '@codio/p2p/testing'
 import { Download, ChunkUnavailableError } from '../src/index.js'
 import { until } from '@codio/testing'
 import { MapStore } from './helpers.js'
-import { fetcherOf } from './exchange-fetcher.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -74,7 +74,7 @@ describe('swarm download over real libp2p connections', () => {
   })
 
   it('fetches every chunk, from every seeder, verified, and drops a peer that sends bad data', async () => {
-    const dl = new Download({ chunks: cids, fetcher: fetcherOf(leecher.services.exchange), sink, perPeerInFlight: 2 })
+    const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(leecher.services.exchange), sink, perPeerInFlight: 2 })
     for (const s of [liar, ...seeders]) dl.addPeer(s.peerId)
     dl.noMorePeers()
     await dl.start()
@@ -99,7 +99,7 @@ describe('swarm download over real libp2p connections', () => {
     const slow = await node(held)
     await leecher.dial(slow.getMultiaddrs()[0])
     const fresh = new MapStore()
-    const dl = new Download({ chunks: cids, fetcher: fetcherOf(leecher.services.exchange), sink: fresh, perPeerInFlight: 40, maxInFlight: 40 })
+    const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(leecher.services.exchange), sink: fresh, perPeerInFlight: 40, maxInFlight: 40 })
     dl.addPeer(slow.peerId)
     dl.noMorePeers()
     try {
@@ -126,7 +126,7 @@ describe('swarm download over real libp2p connections', () => {
     const only = await node(held)
     await leecher.dial(only.getMultiaddrs()[0])
     const fresh = new MapStore()
-    const dl = new Download({ chunks: cids.slice(0, 8), fetcher: fetcherOf(leecher.services.exchange), sink: fresh, stallTimeoutMs: 10_000 })
+    const dl = new Download({ chunks: cids.slice(0, 8), fetcher: exchangeFetcher(leecher.services.exchange), sink: fresh, stallTimeoutMs: 10_000 })
     dl.addPeer(only.peerId)
     dl.noMorePeers()
     try {
@@ -151,7 +151,7 @@ describe('swarm download over real libp2p connections', () => {
 
   it('fetches only the chunks of a range', async () => {
     const fresh = new MapStore()
-    const dl = new Download({ chunks: cids, first: 10, last: 12, fetcher: fetcherOf(leecher.services.exchange), sink: fresh })
+    const dl = new Download({ chunks: cids, first: 10, last: 12, fetcher: exchangeFetcher(leecher.services.exchange), sink: fresh })
     dl.addPeer(seeders[1].peerId)
     dl.noMorePeers()
     await dl.start()
@@ -166,7 +166,7 @@ describe('swarm download over real libp2p connections', () => {
     await leecher.dial(slow.getMultiaddrs()[0])
     // the real exchange, counting the requests the download sends
     let asked = 0
-    const real = fetcherOf(leecher.services.exchange)
+    const real = exchangeFetcher(leecher.services.exchange)
     const fetcher = {
       fetch: async (peer: any, cid: CID, options?: { signal?: AbortSignal }) => {
         asked++
@@ -201,7 +201,7 @@ describe('swarm download over real libp2p connections', () => {
     await leecher.dial(slow.getMultiaddrs()[0])
     try {
       const fresh = new MapStore()
-      const dl = new Download({ chunks: cids.slice(0, 8), fetcher: fetcherOf(leecher.services.exchange), sink: fresh, perPeerInFlight: 4 })
+      const dl = new Download({ chunks: cids.slice(0, 8), fetcher: exchangeFetcher(leecher.services.exchange), sink: fresh, perPeerInFlight: 4 })
       dl.addPeer(slow.peerId)
       dl.addPeer(seeders[2].peerId)
       dl.noMorePeers()
@@ -218,7 +218,7 @@ describe('swarm download over real libp2p connections', () => {
 
   it('fails with ChunkUnavailableError when no peer has a chunk', async () => {
     const unknown = cidOf(randomBytes(32))
-    const dl = new Download({ chunks: [cids[0], unknown], fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore() })
+    const dl = new Download({ chunks: [cids[0], unknown], fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore() })
     for (const s of seeders) dl.addPeer(s.peerId)
     dl.noMorePeers()
     await dl.start()
@@ -228,7 +228,7 @@ describe('swarm download over real libp2p connections', () => {
   it('waits for a peer still downloading (partial bitfield) to announce a chunk, and fails after the stall timeout if none does', async () => {
     const { Bitfield } = await import('../src/index.js')
     // a seeder that shows only chunk 0 at first, like a super-seed (BEP 16), then the rest
-    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), stallTimeoutMs: 3000 })
+    const dl = new Download({ chunks: cids.slice(0, 4), fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), stallTimeoutMs: 3000 })
     const shown = new Bitfield(4)
     shown.set(0)
     dl.addPeer(seeders[0].peerId, shown)
@@ -241,7 +241,7 @@ describe('swarm download over real libp2p connections', () => {
     for (const i of [1, 2, 3]) dl.have(seeders[0].peerId, i)
     await dl.done
 
-    const stuck = new Download({ chunks: cids.slice(0, 2), fetcher: fetcherOf(leecher.services.exchange), sink: new MapStore(), stallTimeoutMs: 1000 })
+    const stuck = new Download({ chunks: cids.slice(0, 2), fetcher: exchangeFetcher(leecher.services.exchange), sink: new MapStore(), stallTimeoutMs: 1000 })
     const one = new Bitfield(2)
     one.set(0)
     stuck.addPeer(seeders[0].peerId, one)
@@ -264,7 +264,7 @@ describe('swarm download over real libp2p connections', () => {
     }
     try {
       const fresh = new MapStore()
-      const dl = new Download({ chunks: manyCids, fetcher: fetcherOf(leecher.services.exchange), sink: fresh, perPeerInFlight: 1 })
+      const dl = new Download({ chunks: manyCids, fetcher: exchangeFetcher(leecher.services.exchange), sink: fresh, perPeerInFlight: 1 })
       for (const h of holders) dl.addPeer(h.peerId)
       dl.noMorePeers()
       await dl.start()

@@ -8,7 +8,7 @@ import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
 import { Download, ChunkUnavailableError, type BlockFetcher, type DownloadInit } from '../src/index.js'
 import { MapStore } from './helpers.js'
-import { fetcherOf } from './exchange-fetcher.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -64,7 +64,7 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
   function recording (): { fetcher: BlockFetcher, asked: Array<[string, number]> } {
     const blocks = [...cids, ...manifest.fec.groups.flatMap(g => g.parity)].map(c => c.toString())
     const asked: Array<[string, number]> = []
-    const real = fetcherOf(leecher.services.exchange)
+    const real = exchangeFetcher(leecher.services.exchange)
     const fetcher: BlockFetcher = {
       fetch: async (peer, cid, options) => {
         asked.push([peer.toString(), blocks.indexOf(cid.toString())])
@@ -75,7 +75,7 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
   }
 
   function download (sink: MapStore, peers: Node[], range?: { first: number, last: number }, init?: Partial<DownloadInit>): Download {
-    const dl = new Download({ chunks: cids, ...range, fetcher: fetcherOf(leecher.services.exchange), sink, fec: fecPlan(manifest), ...init })
+    const dl = new Download({ chunks: cids, ...range, fetcher: exchangeFetcher(leecher.services.exchange), sink, fec: fecPlan(manifest), ...init })
     for (const p of peers) dl.addPeer(p.peerId)
     dl.noMorePeers()
     return dl
@@ -249,7 +249,7 @@ describe('FEC repair in a swarm download, over real libp2p connections', () => {
     const left = await holder(new MapStore(), [1, 2], false)
     const sink = new MapStore()
     // a long stall timeout: waiting for the peer that left would outlast the test
-    const dl = new Download({ chunks: cids, fetcher: fetcherOf(leecher.services.exchange), sink, fec: fecPlan(manifest), stallTimeoutMs: 60_000 })
+    const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(leecher.services.exchange), sink, fec: fecPlan(manifest), stallTimeoutMs: 60_000 })
     dl.addPeer(left.peerId)
     dl.removePeer(left.peerId)
     dl.addPeer(origin.peerId)

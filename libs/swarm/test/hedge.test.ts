@@ -14,7 +14,7 @@ import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
 import { Download } from '../src/index.js'
 import { MapStore } from './helpers.js'
-import { fetcherOf } from './exchange-fetcher.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -51,7 +51,7 @@ describe('hedged requests', () => {
 
   it('asks another holder for a chunk a stalling peer sits on, long before the endgame, and demotes that peer', async () => {
     const sink = new MapStore()
-    const dl = new Download({ chunks: cids, fetcher: fetcherOf(leecher.services.exchange), sink, perPeerInFlight: 4 })
+    const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(leecher.services.exchange), sink, perPeerInFlight: 4 })
     dl.addPeer(hoarder.peerId)
     dl.addPeer(honest.peerId)
     dl.noMorePeers()
@@ -78,7 +78,7 @@ describe('hedged requests', () => {
     let asks = 0
     let outstanding = 0
     let sentWhileBusy = 0
-    const real = fetcherOf(leecher.services.exchange)
+    const real = exchangeFetcher(leecher.services.exchange)
     const fetcher = {
       fetch: async (peer: PeerId, cid: CID, options?: { signal?: AbortSignal }) => {
         if (!peer.equals(hoarder.peerId)) return await real.fetch(peer, cid, options)

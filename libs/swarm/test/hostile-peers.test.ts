@@ -17,7 +17,7 @@ import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
 import { Download } from '../src/index.js'
 import { MapStore } from './helpers.js'
-import { fetcherOf } from './exchange-fetcher.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -130,7 +130,7 @@ describe('hostile block servers', () => {
       }
     })
     const sink = new MapStore()
-    const dl = new Download({ chunks: cids, fetcher: fetcherOf(leecher.services.exchange), sink, perPeerInFlight: 4 })
+    const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(leecher.services.exchange), sink, perPeerInFlight: 4 })
     dl.addPeer(hostile.peerId)
     dl.addPeer(honest.peerId)
     dl.noMorePeers()
@@ -164,7 +164,7 @@ describe('hostile block servers', () => {
       const sink = new MapStore()
       const puts: string[] = []
       const spy = { has: sink.has.bind(sink), get: sink.get.bind(sink), put: async (cid: CID, bytes: Uint8Array) => { puts.push(cid.toString()); if (Buffer.compare(bytes, chunks[cids.findIndex(c => c.equals(cid))]) !== 0) throw new Error(`wrong bytes stored for ${cid}`); await sink.put(cid, bytes) } }
-      const dl = new Download({ chunks: cids, fetcher: fetcherOf(liarLeecher.services.exchange), sink: spy, perPeerInFlight: 4 })
+      const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(liarLeecher.services.exchange), sink: spy, perPeerInFlight: 4 })
       dl.addPeer(hostile.peerId)
       dl.addPeer(honest.peerId)
       dl.noMorePeers()

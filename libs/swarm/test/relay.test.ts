@@ -8,7 +8,7 @@ import { startTestNode } from '@codio/p2p/testing'
 import { until } from '@codio/testing'
 import { Download } from '../src/index.js'
 import { MapStore } from './helpers.js'
-import { fetcherOf } from './exchange-fetcher.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -45,7 +45,7 @@ describe('a node reachable only through a relay reservation serves chunks', () =
     await fetcher.dial(hidden.getMultiaddrs()[0])
     expect(fetcher.getConnections(hidden.peerId)[0].remoteAddr.toString()).toContain('/p2p-circuit')
     const sink = new MapStore()
-    const dl = new Download({ chunks: cids, fetcher: fetcherOf(fetcher.services.exchange), sink })
+    const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(fetcher.services.exchange), sink })
     dl.addPeer(hidden.peerId)
     dl.noMorePeers()
     await dl.start()

@@ -19,7 +19,7 @@ import { startTestNode } from '@codio/p2p/testing'
 import { BlockStore } from '@codio/store'
 import { createLogger } from '@codio/telemetry'
 import { DEFAULT_SWARM_POLICY, Download, listenAddresses, SwarmHost } from '../src/index.js'
-import { fetcherOf } from './exchange-fetcher.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 import { until } from '@codio/testing'
 
 type Node = P2PNode<{ exchange: ChunkExchange, sessions: SwarmSessions }>
@@ -59,7 +59,7 @@ describe('SwarmHost over real libp2p connections', () => {
       }
     })
     m.host.start()
-    const dl = new Download({ chunks: cids, fetcher: fetcherOf(node.services.exchange), sink: store, chunkSize: 1024, size: CHUNKS * 1024 })
+    const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(node.services.exchange), sink: store, chunkSize: 1024, size: CHUNKS * 1024 })
     await m.host.attach(contentId, cids, dl)
     members.push(m)
     return m

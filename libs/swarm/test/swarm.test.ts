@@ -9,7 +9,7 @@ import type { P2PNode } from '@codio/p2p'
 import { startTestNode } from '@codio/p2p/testing'
 import { Bitfield, Download } from '../src/index.js'
 import { MapStore } from './helpers.js'
-import { fetcherOf } from './exchange-fetcher.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 
 type Node = P2PNode<{ exchange: ChunkExchange }>
 
@@ -49,7 +49,7 @@ describe('swarm downloads over real libp2p connections', () => {
       await leecher.dial(p.getMultiaddrs()[0])
     }
     const sink = new MapStore()
-    const dl = new Download({ chunks: cids, fetcher: fetcherOf(leecher.services.exchange), sink, chunkSize: CHUNK, size: 64 * CHUNK })
+    const dl = new Download({ chunks: cids, fetcher: exchangeFetcher(leecher.services.exchange), sink, chunkSize: CHUNK, size: 64 * CHUNK })
     for (const p of peers) dl.addPeer(p.peerId)
     dl.noMorePeers()
     await dl.start()
@@ -75,7 +75,7 @@ describe('swarm downloads over real libp2p connections', () => {
     }
     for (let run = 0; run < 5; run++) {
       const asked: Array<{ peer: string, index: number }> = []
-      const real = fetcherOf(leecher.services.exchange)
+      const real = exchangeFetcher(leecher.services.exchange)
       const fetcher = {
         fetch: async (peer: PeerId, cid: CID, options?: { signal?: AbortSignal }) => {
           asked.push({ peer: peer.toString(), index: cids.findIndex(c => c.equals(cid)) })
@@ -107,7 +107,7 @@ describe('swarm downloads over real libp2p connections', () => {
     nodes.push(partial)
     await leecher.dial(partial.getMultiaddrs()[0])
     const asked: number[] = []
-    const real = fetcherOf(leecher.services.exchange)
+    const real = exchangeFetcher(leecher.services.exchange)
     const fetcher = {
       fetch: async (peer: PeerId, cid: CID, options?: { signal?: AbortSignal }) => {
         asked.push(cids.findIndex(c => c.equals(cid)))

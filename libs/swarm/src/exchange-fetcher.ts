@@ -1,10 +1,9 @@
 import { BlockRefusedError, BlockVerificationError, PeerDeniedError, ProtocolError, RequestTimeoutError, type ChunkExchange } from '@codio/exchange'
 import { RefusalCode } from '@codio/proto'
-import type { BlockFetcher, FetchFailure } from '@codio/swarm'
+import type { BlockFetcher, FetchFailure } from './fetcher.js'
 
 /**
- * The failure a download acts on for an error of `ChunkExchange.fetch` (see `FetchFailure` of
- * @codio/swarm). A request whose signal fired is `aborted` whatever it failed with.
+ * The failure a download acts on for an error of `ChunkExchange.fetch` (see {@link FetchFailure}). A request whose signal fired is `aborted` whatever it failed with.
  */
 export function fetchFailure (err: unknown, signal?: AbortSignal): FetchFailure {
   if (signal?.aborted === true) return 'aborted'

@@ -9,8 +9,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { chunkCid } from '@codio/content'
 import { BlockRefusedError, BlockVerificationError, PeerDeniedError, ProtocolError, RequestTimeoutError } from '@codio/exchange'
 import { RefusalCode } from '@codio/proto'
-import type { FetchFailure } from '@codio/swarm'
-import { exchangeFetcher } from '../src/block-fetcher.js'
+import type { FetchFailure } from '../src/index.js'
+import { exchangeFetcher } from '../src/exchange-fetcher.js'
 
 describe('exchangeFetcher', () => {
   const bytes = randomBytes(64)
